@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { DfaError } from './errors.ts';
+
+/**
+ * One zod-validated loader from DFA_* variables, passed in explicitly (no global singleton).
+ * Unset PACS / FHIR ⇒ embedded dev servers (DESIGN.md "Contracts").
+ */
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const port = z.coerce.number().int().min(1).max(65535);
+const aet = z
+  .string()
+  .min(1)
+  .max(16) // PS3.5 6.2: AE is at most 16 characters
+  .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title: printable ASCII, no backslash');
+
+export const RETRIEVE_METHODS = ['c-get', 'c-move', 'wado-rs'] as const;
+export type RetrieveMethod = (typeof RETRIEVE_METHODS)[number];
+export const STORE_METHODS = ['c-store', 'stow-rs'] as const;
+export type StoreMethod = (typeof STORE_METHODS)[number];
+export const FHIR_AUTH_MODES = ['none', 'basic', 'bearer', 'client-credentials', 'smart-backend'] as const;
+export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
+
+const schema = z.object({
+  DFA_DATA_DIR: z.string().default('.dfa'),
+  DFA_DATABASE_URL: z.string().url().optional(),
+  DFA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DFA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+
+  DFA_FHIR_URL: z.string().url().optional(),
+  DFA_FHIR_AUTH: z.enum(FHIR_AUTH_MODES).default('none'),
+  DFA_FHIR_USERNAME: z.string().optional(),
+  DFA_FHIR_PASSWORD: z.string().optional(),
+  DFA_FHIR_TOKEN: z.string().optional(),
+  DFA_FHIR_TOKEN_URL: z.string().url().optional(),
+  DFA_FHIR_CLIENT_ID: z.string().optional(),
+  DFA_FHIR_CLIENT_SECRET: z.string().optional(),
+  DFA_FHIR_PRIVATE_KEY: z.string().optional(), // PEM or path to PEM / JWK
+  DFA_FHIR_SCOPE: z.string().optional(),
+  DFA_FHIR_MRN_SYSTEM: z.string().optional(), // which Patient.identifier system is the MRN; default any
+  DFA_FHIR_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
+
+  DFA_PACS_HOST: z.string().optional(),
+  DFA_PACS_PORT: port.optional(),
+  DFA_PACS_AET: aet.optional(),
+  DFA_AET: aet.default('DFA'),
+  DFA_SCP_PORT: port.default(11112),
+  DFA_SCP_ALLOWED_AETS: list.optional(), // calling AEs our SCP accepts; default: the PACS AE
+  DFA_DIMSE_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
+  DFA_DICOMWEB_URL: z.string().url().optional(),
+  DFA_DICOMWEB_USERNAME: z.string().optional(),
+  DFA_DICOMWEB_PASSWORD: z.string().optional(),
+  DFA_DICOMWEB_TOKEN: z.string().optional(),
+  DFA_RETRIEVE: list.default(['c-get', 'c-move', 'wado-rs']).pipe(z.array(z.enum(RETRIEVE_METHODS)).min(1)),
+  DFA_STORE: z.enum(STORE_METHODS).default('c-store'),
+
+  DFA_SEGMENTER: z.string().default('classical'), // 'classical' | 'onnx' | a model name
+  DFA_FALLBACK_SEGMENTER: z.string().optional(),
+  DFA_MODEL_DIR: z.string().optional(), // where ONNX models + manifests live; default: the shipped models/
+  DFA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  DFA_API_PORT: port.default(8080),
+  DFA_API_HOST: z.string().default('127.0.0.1'),
+
+  DFA_LLM_BASE_URL: z.string().url().optional(), // OpenAI-compatible endpoint; set ⇒ LLM planner
+  DFA_LLM_MODEL: z.string().optional(),
+  DFA_LLM_API_KEY: z.string().optional(),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Load and validate configuration from an environment (process.env by default). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('DFA_') && v !== undefined && v !== '') picked[k] = v;
+  const r = schema.safeParse(picked);
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new DfaError('CONFIG_INVALID', `bad configuration: ${why}`);
+  }
+  const c = r.data;
+  if (c.DFA_PACS_HOST && (!c.DFA_PACS_PORT || !c.DFA_PACS_AET)) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_PACS_HOST needs DFA_PACS_PORT and DFA_PACS_AET');
+  }
+  return c;
+}

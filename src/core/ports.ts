@@ -1,0 +1,160 @@
+/**
+ * The typed interfaces each service exposes (DESIGN.md: one interface per external system, an
+ * in-process implementation, and a shared contract suite). The agent depends only on these.
+ * Large data moves by reference: file paths in the artifact store, never buffers in JSON.
+ */
+import type { RetrieveMethod } from './config.ts';
+import type { LabelInfo, ModelManifest, QcResult } from './model.ts';
+import type { LabelMap, Volume } from './volume.ts';
+
+// ───────────────────────── dicom_handler ─────────────────────────
+export interface StudyQuery {
+  readonly studyInstanceUid?: string;
+  readonly patientId?: string;
+  readonly accessionNumber?: string;
+  readonly modality?: string; // ModalitiesInStudy
+  readonly studyDateFrom?: string; // YYYYMMDD
+  readonly studyDateTo?: string;
+}
+export interface StudyRecord {
+  readonly studyInstanceUid: string;
+  readonly patientId?: string;
+  readonly patientName?: string;
+  readonly studyDate?: string;
+  readonly accessionNumber?: string;
+  readonly studyDescription?: string;
+  readonly modalities: readonly string[];
+  readonly numberOfInstances?: number;
+}
+export interface SeriesRecord {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly modality: string;
+  readonly seriesNumber?: number;
+  readonly seriesDescription?: string;
+  readonly numberOfInstances?: number;
+}
+export interface InstanceRecord {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly instanceNumber?: number;
+}
+export interface RetrievedInstance {
+  readonly path: string; // Part 10 file on local disk
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+}
+export interface RetrieveAttempt {
+  readonly method: RetrieveMethod;
+  readonly ok: boolean;
+  readonly reason?: string;
+  readonly ms: number;
+}
+export interface RetrieveResult {
+  readonly method: RetrieveMethod; // the one that succeeded
+  readonly instances: readonly RetrievedInstance[];
+  readonly attempts: readonly RetrieveAttempt[];
+}
+export interface StoreOutcome {
+  readonly sopInstanceUid: string;
+  readonly ok: boolean;
+  readonly status: number; // DIMSE status, or HTTP status for STOW-RS
+  readonly reason?: string;
+}
+
+/** A PACS as the workflow sees it (Orthanc, dcm4chee, a vendor PACS, or the embedded dev PACS). */
+export interface Pacs {
+  echo(): Promise<void>;
+  findStudies(q: StudyQuery): Promise<StudyRecord[]>;
+  findSeries(studyInstanceUid: string, q?: { modality?: string }): Promise<SeriesRecord[]>;
+  findInstances(studyInstanceUid: string, seriesInstanceUid: string): Promise<InstanceRecord[]>;
+  /** Fetch a study (or one series) into destDir, trying the configured methods in order. */
+  retrieve(req: { studyInstanceUid: string; seriesInstanceUid?: string }, destDir: string): Promise<RetrieveResult>;
+  /** Store Part 10 files (C-STORE or STOW-RS as configured). Statuses are values, not exceptions. */
+  store(files: readonly string[]): Promise<StoreOutcome[]>;
+  close(): Promise<void>;
+}
+
+// ───────────────────────── ml_processor ─────────────────────────
+export interface Segmenter {
+  readonly manifest: ModelManifest;
+  /** Label map on the volume's own grid, label values as in manifest.labels. */
+  segment(volume: Volume, opts?: { signal?: AbortSignal }): Promise<LabelMap>;
+}
+
+export interface SegmentationOutcome {
+  readonly labels: LabelMap;
+  readonly manifest: ModelManifest;
+  readonly qc: QcResult;
+  readonly volumesMl: Readonly<Record<string, number>>; // by ROI name
+}
+
+// ───────────────────────── storage_service ─────────────────────────
+export interface ArtifactStore {
+  /** Absolute local directory for a key prefix (created on demand), e.g. `jobs/<id>/input`. */
+  dir(prefix: string): Promise<string>;
+  put(key: string, data: Uint8Array): Promise<string>; // returns local path
+  get(key: string): Promise<Uint8Array>;
+  exists(key: string): Promise<boolean>;
+  list(prefix: string): Promise<string[]>;
+  remove(prefix: string): Promise<void>;
+}
+
+// ───────────────────────── fhir_handler ─────────────────────────
+export interface WorkQuery {
+  readonly status: string; // ImagingStudy.status, 'registered' for pending work
+  readonly modality?: string;
+  readonly bodySite?: string;
+  readonly dateFrom?: string; // YYYY-MM-DD
+  readonly dateTo?: string;
+  readonly patient?: string; // identifier value or Patient/<id>
+  readonly studyInstanceUid?: string;
+  readonly limit?: number;
+}
+
+/** One ImagingStudy that needs work, with what the job needs to cross-check DICOM. */
+export interface WorkItem {
+  readonly imagingStudy: string; // 'ImagingStudy/<id>'
+  readonly versionId?: string;
+  readonly studyInstanceUid: string;
+  readonly accessionNumber?: string;
+  readonly patient?: string; // 'Patient/<id>'
+  readonly serviceRequest?: string; // 'ServiceRequest/<id>' from basedOn
+  readonly modalities: readonly string[];
+  readonly seriesUids: readonly string[];
+}
+
+export interface JobResults {
+  readonly jobKey: string;
+  readonly rtstruct?: { readonly seriesInstanceUid: string; readonly sopInstanceUid: string };
+  readonly seg?: { readonly seriesInstanceUid: string; readonly sopInstanceUid: string };
+  readonly sourceSeriesInstanceUid: string;
+  readonly volumesMl: Readonly<Record<string, number>>;
+  readonly labels: readonly LabelInfo[];
+  readonly model: { readonly name: string; readonly version: string };
+}
+
+export interface WrittenRef {
+  readonly reference: string; // 'DiagnosticReport/<id>'
+  readonly versionId?: string;
+}
+
+/** The FHIR side of the workflow, against any R4 server. All writes are idempotent. */
+export interface ImagingFhir {
+  findWork(q: WorkQuery): Promise<WorkItem[]>;
+  /** Throws DfaError FHIR_PATIENT_MISMATCH when the DICOM PatientID matches none of the Patient's identifiers. */
+  checkPatient(item: WorkItem, dicomPatientId: string): Promise<void>;
+  /** Create (or find, by identifier jobKey) the Task for a job; returns 'Task/<id>'. */
+  ensureTask(item: WorkItem, jobKey: string): Promise<string>;
+  updateTask(task: string, status: 'in-progress' | 'completed' | 'failed', reason?: string): Promise<void>;
+  /** DiagnosticReport + Observations, Provenance, ImagingStudy → available with new series. */
+  recordResults(item: WorkItem, results: JobResults): Promise<{
+    diagnosticReport: string;
+    provenance: string;
+    written: readonly WrittenRef[];
+  }>;
+}

@@ -1,0 +1,130 @@
+/**
+ * Starts a real Orthanc (Debian `orthanc` + `orthanc-dicomweb`) for a test file: its own temp
+ * storage, free ports, DICOMweb plugin, and the DicomModalities the test declares (Orthanc refuses
+ * C-FIND/C-GET/C-MOVE from AE titles not listed, and a C-MOVE destination must be listed too).
+ * Orthanc has no bind option and listens on all interfaces; tests talk to it on 127.0.0.1 only.
+ * TCP_NODELAY=1 avoids DCMTK's ~50 ms delayed-ACK stall per instance (DESIGN.md gotchas).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+
+export const ORTHANC_BIN = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
+export const ORTHANC_PLUGINS = process.env.ORTHANC_PLUGINS ?? '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+
+export interface OrthancModality {
+  aet: string;
+  host?: string; // default 127.0.0.1
+  port: number;
+}
+
+export interface OrthancOptions {
+  aet?: string; // default 'ORTHANC'
+  modalities?: Record<string, OrthancModality>;
+  /** HTTP basic auth users; when set, the REST API and DICOMweb require them. */
+  users?: Record<string, string>;
+  extraConfig?: Record<string, unknown>;
+}
+
+export interface OrthancHandle {
+  aet: string;
+  host: '127.0.0.1';
+  dicomPort: number;
+  httpPort: number;
+  httpUrl: string; // http://127.0.0.1:<port>
+  dicomWebUrl: string; // <httpUrl>/dicom-web
+  storageDir: string;
+  /** REST helper (basic auth applied when users were set). */
+  rest(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHandle> {
+  const dir = await mkdtemp(join(tmpdir(), 'dfa-orthanc-'));
+  const dicomPort = await freePort();
+  const httpPort = await freePort();
+  const aet = opts.aet ?? 'ORTHANC';
+  const modalities: Record<string, unknown> = {};
+  for (const [name, m] of Object.entries(opts.modalities ?? {})) {
+    modalities[name] = { AET: m.aet, Host: m.host ?? '127.0.0.1', Port: m.port, AllowEcho: true, AllowFind: true, AllowMove: true, AllowGet: true, AllowStore: true };
+  }
+  const config = {
+    Name: 'dfa-test',
+    StorageDirectory: join(dir, 'db'),
+    IndexDirectory: join(dir, 'db'),
+    Plugins: [ORTHANC_PLUGINS],
+    DicomAet: aet,
+    DicomPort: dicomPort,
+    HttpPort: httpPort,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: opts.users !== undefined,
+    RegisteredUsers: opts.users ?? {},
+    DicomCheckCalledAet: true,
+    DicomAlwaysAllowEcho: true,
+    DicomAlwaysAllowStore: true, // C-STORE from unknown AEs; queries/retrieves still need DicomModalities
+    DicomCheckModalityHost: false,
+    DicomModalities: modalities,
+    DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, Ssl: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
+    StorageCompression: false,
+    HttpCompressionEnabled: false,
+    KeepAlive: true,
+    TcpNoDelay: true,
+    ConcurrentJobs: 2,
+    DicomThreadsCount: 4,
+    HttpThreadsCount: 8,
+    StableAge: 1,
+    ...opts.extraConfig,
+  };
+  const cfgPath = join(dir, 'orthanc.json');
+  await writeFile(cfgPath, JSON.stringify(config, null, 2));
+  const proc: ChildProcess = spawn(ORTHANC_BIN, [cfgPath], {
+    env: { ...process.env, TCP_NODELAY: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+  });
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const auth = opts.users ? 'Basic ' + Buffer.from(Object.entries(opts.users)[0].join(':')).toString('base64') : undefined;
+  const rest = (path: string, init: RequestInit = {}) =>
+    fetch(httpUrl + path, { ...init, headers: { ...(auth ? { Authorization: auth } : {}), ...(init.headers as Record<string, string> | undefined) } });
+
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`Orthanc exited (${proc.exitCode}): ${stderr}`);
+    try {
+      const r = await rest('/system');
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`Orthanc did not start within 20 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    aet,
+    host: '127.0.0.1',
+    dicomPort,
+    httpPort,
+    httpUrl,
+    dicomWebUrl: `${httpUrl}/dicom-web`,
+    storageDir: dir,
+    rest,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
