@@ -1,0 +1,82 @@
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { DfaError } from '../core/errors.ts';
+import type { ArtifactStore } from '../core/ports.ts';
+
+/**
+ * Artifact store on local disk under a root directory (DFA_DATA_DIR/artifacts).
+ * Writes are atomic (temp file + rename) so a crash never leaves a half-written artifact.
+ * Keys are '/'-separated relative paths; '..' and absolute keys are refused.
+ */
+export class LocalArtifactStore implements ArtifactStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  private pathOf(key: string): string {
+    const p = resolve(this.root, key);
+    if (p !== this.root && !p.startsWith(this.root + sep)) {
+      throw new DfaError('INTERNAL', `artifact key escapes the store: ${key}`);
+    }
+    return p;
+  }
+
+  async dir(prefix: string): Promise<string> {
+    const p = this.pathOf(prefix);
+    await mkdir(p, { recursive: true });
+    return p;
+  }
+
+  async put(key: string, data: Uint8Array): Promise<string> {
+    const p = this.pathOf(key);
+    await mkdir(dirname(p), { recursive: true });
+    const tmp = `${p}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    await writeFile(tmp, data);
+    await rename(tmp, p);
+    return p;
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (e) {
+      throw new DfaError('ARTIFACT_NOT_FOUND', `no artifact '${key}'`, { cause: e });
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Keys of all files below a prefix, sorted. */
+  async list(prefix: string): Promise<string[]> {
+    const base = this.pathOf(prefix);
+    const out: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (!e.name.includes('.tmp-')) out.push(relative(this.root, p).split(sep).join('/'));
+      }
+    };
+    await walk(base);
+    return out.sort();
+  }
+
+  async remove(prefix: string): Promise<void> {
+    await rm(this.pathOf(prefix), { recursive: true, force: true });
+  }
+}
