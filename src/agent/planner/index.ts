@@ -1,0 +1,34 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { Config } from '../../core/config.ts';
+import type { Plan } from '../plan.ts';
+import { loadCapabilities, SHIPPED_MODELS_DIR, type Capabilities } from './capabilities.ts';
+import { chatModelFromConfig, draftPlanWithLlm } from './llm.ts';
+import { draftPlanByRules } from './rules.ts';
+import { validatePlan } from './validate.ts';
+
+export { loadCapabilities, type Capabilities } from './capabilities.ts';
+
+export interface PlanGoalOptions {
+  readonly capabilities?: Capabilities;
+  readonly now?: Date;
+  /** 'rules' (default unless DFA_LLM_BASE_URL is set) or 'llm'. */
+  readonly planner?: 'rules' | 'llm';
+  /** Inject a chat model (tests use a scripted one). */
+  readonly chatModel?: BaseChatModel;
+}
+
+/** Goal sentence → validated Plan, or DfaError GOAL_UNSUPPORTED naming what is missing. */
+export async function planGoal(goal: string, config: Config, opts: PlanGoalOptions = {}): Promise<Plan> {
+  const caps = opts.capabilities ?? (await loadCapabilities(config.DFA_MODEL_DIR ?? SHIPPED_MODELS_DIR));
+  const now = opts.now ?? new Date();
+  const planner = opts.planner ?? (opts.chatModel || config.DFA_LLM_BASE_URL ? 'llm' : 'rules');
+  const draft =
+    planner === 'llm'
+      ? await draftPlanWithLlm(goal, opts.chatModel ?? (await chatModelFromConfig(config)), caps, now)
+      : draftPlanByRules(goal, { now, defaultSegmenter: config.DFA_SEGMENTER });
+  const plan = draft.plan;
+  const withFallback = config.DFA_FALLBACK_SEGMENTER && !plan.pipeline.fallbackSegmenter
+    ? { ...plan, pipeline: { ...plan.pipeline, fallbackSegmenter: config.DFA_FALLBACK_SEGMENTER } }
+    : plan;
+  return validatePlan(withFallback, caps, draft.problems);
+}
