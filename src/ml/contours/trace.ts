@@ -1,0 +1,163 @@
+/**
+ * Binary mask slice → closed boundary loops whose vertices lie on PIXEL EDGES (corners of the pixel
+ * grid), not pixel centres. A rasteriser that tests pixel centres (plastimatch, most TPSs, our own
+ * reader) then reproduces the mask exactly; centre-vertex contours lose half a pixel all round.
+ *
+ * Vertex (x, y) is the corner shared by pixels (x-1, y-1), (x, y-1), (x-1, y), (x, y); pixel (i, j)
+ * covers [i, i+1] × [j, j+1]. Each foreground pixel contributes its boundary edges walked clockwise
+ * on screen (y down): top → right → bottom → left, so interior edges cancel and
+ *   - outer boundaries come out with positive shoelace area,
+ *   - holes come out with negative shoelace area.
+ * At a saddle (two foreground pixels touching only diagonally) we always turn right, which keeps
+ * hugging the same pixel: diagonal neighbours become separate loops that touch at one point
+ * (foreground is 4-connected), and no loop crosses itself.
+ *
+ * Only vertices where the direction changes are emitted, so collinear points are removed exactly.
+ */
+
+/** Directions, clockwise on screen: east (+x), south (+y), west (−x), north (−y). */
+const DX = [1, 0, -1, 0] as const;
+const DY = [0, 1, 0, -1] as const;
+
+export interface Loop {
+  /** Vertex coordinates on the pixel-edge grid, interleaved [x0, y0, x1, y1, …]; closed implicitly. */
+  readonly xy: Int32Array;
+  /** Shoelace area in pixels²: > 0 outer boundary, < 0 hole. */
+  readonly area: number;
+}
+
+/**
+ * Trace every boundary loop of the foreground (`mask[x + y * width] !== 0`) of one slice.
+ * Loops are returned in raster order of their first vertex.
+ */
+export function traceLoops(mask: Uint8Array, width: number, height: number): Loop[] {
+  const vw = width + 1;
+  const vh = height + 1;
+  // 4 bits per vertex: outgoing boundary edges (bit d = direction d).
+  const out = new Uint8Array(vw * vh);
+  const at = (x: number, y: number): number => (x >= 0 && y >= 0 && x < width && y < height && mask[x + y * width] !== 0 ? 1 : 0);
+  let any = false;
+  for (let y = 0; y < vh; y++) {
+    for (let x = 0; x < vw; x++) {
+      const a = at(x - 1, y - 1); // NW
+      const b = at(x, y - 1); // NE
+      const c = at(x - 1, y); // SW
+      const d = at(x, y); // SE
+      // Quick reject: all four equal ⇒ no boundary through this vertex.
+      const s = a + b + c + d;
+      if (s === 0 || s === 4) continue;
+      let bits = 0;
+      if (d && !b) bits |= 1; // top edge of SE pixel, walking east
+      if (c && !d) bits |= 2; // right edge of SW pixel, walking south
+      if (a && !c) bits |= 4; // bottom edge of NW pixel, walking west
+      if (b && !a) bits |= 8; // left edge of NE pixel, walking north
+      out[x + y * vw] = bits;
+      any = true;
+    }
+  }
+  if (!any) return [];
+  const orig = out.slice();
+  const loops: Loop[] = [];
+  const buf: number[] = [];
+  for (let v0 = 0; v0 < out.length; v0++) {
+    while (out[v0] !== 0) {
+      const startDir = lowestBit(out[v0]);
+      buf.length = 0;
+      let x = v0 % vw;
+      let y = (v0 - x) / vw;
+      let dir = startDir;
+      let prevDir = -1;
+      for (;;) {
+        const v = x + y * vw;
+        out[v] &= ~(1 << dir);
+        if (dir !== prevDir) buf.push(x, y);
+        prevDir = dir;
+        x += DX[dir];
+        y += DY[dir];
+        const nv = x + y * vw;
+        const o = orig[nv];
+        // Saddle (two outgoing edges): turn right; otherwise the single outgoing edge.
+        const next = o === 5 || o === 10 ? (dir + 1) & 3 : lowestBit(o);
+        if (nv === v0 && next === startDir) {
+          // Closing: drop the start vertex if it lies mid-way along a straight run.
+          if (next === prevDir) buf.splice(0, 2);
+          break;
+        }
+        dir = next;
+      }
+      loops.push({ xy: Int32Array.from(buf), area: shoelace(buf) });
+    }
+  }
+  return loops;
+}
+
+function lowestBit(bits: number): number {
+  if (bits & 1) return 0;
+  if (bits & 2) return 1;
+  if (bits & 4) return 2;
+  return 3;
+}
+
+function shoelace(xy: ArrayLike<number>): number {
+  const n = xy.length / 2;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const j = (i + 1) % n;
+    s += xy[2 * i] * xy[2 * j + 1] - xy[2 * j] * xy[2 * i + 1];
+  }
+  return s / 2;
+}
+
+/**
+ * Corner loop → the loop through the MIDPOINTS of its boundary pixel edges (what marching squares at
+ * threshold 0.5 gives). Vertices stay on pixel edges; every pixel centre is ≥ √2/4 ≈ 0.354 px from
+ * the result, on the same side as before, so centre-sampling rasterisers give back the same mask.
+ * Pixel staircases become straight diagonals (45° runs are collinear and vanish), which keeps point
+ * counts low; the area shrinks by only ½ px² per loop (convex and concave corners cancel).
+ */
+export function cutCorners(xy: ArrayLike<number>): Float64Array {
+  const n = xy.length / 2;
+  const pts: number[] = [];
+  const push = (x: number, y: number): void => {
+    const m = pts.length;
+    if (m >= 2 && pts[m - 2] === x && pts[m - 1] === y) return;
+    pts.push(x, y);
+  };
+  for (let i = 0; i < n; i++) {
+    const p = (i + n - 1) % n;
+    const q = (i + 1) % n;
+    const x = xy[2 * i];
+    const y = xy[2 * i + 1];
+    const inx = Math.sign(x - xy[2 * p]);
+    const iny = Math.sign(y - xy[2 * p + 1]);
+    const outx = Math.sign(xy[2 * q] - x);
+    const outy = Math.sign(xy[2 * q + 1] - y);
+    push(x - 0.5 * inx, y - 0.5 * iny);
+    push(x + 0.5 * outx, y + 0.5 * outy);
+  }
+  if (pts.length >= 4 && pts[0] === pts[pts.length - 2] && pts[1] === pts[pts.length - 1]) pts.length -= 2;
+  return dropCollinear(pts);
+}
+
+/** Remove vertices lying exactly on the line through their neighbours (coordinates are multiples of ½). */
+function dropCollinear(xy: number[]): Float64Array {
+  let cur = xy;
+  for (;;) {
+    const n = cur.length / 2;
+    if (n <= 3) return Float64Array.from(cur);
+    const next: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = (i + n - 1) % n;
+      const q = (i + 1) % n;
+      const ax = cur[2 * i] - cur[2 * p];
+      const ay = cur[2 * i + 1] - cur[2 * p + 1];
+      const bx = cur[2 * q] - cur[2 * i];
+      const by = cur[2 * q + 1] - cur[2 * i + 1];
+      // Collinear and same direction (a reversal would be a spike; keep it).
+      if (ax * by - ay * bx === 0 && ax * bx + ay * by > 0) continue;
+      next.push(cur[2 * i], cur[2 * i + 1]);
+    }
+    if (next.length === cur.length) return Float64Array.from(cur);
+    cur = next;
+  }
+}
