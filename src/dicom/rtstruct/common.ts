@@ -1,0 +1,103 @@
+/**
+ * Pieces shared by the writers of derived objects (RTSTRUCT, SEG): the modules copied from the
+ * source CT, our equipment identification, DICOM date/time and DS formatting, Part 10 encoding.
+ */
+import { createRequire } from 'node:module';
+import { DfaError } from '../../core/errors.ts';
+import type { ModelManifest } from '../../core/model.ts';
+import { deterministicUid } from '../../core/uid.ts';
+import type { VolumeMeta } from '../../core/volume.ts';
+import { dcmjs, type NaturalDataset } from '../parse/dcmjs.ts';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { name: string; version: string };
+
+/** Our identification in General / Enhanced General Equipment (PS3.3 C.7.5.1, C.7.5.2). */
+export const EQUIPMENT = {
+  manufacturer: 'dicom-fhir-agent',
+  softwareVersion: pkg.version,
+} as const;
+
+/** Implicit VR Little Endian: 4-byte lengths, so a long ContourData (DS) fits (explicit VR caps DS at 64 KiB). */
+export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+/** Our implementation class UID (PS3.7 D.3.3.2), derived from the product name. */
+const IMPLEMENTATION_CLASS_UID = deterministicUid(pkg.name, 'implementation-class');
+
+/** Patient, General Study modules copied from the source series (PS3.3 C.7.1.1, C.7.2.1). */
+export function patientAndStudy(meta: VolumeMeta): NaturalDataset {
+  return {
+    PatientName: clean(meta.patientName),
+    PatientID: clean(meta.patientId),
+    PatientBirthDate: clean(meta.patientBirthDate),
+    PatientSex: clean(meta.patientSex),
+    StudyInstanceUID: meta.studyInstanceUid,
+    StudyDate: clean(meta.studyDate),
+    StudyTime: clean(meta.studyTime),
+    ReferringPhysicianName: clean(meta.referringPhysicianName),
+    StudyID: clean(meta.studyId),
+    AccessionNumber: clean(meta.accessionNumber),
+    ...(meta.studyDescription ? { StudyDescription: clean(meta.studyDescription) } : {}),
+  };
+}
+
+/**
+ * Frame of Reference module (PS3.3 C.7.4.1): the contours / frames are in the CT's patient space.
+ * PositionReferenceIndicator is Type 2 and not carried in VolumeMeta, so it is written empty.
+ */
+export function frameOfReference(meta: VolumeMeta): NaturalDataset {
+  return { FrameOfReferenceUID: meta.frameOfReferenceUid, PositionReferenceIndicator: '' };
+}
+
+/** Copied strings lose padding and NULs that some sources leave in (dciodvfy rejects trailing NUL). */
+function clean(v: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  return (v ?? '').replace(/[\x00-\x1f]+/g, ' ').trim();
+}
+
+/** DA and TM (PS3.5 6.2) in UTC. */
+export function dicomDateTime(d: Date): { date: string; time: string } {
+  const iso = d.toISOString(); // 2026-01-02T03:04:05.678Z
+  return { date: iso.slice(0, 10).replaceAll('-', ''), time: iso.slice(11, 19).replaceAll(':', '') };
+}
+
+/** DS (PS3.5 6.2): at most 16 characters; 4 decimals of a millimetre are far below any pixel size. */
+export function formatDS(v: number): string {
+  if (!Number.isFinite(v)) throw new DfaError('INTERNAL', `cannot write ${v} as DS`);
+  let s = (Math.round(v * 1e4) / 1e4).toString();
+  if (s === '-0') s = '0';
+  if (s.length > 16) s = v.toPrecision(10).replace(/\.?0+(e|$)/, '$1');
+  if (s.length > 16) throw new DfaError('INTERNAL', `value ${v} does not fit a DS`);
+  return s;
+}
+
+/** LO / SH values: strip backslashes (value separator) and cut to the VR's length. */
+export function text(value: string, max = 64): string {
+  return value.replaceAll('\\', '/').slice(0, max);
+}
+
+/** Algorithm Family (PS3.16 CID 7162) for a manifest kind. */
+export function algorithmFamily(manifest: ModelManifest): { CodeValue: string; CodingSchemeDesignator: string; CodeMeaning: string } {
+  return manifest.kind === 'onnx'
+    ? { CodeValue: '123110', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Artificial Intelligence' }
+    : { CodeValue: '123104', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Morphological Operations' };
+}
+
+/** Encode a naturalized dataset as a Part 10 file (PS3.10 7.1). */
+export function encodePart10(dataset: NaturalDataset, transferSyntaxUid: string): Uint8Array {
+  const { DicomDict, DicomMetaDictionary } = dcmjs().data;
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: dataset.SOPClassUID,
+    MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
+    TransferSyntaxUID: transferSyntaxUid,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: text(`DFA_${EQUIPMENT.softwareVersion}`, 16),
+  };
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
+  try {
+    return new Uint8Array(dict.write());
+  } catch (e) {
+    throw new DfaError('INTERNAL', `could not encode ${String(dataset.SOPClassUID)}: ${(e as Error).message}`, { cause: e });
+  }
+}
