@@ -1,0 +1,103 @@
+/**
+ * The HTTP transport under the DICOMweb client: a tiny fetch-like interface with two
+ * implementations.
+ *
+ * - `nodeHttpTransport` (default) uses node:http/https. Why not the global fetch: Node 24.21's
+ *   bundled undici crashes the whole process with an uncatchable `assert(!this.paused)` when a
+ *   server closes the connection while the response body is paused under backpressure
+ *   (nodejs/undici#5360, fixed upstream in undici PR #5474). Orthanc answers WADO-RS with
+ *   `Connection: close` and an EOF-delimited body, and a consumer writing 150 MB to disk applies
+ *   backpressure, so that crash happened in our own tests. node:http streams Buffers with less
+ *   overhead too.
+ * - `fetchTransport(fetch)` wraps any fetch (the `fetch` constructor option: proxies, tests).
+ */
+import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export interface TransportRequest {
+  readonly method: 'GET' | 'POST';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Blob;
+  readonly signal: AbortSignal;
+}
+
+export interface TransportResponse {
+  readonly status: number;
+  readonly statusText: string;
+  header(name: string): string | undefined;
+  /** The body as it arrives. Consume once. */
+  chunks(): AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+  /** Discard the body (releases the connection). */
+  cancel(): Promise<void>;
+}
+
+export type Transport = (url: string, req: TransportRequest) => Promise<TransportResponse>;
+
+const httpAgent = new HttpAgent({ keepAlive: true });
+const httpsAgent = new HttpsAgent({ keepAlive: true });
+
+export const nodeHttpTransport: Transport = (url, req) =>
+  new Promise<TransportResponse>((resolve, reject) => {
+    const u = new URL(url);
+    const isHttps = u.protocol === 'https:';
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body) headers['Content-Length'] = String(req.body.size);
+    const r = (isHttps ? httpsRequest : httpRequest)(u, { method: req.method, headers, agent: isHttps ? httpsAgent : httpAgent, signal: req.signal }, (res) => {
+      resolve(nodeResponse(res));
+    });
+    r.setNoDelay(true);
+    r.on('error', reject);
+    if (req.body) {
+      pipeline(Readable.fromWeb(req.body.stream() as import('node:stream/web').ReadableStream), r).catch((e: unknown) => {
+        r.destroy(e instanceof Error ? e : new Error(String(e)));
+      });
+    } else {
+      r.end();
+    }
+  });
+
+function nodeResponse(res: IncomingMessage): TransportResponse {
+  return {
+    status: res.statusCode ?? 0,
+    statusText: res.statusMessage ?? '',
+    header: (name) => {
+      const v = res.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+    chunks: () => res as AsyncIterable<Buffer>,
+    text: async () => {
+      const parts: Buffer[] = [];
+      for await (const c of res as AsyncIterable<Buffer>) parts.push(c);
+      return Buffer.concat(parts).toString('utf8');
+    },
+    cancel: async () => {
+      res.resume();
+      res.destroy();
+    },
+  };
+}
+
+export function fetchTransport(f: typeof fetch): Transport {
+  return async (url, req) => {
+    const res = await f(url, { method: req.method, headers: req.headers, body: req.body, signal: req.signal });
+    return {
+      status: res.status,
+      statusText: res.statusText,
+      header: (name) => res.headers.get(name) ?? undefined,
+      chunks: () => webChunks(res),
+      text: () => res.text(),
+      cancel: async () => {
+        await res.body?.cancel();
+      },
+    };
+  };
+}
+
+async function* webChunks(res: Response): AsyncIterable<Uint8Array> {
+  const reader = res.body?.getReader();
+  if (!reader) return;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
+}
