@@ -13,7 +13,7 @@ import { cross, indexToPatient } from '../../src/core/volume.ts';
 
 const num = (v: unknown): number => Number(v);
 
-/** Geometry + meta of a single-frame CT series directory; data is a zero-filled Int16Array. */
+/** Geometry + meta of the single-frame images in a directory (other objects skipped); data is zero-filled. */
 export async function loadCtGeometry(dir: string): Promise<Volume> {
   const { DicomMessage, DicomMetaDictionary } = dcmjs().data;
   const files = (await readdir(dir)).filter((f) => f.endsWith('.dcm')).sort();
@@ -24,6 +24,7 @@ export async function loadCtGeometry(dir: string): Promise<Volume> {
       untilTag: '7FE00010',
     });
     const ds = DicomMetaDictionary.naturalizeDataset(d.dict) as Record<string, any>;
+    if (!Array.isArray(ds.ImagePositionPatient)) continue; // RTSTRUCT / RTPLAN beside the images
     slices.push({ ds, pos: (ds.ImagePositionPatient as unknown[]).map(num) as unknown as Vec3 });
   }
   const first = slices[0].ds;
@@ -55,7 +56,7 @@ export async function loadCtGeometry(dir: string): Promise<Volume> {
   const meta: VolumeMeta = {
     studyInstanceUid: String(first.StudyInstanceUID),
     seriesInstanceUid: String(first.SeriesInstanceUID),
-    frameOfReferenceUid: String(first.FrameOfReferenceUID),
+    frameOfReferenceUid: str(first.FrameOfReferenceUID) ?? '',
     modality: String(first.Modality),
     patientId: String(first.PatientID ?? ''),
     patientName: str(first.PatientName) ?? '',

@@ -6,6 +6,7 @@
  */
 import { DfaError } from '../../core/errors.ts';
 import type { LabelMap, Vec3, Volume, VolumeGeometry } from '../../core/volume.ts';
+import { isValidUid } from '../../core/uid.ts';
 import { indexToPatient } from '../../core/volume.ts';
 
 const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
@@ -15,6 +16,18 @@ export function checkSliceGeometry(volume: Volume, labels: VolumeGeometry | Labe
     new DfaError('DICOM_BAD_GEOMETRY', `cannot write contours for series ${volume.meta.seriesInstanceUid}: ${why}`, {
       details: { seriesInstanceUid: volume.meta.seriesInstanceUid },
     });
+  const meta = volume.meta;
+  // Every UID we copy into a reference must be valid; a missing Frame of Reference (Type 1 in CT,
+  // PS3.3 C.7.4.1) leaves the contours without a patient space, so it is refused, not invented.
+  for (const [what, uid] of [
+    ['StudyInstanceUID', meta.studyInstanceUid],
+    ['SeriesInstanceUID', meta.seriesInstanceUid],
+    ['FrameOfReferenceUID', meta.frameOfReferenceUid],
+  ] as const) {
+    if (!isValidUid(uid ?? '')) throw bad(`source series has no valid ${what} ('${uid ?? ''}')`);
+  }
+  const badSlice = meta.slices.find((s) => !isValidUid(s.sopInstanceUid) || !isValidUid(s.sopClassUid));
+  if (badSlice) throw bad(`slice reference has an invalid SOP Instance / Class UID ('${badSlice.sopInstanceUid}')`);
   const [nx, ny, nz] = volume.dims;
   if (labels.dims[0] !== nx || labels.dims[1] !== ny || labels.dims[2] !== nz) {
     throw bad(`label map is ${labels.dims.join('×')}, the volume ${volume.dims.join('×')}`);
