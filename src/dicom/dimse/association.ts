@@ -1,0 +1,309 @@
+/**
+ * One DICOM association over a TCP socket (PS3.8 9): PDU framing, message assembly from PDVs,
+ * request/response matching by Message ID, timeouts. Symmetric: either side may send requests
+ * (a C-GET SCU receives C-STORE requests on its own association, PS3.4 C.4.3).
+ * Sockets run with TCP_NODELAY so small command PDVs are not held back by Nagle + delayed ACK
+ * (DESIGN.md gotcha: a ~45 ms floor per exchange otherwise).
+ */
+import { Socket } from 'node:net';
+import { DfaError } from '../../core/errors.ts';
+import { CMD, decodeCommand, encodeCommand, statusKind, type Command } from './command.ts';
+import {
+  PDU, PduReader, decodeAssociate, decodePData, encodeAbort, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq,
+  pDataHeader, type AcceptedContext, type AssociateRq, type RoleSelection,
+} from './pdu.ts';
+
+export interface DimseTimeouts {
+  /** TCP connect. */
+  readonly connectMs: number;
+  /** From A-ASSOCIATE-RQ to -AC/-RJ, and for A-RELEASE. */
+  readonly associationMs: number;
+  /** Longest silence while a response is awaited (reset by every PDU received). */
+  readonly dimseMs: number;
+  /** Longest silence with nothing outstanding before the association is closed. */
+  readonly idleMs: number;
+}
+export const DEFAULT_TIMEOUTS: DimseTimeouts = { connectMs: 10000, associationMs: 15000, dimseMs: 30000, idleMs: 60000 };
+
+export interface DimseMessage {
+  readonly contextId: number;
+  readonly command: Command;
+  readonly dataset?: Buffer;
+}
+export interface NegotiatedContext {
+  readonly id: number;
+  readonly abstractSyntax: string;
+  readonly transferSyntax: string;
+}
+
+/** Default max PDU we announce (PS3.8 D.1: max length of the P-DATA-TF variable field). */
+export const OUR_MAX_PDU = 1 << 20;
+
+interface PendingRequest {
+  readonly what: string;
+  readonly onPending?: (m: DimseMessage) => void;
+  resolve(m: DimseMessage): void;
+  reject(e: Error): void;
+}
+
+export class Association {
+  readonly socket: Socket;
+  readonly peer: string; // host:port
+  callingAet = '';
+  calledAet = '';
+  contexts = new Map<number, NegotiatedContext>();
+  roles: RoleSelection[] = [];
+  peerMaxPdu = 0;
+  /** Handler for requests the peer sends; run one at a time, in order. */
+  onRequest?: (m: DimseMessage, a: Association) => Promise<void>;
+  /** Called for A-ASSOCIATE-RQ on the accepting side. */
+  onAssociateRq?: (rq: ReturnType<typeof decodeAssociate>) => void;
+
+  private readonly reader = new PduReader();
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextMessageId = 1;
+  private cmdParts: Buffer[] = [];
+  private dataParts: Buffer[] = [];
+  private current?: { contextId: number; command: Command };
+  private queue: Promise<void> = Promise.resolve();
+  private releaseWaiter?: () => void;
+  private assocWaiter?: (type: number, body: Buffer) => void;
+  private closedReason?: string;
+  readonly closed: Promise<void>;
+  readonly timeouts: DimseTimeouts;
+
+  constructor(socket: Socket, peer: string, timeouts: DimseTimeouts) {
+    this.socket = socket;
+    this.peer = peer;
+    this.timeouts = timeouts;
+    socket.setNoDelay(true);
+    socket.setTimeout(timeouts.idleMs);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('timeout', () => this.onTimeout());
+    socket.on('error', (e) => this.failAll(new DfaError('DICOM_CONNECTION_FAILED', `connection to ${this.peer} failed: ${e.message}`, { cause: e })));
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      this.failAll(new DfaError('DICOM_CONNECTION_FAILED', `association with ${this.calledAet || 'peer'} at ${this.peer} closed${this.closedReason ? ': ' + this.closedReason : ' by the peer'}`));
+      resolve();
+    }));
+  }
+
+  get isOpen(): boolean {
+    return !this.socket.destroyed && this.closedReason === undefined;
+  }
+
+  /** Wait for one association-phase PDU (AC, RJ, abort) on the requesting side. */
+  waitAssociationPdu(): Promise<{ type: number; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.assocWaiter = undefined;
+        reject(new DfaError('DICOM_TIMEOUT', `no association response from ${this.peer} within ${this.timeouts.associationMs} ms`, { details: { peer: this.peer } }));
+      }, this.timeouts.associationMs);
+      this.assocWaiter = (type, body) => {
+        clearTimeout(t);
+        this.assocWaiter = undefined;
+        resolve({ type, body });
+      };
+      this.socket.once('close', () => {
+        clearTimeout(t);
+        if (this.assocWaiter) {
+          this.assocWaiter = undefined;
+          reject(new DfaError('DICOM_CONNECTION_FAILED', `${this.peer} closed the connection during association negotiation`, { details: { peer: this.peer } }));
+        }
+      });
+    });
+  }
+
+  sendAssociateRq(rq: AssociateRq): void {
+    this.callingAet = rq.callingAet;
+    this.calledAet = rq.calledAet;
+    this.socket.write(encodeAssociateRq(rq));
+  }
+
+  /** Record the outcome of negotiation (either side). */
+  setNegotiated(proposed: Map<number, string>, accepted: readonly AcceptedContext[], peerMaxPdu: number): void {
+    for (const a of accepted) {
+      const abstractSyntax = proposed.get(a.id);
+      if (a.result === 0 && abstractSyntax) this.contexts.set(a.id, { id: a.id, abstractSyntax, transferSyntax: a.transferSyntax });
+    }
+    this.peerMaxPdu = peerMaxPdu;
+  }
+
+  /** First accepted context for an abstract syntax (optionally with a given transfer syntax). */
+  contextFor(abstractSyntax: string, transferSyntax?: string): NegotiatedContext | undefined {
+    for (const c of this.contexts.values()) {
+      if (c.abstractSyntax === abstractSyntax && (transferSyntax === undefined || c.transferSyntax === transferSyntax)) return c;
+    }
+    return undefined;
+  }
+
+  newMessageId(): number {
+    const id = this.nextMessageId;
+    this.nextMessageId = (this.nextMessageId % 0xffff) + 1;
+    return id;
+  }
+
+  /** Send one DIMSE message: command PDV, then the data set split to the peer's max PDU. */
+  send(contextId: number, command: Command, dataset?: Buffer): void {
+    if (!this.isOpen) throw new DfaError('DICOM_CONNECTION_FAILED', `association with ${this.peer} is closed`);
+    const cmd = encodeCommand({ ...command, hasDataset: dataset !== undefined });
+    const max = this.peerMaxPdu > 0 ? Math.min(this.peerMaxPdu, 4 << 20) - 6 : (1 << 20) - 6;
+    this.socket.cork();
+    this.socket.write(pDataHeader(contextId, true, true, cmd.length));
+    this.socket.write(cmd);
+    if (dataset) {
+      if (dataset.length === 0) this.socket.write(pDataHeader(contextId, false, true, 0));
+      for (let o = 0; o < dataset.length; o += max) {
+        const part = dataset.subarray(o, Math.min(o + max, dataset.length));
+        this.socket.write(pDataHeader(contextId, false, o + max >= dataset.length, part.length));
+        this.socket.write(part);
+      }
+    }
+    this.socket.uncork();
+  }
+
+  /**
+   * Send a request and resolve with its final response (status not Pending). Pending responses
+   * (C-FIND matches, C-GET/C-MOVE progress) go to `onPending`.
+   */
+  request(contextId: number, command: Command, dataset: Buffer | undefined, what: string, onPending?: (m: DimseMessage) => void): Promise<DimseMessage> {
+    const messageId = command.messageId ?? this.newMessageId();
+    return new Promise((resolve, reject) => {
+      this.pending.set(messageId, { what, onPending, resolve, reject });
+      this.socket.setTimeout(this.timeouts.dimseMs);
+      try {
+        this.send(contextId, { ...command, messageId }, dataset);
+      } catch (e) {
+        this.pending.delete(messageId);
+        reject(e as Error);
+      }
+    });
+  }
+
+  async release(): Promise<void> {
+    if (!this.isOpen) return;
+    const done = new Promise<void>((resolve) => {
+      this.releaseWaiter = resolve;
+      setTimeout(resolve, this.timeouts.associationMs).unref();
+    });
+    this.socket.write(encodeReleaseRq());
+    await Promise.race([done, this.closed]);
+    this.closedReason = 'released';
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  abort(reason = 'aborted'): void {
+    if (this.socket.destroyed) return;
+    this.closedReason = reason;
+    try {
+      this.socket.write(encodeAbort());
+    } finally {
+      this.socket.destroy();
+    }
+  }
+
+  private onTimeout(): void {
+    if (this.pending.size > 0) {
+      const what = [...this.pending.values()][0].what;
+      this.failAll(new DfaError('DICOM_TIMEOUT', `${what}: no response from ${this.calledAet || 'peer'} at ${this.peer} within ${this.timeouts.dimseMs} ms`, { details: { peer: this.peer } }));
+      this.abort('DIMSE timeout');
+    } else {
+      this.abort(`idle for ${this.timeouts.idleMs} ms`);
+    }
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private onData(d: Buffer): void {
+    let pdus;
+    try {
+      pdus = this.reader.push(d);
+    } catch (e) {
+      this.abort(`bad PDU: ${(e as Error).message}`);
+      return;
+    }
+    for (const { type, body } of pdus) {
+      switch (type) {
+        case PDU.ASSOCIATE_RQ:
+          this.onAssociateRq?.(decodeAssociate(body));
+          break;
+        case PDU.ASSOCIATE_AC:
+        case PDU.ASSOCIATE_RJ:
+          this.assocWaiter?.(type, body);
+          break;
+        case PDU.ABORT:
+          this.assocWaiter?.(type, body);
+          this.closedReason = 'aborted by the peer (A-ABORT)';
+          this.failAll(new DfaError('DICOM_CONNECTION_FAILED', `${this.calledAet || 'peer'} at ${this.peer} aborted the association`));
+          this.socket.destroy();
+          return;
+        case PDU.RELEASE_RQ:
+          this.closedReason = 'released by the peer';
+          this.socket.write(encodeReleaseRp());
+          this.socket.end();
+          return;
+        case PDU.RELEASE_RP:
+          this.releaseWaiter?.();
+          return;
+        case PDU.P_DATA_TF:
+          for (const pdv of decodePData(body)) this.onPdv(pdv.contextId, pdv.isCommand, pdv.isLast, pdv.data);
+          break;
+        default:
+          this.abort(`unknown PDU type ${type}`);
+          return;
+      }
+    }
+  }
+
+  private onPdv(contextId: number, isCommand: boolean, isLast: boolean, data: Buffer): void {
+    if (isCommand) {
+      this.cmdParts.push(data);
+      if (!isLast) return;
+      const command = decodeCommand(this.cmdParts.length === 1 ? this.cmdParts[0] : Buffer.concat(this.cmdParts));
+      this.cmdParts = [];
+      if (command.hasDataset) {
+        this.current = { contextId, command };
+        return;
+      }
+      this.dispatch({ contextId, command });
+      return;
+    }
+    this.dataParts.push(data);
+    if (!isLast || !this.current) return;
+    const dataset = this.dataParts.length === 1 ? this.dataParts[0] : Buffer.concat(this.dataParts);
+    this.dataParts = [];
+    const { command } = this.current;
+    this.current = undefined;
+    this.dispatch({ contextId, command, dataset });
+  }
+
+  private dispatch(m: DimseMessage): void {
+    const field = m.command.commandField;
+    if ((field & 0x8000) !== 0) {
+      const id = m.command.messageIdBeingRespondedTo ?? -1;
+      const p = this.pending.get(id);
+      if (!p) return; // late response to a request we gave up on
+      if (statusKind(m.command.status ?? 0) === 'pending') {
+        p.onPending?.(m);
+        return;
+      }
+      this.pending.delete(id);
+      if (this.pending.size === 0) this.socket.setTimeout(this.timeouts.idleMs);
+      p.resolve(m);
+      return;
+    }
+    if (field === CMD.C_CANCEL_RQ) return; // we finish sub-operations already started; PS3.4 C.4.2.3.1 permits that
+    const handler = this.onRequest;
+    this.queue = this.queue.then(async () => {
+      if (!handler) return;
+      try {
+        await handler(m, this);
+      } catch {
+        this.abort('request handler failed');
+      }
+    });
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Opening an association as the requestor (PS3.8 7.1), with AE-title trouble turned into errors a
+ * PACS administrator can act on: which AE title, host and port to register where.
+ */
+import { connect as tcpConnect } from 'node:net';
+import { DfaError } from '../../core/errors.ts';
+import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseTimeouts } from './association.ts';
+import { PDU, decodeAssociate, type ProposedContext, type RoleSelection } from './pdu.ts';
+
+export interface PeerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The peer's AE title (called AE). */
+  readonly calledAet: string;
+  /** Our AE title (calling AE). */
+  readonly callingAet: string;
+  readonly timeouts?: Partial<DimseTimeouts>;
+  /** Where our SCP listens, quoted in error messages ("register AE 'DFA' at host:port"). */
+  readonly ourScp?: { readonly host: string; readonly port: number };
+}
+
+/** PS3.8 9.3.4: A-ASSOCIATE-RJ result/source/reason in words. */
+function rejectionReason(source: number, reason: number): string {
+  if (source === 1) {
+    switch (reason) {
+      case 2: return 'application context name not supported';
+      case 3: return 'calling AE title not recognized';
+      case 7: return 'called AE title not recognized';
+      default: return `rejected by the service user (reason ${reason})`;
+    }
+  }
+  if (source === 2) return reason === 2 ? 'protocol version not supported' : 'rejected by the service provider (ACSE)';
+  if (source === 3) return reason === 1 ? 'temporary congestion' : reason === 2 ? 'local limit exceeded' : 'rejected by the service provider (presentation)';
+  return `source ${source} reason ${reason}`;
+}
+
+export function registerHint(p: PeerOptions): string {
+  const where = p.ourScp ? ` at ${p.ourScp.host}:${p.ourScp.port}` : '';
+  return `register AE '${p.callingAet}'${where} in the PACS's list of known AEs / modalities (on Orthanc: DicomModalities), or set DFA_AET to an AE title the PACS already knows`;
+}
+
+export async function openAssociation(p: PeerOptions, contexts: readonly ProposedContext[], roles: readonly RoleSelection[] = []): Promise<Association> {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...p.timeouts };
+  const peer = `${p.host}:${p.port}`;
+  const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new DfaError('DICOM_TIMEOUT', `no TCP connection to ${p.calledAet} at ${peer} within ${timeouts.connectMs} ms (check DFA_PACS_HOST / DFA_PACS_PORT and firewalls)`, { details: { peer } }));
+    }, timeouts.connectMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      resolve(s);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(t);
+      const why = e.code === 'ECONNREFUSED' ? 'connection refused (is the PACS running and listening on this port?)' : e.message;
+      reject(new DfaError('DICOM_CONNECTION_FAILED', `cannot reach ${p.calledAet} at ${peer}: ${why}`, { cause: e, details: { peer } }));
+    });
+  });
+  const a = new Association(socket, peer, timeouts);
+  const waiting = a.waitAssociationPdu();
+  a.sendAssociateRq({ calledAet: p.calledAet, callingAet: p.callingAet, contexts, maxPduLength: OUR_MAX_PDU, roles });
+  let reply;
+  try {
+    reply = await waiting;
+  } catch (e) {
+    a.abort('association failed');
+    if (e instanceof DfaError && e.code === 'DICOM_CONNECTION_FAILED') {
+      // Some PACS drop the TCP connection instead of sending A-ASSOCIATE-RJ for an unknown AE.
+      throw new DfaError('DICOM_ASSOCIATION_REJECTED',
+        `${p.calledAet} at ${peer} closed the connection instead of accepting the association from '${p.callingAet}': check that the PACS's AE title is '${p.calledAet}' (DFA_PACS_AET) and ${registerHint(p)}`,
+        { cause: e, details: { peer, callingAet: p.callingAet, calledAet: p.calledAet } });
+    }
+    throw e;
+  }
+  if (reply.type === PDU.ASSOCIATE_RJ) {
+    const [, result, source, reason] = reply.body;
+    const why = rejectionReason(source, reason);
+    socket.destroy();
+    let hint: string;
+    if (source === 1 && reason === 7) hint = `the PACS does not answer to AE title '${p.calledAet}': set DFA_PACS_AET to the PACS's own AE title`;
+    else if (source === 1 && reason === 3) hint = registerHint(p);
+    else hint = `check that '${p.calledAet}' at ${peer} knows calling AE '${p.callingAet}' (${registerHint(p)})`;
+    throw new DfaError('DICOM_ASSOCIATION_REJECTED',
+      `${p.calledAet} at ${peer} rejected the association from '${p.callingAet}' (${result === 1 ? 'permanent' : 'transient'}: ${why}): ${hint}`,
+      { details: { peer, callingAet: p.callingAet, calledAet: p.calledAet, result, source, reason } });
+  }
+  if (reply.type !== PDU.ASSOCIATE_AC) {
+    a.abort('association aborted');
+    throw new DfaError('DICOM_ASSOCIATION_REJECTED', `${p.calledAet} at ${peer} aborted the association from '${p.callingAet}': ${registerHint(p)}`, { details: { peer } });
+  }
+  const ac = decodeAssociate(reply.body);
+  a.setNegotiated(new Map(contexts.map((c) => [c.id, c.abstractSyntax])), ac.accepted, ac.maxPduLength);
+  a.roles = ac.roles;
+  return a;
+}
+
+/** Build presentation contexts with odd ids (PS3.8 9.3.2.2), at most 128. */
+export function buildContexts(items: readonly { abstractSyntax: string; transferSyntaxes: readonly string[] }[]): ProposedContext[] {
+  if (items.length > 128) throw new DfaError('INTERNAL', `too many presentation contexts (${items.length} > 128)`);
+  return items.map((it, i) => ({ id: 2 * i + 1, abstractSyntax: it.abstractSyntax, transferSyntaxes: it.transferSyntaxes }));
+}

@@ -1,0 +1,82 @@
+/**
+ * The Pacs the configuration describes (DESIGN.md "Contracts"): DFA_PACS_HOST/PORT/AET for DIMSE,
+ * DFA_DICOMWEB_URL for DICOMweb; with neither, the embedded dev PACS under DFA_DATA_DIR/pacs is
+ * started in this process and used over DIMSE on loopback.
+ */
+import { join } from 'node:path';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/log.ts';
+import type { DimseTimeouts } from './dimse/association.ts';
+import { EmbeddedPacs } from './embedded-pacs/embedded-pacs.ts';
+import { createPacs, type DicomPacs } from './pacs.ts';
+import type { DicomScp } from './scp/receiver.ts';
+
+export const EMBEDDED_PACS_AET = 'DFA_PACS';
+
+export function dimseTimeouts(config: Config): Partial<DimseTimeouts> {
+  const c = config as Config & Partial<Record<string, number>>;
+  return {
+    dimseMs: config.DFA_DIMSE_TIMEOUT_MS,
+    ...(c.DFA_DIMSE_CONNECT_TIMEOUT_MS ? { connectMs: c.DFA_DIMSE_CONNECT_TIMEOUT_MS } : {}),
+    ...(c.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS ? { associationMs: c.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS } : {}),
+    ...(c.DFA_DIMSE_IDLE_TIMEOUT_MS ? { idleMs: c.DFA_DIMSE_IDLE_TIMEOUT_MS } : {}),
+  };
+}
+
+/** The host our SCP binds and announces (DFA_SCP_HOST, default loopback). */
+export function scpHost(config: Config): string {
+  return (config as Config & { DFA_SCP_HOST?: string }).DFA_SCP_HOST ?? '127.0.0.1';
+}
+
+export interface ConfiguredPacs extends DicomPacs {
+  /** Set when the embedded dev PACS was started for this Pacs. */
+  readonly embedded?: EmbeddedPacs;
+}
+
+export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: DicomScp } = {}): Promise<ConfiguredPacs> {
+  const timeouts = dimseTimeouts(config);
+  const host = scpHost(config);
+  const moveScp = opts.scp ?? { host, port: config.DFA_SCP_PORT, inboxDir: join(config.DFA_DATA_DIR, 'inbox') };
+  const dicomweb = config.DFA_DICOMWEB_URL
+    ? { baseUrl: config.DFA_DICOMWEB_URL, username: config.DFA_DICOMWEB_USERNAME, password: config.DFA_DICOMWEB_PASSWORD, token: config.DFA_DICOMWEB_TOKEN }
+    : undefined;
+  if (config.DFA_PACS_HOST || dicomweb) {
+    const dimse = config.DFA_PACS_HOST && config.DFA_PACS_PORT && config.DFA_PACS_AET
+      ? { host: config.DFA_PACS_HOST, port: config.DFA_PACS_PORT, calledAet: config.DFA_PACS_AET, callingAet: config.DFA_AET, timeouts }
+      : undefined;
+    return createPacs({ dimse, dicomweb, retrieve: config.DFA_RETRIEVE, store: config.DFA_STORE, moveScp, log });
+  }
+  const embedded = await EmbeddedPacs.start({
+    dir: join(config.DFA_DATA_DIR, 'pacs'),
+    aet: EMBEDDED_PACS_AET,
+    host: '127.0.0.1',
+    port: 0,
+    knownAes: { [config.DFA_AET]: { host: moveScp.host, port: moveScp.port } },
+    log,
+    timeouts,
+  });
+  // DICOMweb is not served by the embedded PACS: keep the DIMSE methods of DFA_RETRIEVE.
+  const retrieve = config.DFA_RETRIEVE.filter((m) => m !== 'wado-rs');
+  const pacs = createPacs({
+    dimse: { host: embedded.host, port: embedded.port, calledAet: embedded.aet, callingAet: config.DFA_AET, timeouts },
+    retrieve: retrieve.length > 0 ? retrieve : ['c-get'],
+    store: 'c-store',
+    moveScp,
+    log,
+  });
+  return {
+    embedded,
+    dimse: pacs.dimse,
+    web: pacs.web,
+    echo: () => pacs.echo(),
+    findStudies: (q) => pacs.findStudies(q),
+    findSeries: (s, q) => pacs.findSeries(s, q),
+    findInstances: (s, r) => pacs.findInstances(s, r),
+    retrieve: (r, d) => pacs.retrieve(r, d),
+    store: (f) => pacs.store(f),
+    async close() {
+      await pacs.close();
+      await embedded.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * "Our DICOM node": a C-STORE/C-ECHO SCP (AE DFA_AET, port DFA_SCP_PORT) that routes every received
+ * instance either to a retrieval waiting for it (C-MOVE sub-operations for a study or series) or to
+ * the inbox in the artifact store (`inbox/<study>/<series>/<sop>.dcm`) or a plain directory.
+ */
+import { join } from 'node:path';
+import type { Config } from '../../core/config.ts';
+import type { Logger } from '../../core/log.ts';
+import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
+import type { DimseTimeouts } from '../dimse/association.ts';
+import type { IncomingInstance } from '../dimse/scu.ts';
+import { fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
+import { DicomServer } from './server.ts';
+
+/** A retrieval waiting for instances of one study (or series) to arrive. */
+export interface Expectation {
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid?: string;
+  readonly destDir: string;
+  readonly received: RetrievedInstance[];
+  /** Stop routing to this expectation. */
+  done(): void;
+}
+
+export interface ScpOptions {
+  readonly aet: string;
+  readonly port: number;
+  readonly host?: string;
+  /** Calling AEs accepted (DFA_SCP_ALLOWED_AETS); undefined accepts any. */
+  readonly allowedAets?: readonly string[];
+  /** Where unexpected pushes go: an artifact store (under inbox/) or a directory. */
+  readonly sink: { readonly artifacts: ArtifactStore } | { readonly dir: string };
+  readonly log: Logger;
+  readonly timeouts?: Partial<DimseTimeouts>;
+}
+
+export class DicomScp {
+  readonly server: DicomServer;
+  private readonly expectations = new Set<Expectation>();
+  private readonly opts: ScpOptions;
+  /** Instances that went to the inbox since start (newest last). */
+  readonly inbox: RetrievedInstance[] = [];
+
+  constructor(opts: ScpOptions) {
+    this.opts = opts;
+    this.server = new DicomServer({
+      aet: opts.aet,
+      port: opts.port,
+      host: opts.host,
+      allowedAets: opts.allowedAets,
+      log: opts.log,
+      timeouts: opts.timeouts,
+      handlers: { onStore: (i) => this.onStore(i) },
+    });
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+  get host(): string {
+    return this.server.host;
+  }
+  get aet(): string {
+    return this.opts.aet;
+  }
+
+  async start(): Promise<this> {
+    await this.server.start();
+    return this;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  /** Route instances of this study (or series) to destDir until `done()`. */
+  expect(studyInstanceUid: string, seriesInstanceUid: string | undefined, destDir: string): Expectation {
+    const e: Expectation = {
+      studyInstanceUid,
+      ...(seriesInstanceUid ? { seriesInstanceUid } : {}),
+      destDir,
+      received: [],
+      done: () => this.expectations.delete(e),
+    };
+    this.expectations.add(e);
+    return e;
+  }
+
+  private async onStore(i: IncomingInstance): Promise<number> {
+    const place = placeOf(i);
+    for (const e of this.expectations) {
+      if (e.studyInstanceUid === place.studyInstanceUid && (!e.seriesInstanceUid || e.seriesInstanceUid === place.seriesInstanceUid)) {
+        e.received.push(await writeInstanceFile(join(e.destDir, fileNameFor(i.sopInstanceUid)), i, place));
+        return 0x0000;
+      }
+    }
+    const sink = this.opts.sink;
+    const rel = join(place.studyInstanceUid || 'unknown-study', place.seriesInstanceUid || 'unknown-series');
+    const dir = 'artifacts' in sink ? await sink.artifacts.dir(`inbox/${rel}`) : join(sink.dir, rel);
+    const r = await writeInstanceFile(join(dir, fileNameFor(i.sopInstanceUid)), i, place);
+    this.inbox.push(r);
+    this.opts.log.info('instance received', { callingAet: i.callingAet, sopInstanceUid: i.sopInstanceUid, path: r.path });
+    return 0x0000;
+  }
+}
+
+/** Our SCP from configuration: AE DFA_AET on DFA_SCP_PORT; allow-list DFA_SCP_ALLOWED_AETS, else the PACS AE. */
+export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Logger, host = '127.0.0.1'): DicomScp {
+  const allowed = config.DFA_SCP_ALLOWED_AETS ?? (config.DFA_PACS_AET ? [config.DFA_PACS_AET] : undefined);
+  return new DicomScp({ aet: config.DFA_AET, port: config.DFA_SCP_PORT, host, allowedAets: allowed, sink, log });
+}
