@@ -1,0 +1,40 @@
+import type { Logger } from '../../core/log.ts';
+import type { ModelManifest } from '../../core/model.ts';
+import type { ArtifactStore, ImagingFhir, Pacs, SegmentationOutcome } from '../../core/ports.ts';
+import type { LabelMap, Volume } from '../../core/volume.ts';
+
+/**
+ * Everything a job needs from the other services, injected (src/agent/wiring.ts builds the real
+ * ones from Config; tests pass in-memory fakes of the ports). Small function types stand in for the
+ * dicom_handler / ml_processor entry points so the job logic does not depend on their files.
+ */
+
+/** Series → volume (dicom_handler). Files are Part 10 paths of one series. */
+export type LoadVolume = (files: readonly string[]) => Promise<Volume>;
+
+/** Segment with one named segmenter and run QC on the result (ml_processor). */
+export type SegmentWithQc = (volume: Volume, segmenter: string, opts?: { signal?: AbortSignal }) => Promise<SegmentationOutcome>;
+
+/** What the RTSTRUCT / SEG writers get; UIDs are decided by the job (deterministic, see uids.ts). */
+export interface WriterInput {
+  readonly volume: Volume;
+  readonly labels: LabelMap;
+  readonly manifest: ModelManifest;
+  /** ROI names to write (the plan's structures, as named in the manifest). */
+  readonly structures: readonly string[];
+  readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
+}
+/** Returns a Part 10 file's bytes. */
+export type WriteDicom = (input: WriterInput) => Promise<Uint8Array>;
+
+export interface JobDeps {
+  readonly pacs: Pacs;
+  readonly fhir: ImagingFhir;
+  readonly artifacts: ArtifactStore;
+  readonly loadVolume: LoadVolume;
+  readonly segment: SegmentWithQc;
+  readonly writeRtstruct: WriteDicom;
+  readonly writeSeg?: WriteDicom;
+  readonly log: Logger;
+}

@@ -1,0 +1,51 @@
+import { toDfaError } from '../../core/errors.ts';
+import type { AuditStore, JobRecord } from '../../storage/audit.ts';
+import type { Plan } from '../plan.ts';
+import type { JobGraph } from './graph.ts';
+import { resultOf } from './result.ts';
+import type { JobState } from './state.ts';
+
+/** What the queue carries: which job, which generation (a re-run is a new generation / thread). */
+export interface JobMessage {
+  readonly jobKey: string;
+  readonly generation: number;
+}
+
+export function threadId(m: JobMessage): string {
+  return `${m.jobKey}#${m.generation}`;
+}
+
+/**
+ * Run (or resume) one job to its end. The checkpointer decides where to start: a fresh thread
+ * starts at `find`; a thread with a checkpoint resumes at the step after the last one finished
+ * (kill -9 at any point loses at most the step in progress, which is idempotent). When a step's
+ * retries are used up the graph throws; the job is then routed to `finish` as failed at that step.
+ * Returns the audit row, or undefined for a stale message (that generation already ended).
+ */
+export async function executeJob(graph: JobGraph, audit: AuditStore, msg: JobMessage): Promise<JobRecord | undefined> {
+  const row = await audit.markRunning(msg.jobKey, msg.generation);
+  if (!row) return undefined;
+  const config = { configurable: { thread_id: threadId(msg) } };
+  const snap = await graph.getState(config);
+  const started = snap.values && (snap.values as Partial<JobState>).jobKey !== undefined;
+  let final: JobState;
+  if (started && snap.next.length === 0) {
+    final = snap.values as JobState; // ended; only the audit write below was lost
+  } else {
+    await audit.event(msg.jobKey, msg.generation, started ? 'resumed' : 'started', snap.next[0]);
+    const input = started ? null : { jobKey: msg.jobKey, generation: msg.generation, plan: row.plan as Plan, item: row.workItem };
+    try {
+      final = (await graph.invoke(input, config)) as JobState;
+    } catch (e) {
+      const err = toDfaError(e);
+      const at = (await graph.getState(config)).next[0] ?? 'unknown';
+      // As if the step itself had returned the failure: its edge routes to `finish`.
+      await graph.updateState(config, { outcome: { status: 'failed', step: at, reason: `${err.code}: ${err.message} (retries used up)` } }, at);
+      final = (await graph.invoke(null, config)) as JobState;
+    }
+  }
+  const r = resultOf(final);
+  await audit.finish(msg.jobKey, msg.generation, { status: r.status, step: r.step, reason: r.reason, result: { ...r } });
+  await audit.event(msg.jobKey, msg.generation, r.status, r.step, r.reason);
+  return await audit.getJob(msg.jobKey);
+}

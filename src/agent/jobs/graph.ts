@@ -1,0 +1,109 @@
+import type { BaseCheckpointSaver, RetryPolicy } from '@langchain/langgraph';
+import { END, START, StateGraph } from '@langchain/langgraph';
+import { toDfaError } from '../../core/errors.ts';
+import type { JobNode, NodeContext } from './context.ts';
+import { checkPatient } from './nodes/check-patient.ts';
+import { complete, finish } from './nodes/finish.ts';
+import { find } from './nodes/find.ts';
+import { recordFhir } from './nodes/record-fhir.ts';
+import { retrieve } from './nodes/retrieve.ts';
+import { segment } from './nodes/segment.ts';
+import { selectSeries } from './nodes/select-series.ts';
+import { store, verifyStored } from './nodes/store.ts';
+import { ensureTask } from './nodes/task.ts';
+import { volume } from './nodes/volume.ts';
+import { writeOutputs } from './nodes/write-outputs.ts';
+import { DEFAULT_RETRY, isTransient, retryPolicies, type RetryTiming } from './retry.ts';
+import { JobStateAnnotation, type JobState, type JobUpdate } from './state.ts';
+
+/** The steps in order, each with its retry policy kind (network steps retry with backoff). */
+export const STEPS = [
+  ['find', find, 'network'],
+  ['ensureTask', ensureTask, 'network'],
+  ['retrieve', retrieve, 'network'],
+  ['selectSeries', selectSeries, 'local'],
+  ['volume', volume, 'local'],
+  ['checkPatient', checkPatient, 'network'],
+  ['segment', segment, 'local'],
+  ['writeOutputs', writeOutputs, 'local'],
+  ['store', store, 'network'],
+  ['verifyStored', verifyStored, 'network'],
+  ['recordFhir', recordFhir, 'network'],
+  ['complete', complete, 'network'],
+] as const satisfies readonly (readonly [string, JobNode, 'network' | 'local'])[];
+
+export type StepName = (typeof STEPS)[number][0] | 'finish';
+
+/**
+ * Around every step: time it, record it in the audit table, and sort what it threw. A transient
+ * fault is re-thrown so the node's RetryPolicy tries again; anything else ends the job as a value
+ * (`outcome: failed` with the step and reason) and the graph routes to `finish`.
+ */
+function guarded(name: string, node: JobNode, ctx: NodeContext) {
+  return async (state: JobState): Promise<JobUpdate> => {
+    const t0 = performance.now();
+    try {
+      const upd = await node(state, ctx);
+      const ms = Math.round(performance.now() - t0);
+      await recordProgress(name, { ...state, ...upd } as JobState, upd, ms, ctx);
+      return { ...upd, timingsMs: { [name]: ms } };
+    } catch (e) {
+      const err = toDfaError(e);
+      if (isTransient(e)) {
+        await ctx.audit?.event(state.jobKey, state.generation, 'retry', name, `${err.code}: ${err.message}`);
+        ctx.deps.log.warn('step fault, will retry', { job: state.jobKey, step: name, code: err.code, error: err.message });
+        throw e;
+      }
+      return {
+        outcome: { status: 'failed', step: name, reason: `${err.code}: ${err.message}` },
+        timingsMs: { [name]: Math.round(performance.now() - t0) },
+      };
+    }
+  };
+}
+
+async function recordProgress(step: string, s: JobState, upd: JobUpdate, ms: number, ctx: NodeContext): Promise<void> {
+  const a = ctx.audit;
+  if (!a) return;
+  await a.progress(s.jobKey, s.generation, {
+    step,
+    timingMs: { step, ms },
+    inputSeries: upd.series ? [upd.series.seriesInstanceUid] : undefined,
+    model: upd.seg?.model,
+    volumesMl: upd.seg ? { ...upd.seg.volumesMl } : undefined,
+    outputSops: upd.stored ? [...upd.stored] : undefined,
+    fhirWritten: upd.fhir ? [...upd.fhir.written] : undefined,
+  });
+  const o = upd.outcome;
+  await a.event(s.jobKey, s.generation, o ? o.status : 'step', step, o?.reason, { ms });
+}
+
+export interface JobGraphOptions {
+  readonly checkpointer: BaseCheckpointSaver;
+  readonly retry?: RetryTiming;
+}
+
+export function buildJobGraph(ctx: NodeContext, opts: JobGraphOptions) {
+  const policies = retryPolicies(opts.retry ?? DEFAULT_RETRY);
+  const g = new StateGraph(JobStateAnnotation);
+  const nodes = STEPS as readonly (readonly [string, JobNode, 'network' | 'local'])[];
+  for (const [name, node, kind] of nodes) {
+    const retryPolicy: RetryPolicy = policies[kind];
+    g.addNode(name, guarded(name, node, ctx), { retryPolicy });
+  }
+  g.addNode('finish', guarded('finish', finish, ctx), { retryPolicy: policies.network });
+  const edges = g as unknown as {
+    addEdge(a: string, b: string): void;
+    addConditionalEdges(a: string, f: (s: JobState) => string, ends: string[]): void;
+  };
+  edges.addEdge(START, nodes[0][0]);
+  nodes.forEach(([name], i) => {
+    const next = i + 1 < nodes.length ? nodes[i + 1][0] : 'finish';
+    // An outcome set by a step (skipped / failed) goes straight to finish.
+    edges.addConditionalEdges(name, (s) => (s.outcome && next !== 'finish' ? 'finish' : next), [next, 'finish']);
+  });
+  edges.addEdge('finish', END);
+  return g.compile({ checkpointer: opts.checkpointer });
+}
+
+export type JobGraph = ReturnType<typeof buildJobGraph>;

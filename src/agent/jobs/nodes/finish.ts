@@ -1,0 +1,24 @@
+import { jobPrefix, type JobNode } from '../context.ts';
+
+/** complete: the Task is completed; the job succeeded. */
+export const complete: JobNode = async (state, { deps }) => {
+  if (state.task) await deps.fhir.updateTask(state.task, 'completed');
+  return { outcome: { status: 'succeeded' } };
+};
+
+/**
+ * finish: every path ends here. A failed job marks its Task failed with the reason (FHIR Task
+ * statusReason) and leaves the ImagingStudy `registered`; a skipped one created no Task. Inputs of a
+ * job that ended well are removed (outputs stay); a failed job keeps them for a look.
+ */
+export const finish: JobNode = async (state, { deps }) => {
+  const o = state.outcome;
+  if (o?.status === 'failed' && state.task) {
+    await deps.fhir.updateTask(state.task, 'failed', `${o.step ?? 'job'}: ${o.reason ?? 'failed'}`);
+  }
+  if (o?.status === 'succeeded') {
+    await deps.artifacts.remove(`${jobPrefix(state)}/input`);
+    await deps.artifacts.remove(`${jobPrefix(state)}/volume`);
+  }
+  return {};
+};

@@ -1,0 +1,27 @@
+import type { RetrievedInstance } from '../../../core/ports.ts';
+import { jobPrefix, type JobNode } from '../context.ts';
+
+// PS3.4 B.5: CT Image Storage and Enhanced CT Image Storage.
+const CT_IMAGE_SOP_CLASSES = new Set(['1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.5.1.4.1.1.2.1']);
+
+/**
+ * selectSeries: the CT image series to contour — the one with most CT image instances (localisers
+ * and dose reports are other SOP classes or tiny series). Series choice is data, not code: a later
+ * rule set can replace this one function.
+ */
+export const selectSeries: JobNode = async (state, { deps }) => {
+  const raw = await deps.artifacts.get(`${jobPrefix(state)}/instances.json`);
+  const instances = JSON.parse(new TextDecoder().decode(raw)) as RetrievedInstance[];
+  const bySeries = new Map<string, string[]>();
+  for (const i of instances) {
+    if (!CT_IMAGE_SOP_CLASSES.has(i.sopClassUid)) continue;
+    const files = bySeries.get(i.seriesInstanceUid) ?? [];
+    files.push(i.path);
+    bySeries.set(i.seriesInstanceUid, files);
+  }
+  const best = [...bySeries.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+  if (!best) {
+    return { outcome: { status: 'failed', step: 'selectSeries', reason: `no CT image instances among ${instances.length} retrieved` } };
+  }
+  return { series: { seriesInstanceUid: best[0], files: best[1].sort() } };
+};

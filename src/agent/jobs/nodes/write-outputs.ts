@@ -1,0 +1,27 @@
+import { jobPrefix, need, type JobNode } from '../context.ts';
+import type { OutputRef } from '../state.ts';
+import { outputUids } from '../uids.ts';
+import { loadSavedLabels, loadSavedVolume } from '../volume-artifacts.ts';
+
+/** writeOutputs: RTSTRUCT and/or SEG as the plan asks, with deterministic UIDs, into the artifact store. */
+export const writeOutputs: JobNode = async (state, { deps }) => {
+  const seg = need(state.seg, 'seg');
+  const series = need(state.series, 'series');
+  const { outputs, pipeline } = state.plan;
+  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key);
+  const labels = await loadSavedLabels(deps.artifacts, seg.key);
+  const write = async (kind: 'rtstruct' | 'seg', writer: NonNullable<typeof deps.writeSeg>): Promise<OutputRef> => {
+    const uids = outputUids(series.seriesInstanceUid, seg.model, kind);
+    const bytes = await writer({ volume: v, labels, manifest: seg.manifest, structures: pipeline.structures, ...uids });
+    const key = `${jobPrefix(state)}/out/${kind}.dcm`;
+    await deps.artifacts.put(key, bytes);
+    return { ...uids, key };
+  };
+  const update: { rtstruct?: OutputRef; segObject?: OutputRef } = {};
+  if (outputs.rtstruct) update.rtstruct = await write('rtstruct', deps.writeRtstruct);
+  if (outputs.seg) {
+    if (!deps.writeSeg) return { outcome: { status: 'failed', step: 'writeOutputs', reason: 'no DICOM SEG writer is installed' } };
+    update.segObject = await write('seg', deps.writeSeg);
+  }
+  return update;
+};

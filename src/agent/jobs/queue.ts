@@ -1,0 +1,97 @@
+import PgBoss from 'pg-boss';
+import { DfaError } from '../../core/errors.ts';
+import type { JobMessage } from './execute.ts';
+import { threadId } from './execute.ts';
+
+/**
+ * The distributed job queue: pg-boss on the shared PostgreSQL (SKIP LOCKED fetch, retries with
+ * backoff, expiry of jobs whose worker died). One message per job generation; the `stately` policy
+ * with singletonKey = job#generation keeps at most one queued and one active copy of it.
+ */
+export const JOB_QUEUE = 'dfa-study-job';
+
+export interface QueueOptions {
+  /** A job active longer than this is taken as lost (worker died) and retried. Default 30 min. */
+  readonly expireInSeconds?: number;
+  /** Queue-level retries (a worker crash, the database gone); step faults retry inside the graph. */
+  readonly retryLimit?: number;
+  readonly retryDelaySeconds?: number;
+  readonly pollingIntervalSeconds?: number;
+  readonly maintenanceIntervalSeconds?: number;
+}
+
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private readonly opts: QueueOptions;
+
+  private constructor(boss: PgBoss, opts: QueueOptions) {
+    this.boss = boss;
+    this.opts = opts;
+  }
+
+  static async open(url: string, opts: QueueOptions = {}): Promise<JobQueue> {
+    const boss = new PgBoss({
+      connectionString: url,
+      max: 4,
+      schedule: false,
+      maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 60,
+    });
+    boss.on('error', () => undefined); // pg-boss reports background faults here; they retry on their own
+    try {
+      await boss.start();
+      if (!(await boss.getQueue(JOB_QUEUE))) {
+        await boss.createQueue(JOB_QUEUE, {
+          name: JOB_QUEUE,
+          policy: 'stately',
+          retryLimit: opts.retryLimit ?? 3,
+          retryDelay: opts.retryDelaySeconds ?? 5,
+          retryBackoff: true,
+          expireInSeconds: opts.expireInSeconds ?? 1800,
+        });
+      }
+    } catch (e) {
+      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+      throw new DfaError('DATABASE_ERROR', `job queue: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    return new JobQueue(boss, opts);
+  }
+
+  async enqueue(m: JobMessage): Promise<void> {
+    await this.boss.send(JOB_QUEUE, { ...m }, {
+      singletonKey: threadId(m),
+      retryLimit: this.opts.retryLimit ?? 3,
+      retryDelay: this.opts.retryDelaySeconds ?? 5,
+      retryBackoff: true,
+      expireInSeconds: this.opts.expireInSeconds ?? 1800,
+    });
+  }
+
+  /** `concurrency` fetch loops in this process, one job each at a time (DFA_CONCURRENCY). */
+  async work(concurrency: number, handler: (m: JobMessage) => Promise<void>): Promise<void> {
+    for (let i = 0; i < concurrency; i++) {
+      await this.boss.work<JobMessage>(
+        JOB_QUEUE,
+        { batchSize: 1, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 1 },
+        async (jobs) => {
+          for (const j of jobs) await handler(j.data);
+        },
+      );
+    }
+  }
+
+  /**
+   * Embedded database only: it serves one process, so a job still `active` when that process
+   * starts was left by a process that died (kill -9). Hand it back now instead of waiting for expiry.
+   */
+  async recoverOrphans(): Promise<number> {
+    const r = await this.boss.getDb().executeSql(
+      `update pgboss.job set state = 'retry', start_after = now() where name = $1 and state = 'active'`,
+      [JOB_QUEUE],
+    );
+    return (r as { rowCount?: number }).rowCount ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+  }
+}

@@ -1,0 +1,62 @@
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { AuditStore } from '../../storage/audit.ts';
+import { newPool, type Database } from '../../storage/db.ts';
+import type { JobDeps } from './deps.ts';
+import { executeJob } from './execute.ts';
+import { buildJobGraph } from './graph.ts';
+import { JobQueue, type QueueOptions } from './queue.ts';
+import type { RetryTiming } from './retry.ts';
+
+export interface WorkerOptions {
+  /** Jobs this process runs side by side (DFA_CONCURRENCY). */
+  readonly concurrency: number;
+  readonly retry?: RetryTiming;
+  readonly queue?: QueueOptions;
+}
+
+export interface Workers {
+  stop(): Promise<void>;
+}
+
+/** LangGraph's Postgres checkpointer on the shared database (its own tables, created once). */
+export async function openCheckpointer(url: string, max = 4): Promise<{ saver: PostgresSaver; close(): Promise<void> }> {
+  const pool = newPool(url, max);
+  const saver = new PostgresSaver(pool);
+  const lock = await pool.connect();
+  try {
+    // Several workers starting at once against one PostgreSQL: one runs the migrations.
+    await lock.query('select pg_advisory_lock(4242002)');
+    await saver.setup();
+  } finally {
+    await lock.query('select pg_advisory_unlock(4242002)').catch(() => undefined);
+    lock.release();
+  }
+  return { saver, close: () => pool.end() };
+}
+
+/**
+ * Start job workers in this process: take jobs from the shared queue and run each through the
+ * job graph with the Postgres checkpointer. `dfa worker` runs only this; `dfa run` runs it too.
+ */
+export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOptions): Promise<Workers> {
+  const audit = new AuditStore(db.pool);
+  const cp = await openCheckpointer(db.url, opts.concurrency + 1);
+  const graph = buildJobGraph({ deps, audit }, { checkpointer: cp.saver, retry: opts.retry });
+  const queue = await JobQueue.open(db.url, opts.queue);
+  if (db.embedded) {
+    const n = await queue.recoverOrphans();
+    if (n > 0) deps.log.info('resuming jobs left by a process that stopped', { jobs: n });
+  }
+  await queue.work(opts.concurrency, async (m) => {
+    const log = deps.log.child({ job: m.jobKey });
+    log.debug('job taken');
+    const row = await executeJob(graph, audit, m);
+    if (row) log.info(`job ${row.status}`, { step: row.step, reason: row.reason ?? undefined });
+  });
+  return {
+    stop: async () => {
+      await queue.stop();
+      await cp.close();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkItem, WorkQuery } from '../core/ports.ts';
+import { AuditStore, TERMINAL, type ClaimAction, type JobRecord } from '../storage/audit.ts';
+import type { Database } from '../storage/db.ts';
+import type { JobDeps } from './jobs/deps.ts';
+import type { JobResult } from './jobs/result.ts';
+import { JobQueue, type QueueOptions } from './jobs/queue.ts';
+import type { RetryTiming } from './jobs/retry.ts';
+import { startWorkers, type Workers } from './jobs/worker.ts';
+import { jobKey, planKey, type Plan } from './plan.ts';
+
+/** `dfa run --json` (DESIGN.md "Contracts"). */
+export interface RunResult {
+  readonly runId: string;
+  readonly goal: string;
+  readonly plan: Plan;
+  readonly jobs: readonly JobResult[];
+  readonly summary: { readonly succeeded: number; readonly failed: number; readonly skipped: number };
+}
+
+export interface DryRunResult {
+  readonly goal: string;
+  readonly plan: Plan;
+  readonly dryRun: true;
+  readonly studies: readonly { readonly studyInstanceUid: string; readonly imagingStudy: string; readonly jobKey: string; readonly modalities: readonly string[] }[];
+}
+
+/** Progress while a run works: one call per study whose step or status changed. */
+export interface RunProgress {
+  readonly studyInstanceUid: string;
+  readonly jobKey: string;
+  readonly status: JobRecord['status'];
+  readonly step: string | null;
+  readonly reason: string | null;
+  readonly action: ClaimAction;
+}
+
+export interface RunOptions {
+  /** Workers in this process (default 1); 0 = only enqueue and wait for `dfa worker` processes. */
+  readonly workers?: number;
+  readonly runId?: string;
+  readonly onProgress?: (p: RunProgress) => void;
+  readonly pollMs?: number;
+  readonly retry?: RetryTiming;
+  readonly queue?: QueueOptions;
+}
+
+export function workQueries(plan: Plan): WorkQuery[] {
+  const s = plan.selection;
+  const base: WorkQuery = {
+    status: s.status === 'any' ? '' : s.status,
+    modality: s.modality,
+    bodySite: s.bodySite,
+    dateFrom: s.dateFrom,
+    dateTo: s.dateTo,
+    patient: s.patient,
+    limit: s.limit,
+  };
+  if (s.studyInstanceUids?.length) return s.studyInstanceUids.map((u) => ({ ...base, studyInstanceUid: u }));
+  return [base];
+}
+
+/** The studies a plan selects, from the FHIR worklist (deduplicated, count-limited). */
+export async function findWork(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<WorkItem[]> {
+  const seen = new Map<string, WorkItem>();
+  for (const q of workQueries(plan)) for (const w of await deps.fhir.findWork(q)) if (!seen.has(w.studyInstanceUid)) seen.set(w.studyInstanceUid, w);
+  const all = [...seen.values()];
+  return plan.selection.limit ? all.slice(0, plan.selection.limit) : all;
+}
+
+export async function dryRun(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<DryRunResult> {
+  const items = await findWork(plan, deps);
+  return {
+    goal: plan.goal,
+    plan,
+    dryRun: true,
+    studies: items.map((w) => ({ studyInstanceUid: w.studyInstanceUid, imagingStudy: w.imagingStudy, jobKey: jobKey(plan, w.studyInstanceUid), modalities: w.modalities })),
+  };
+}
+
+/**
+ * Run a plan: find the studies, create one job per study (deduplicated by job key: a job that
+ * already ended is reported `skipped` / "already done" unless plan.rerun; failed ones are retried),
+ * let the workers (here and/or other `dfa worker` processes) run them, wait, and report.
+ */
+export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: RunOptions = {}): Promise<RunResult> {
+  const runId = opts.runId ?? randomUUID();
+  const audit = new AuditStore(db.pool);
+  const items = await findWork(plan, deps);
+  const nWorkers = opts.workers ?? 1;
+  let workers: Workers | undefined;
+  const queue = await JobQueue.open(db.url, opts.queue);
+  try {
+    // Workers first: on the embedded database they hand back jobs a killed process left active.
+    if (nWorkers > 0) workers = await startWorkers(db, deps, { concurrency: nWorkers, retry: opts.retry, queue: opts.queue });
+    await audit.startRun({ runId, goal: plan.goal, plan, planKey: planKey(plan) });
+    const actions = new Map<string, ClaimAction>();
+    for (const item of items) {
+      const key = jobKey(plan, item.studyInstanceUid);
+      const { action, job } = await audit.claimJob({ jobKey: key, planKey: planKey(plan), runId, plan, item, rerun: plan.rerun });
+      actions.set(key, action);
+      if (action === 'enqueue') {
+        await audit.event(key, job.generation, 'queued', undefined, `run ${runId}`);
+        await queue.enqueue({ jobKey: key, generation: job.generation });
+      }
+    }
+    const rows = await waitForJobs(audit, runId, actions, opts);
+    const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue'));
+    const summary = {
+      succeeded: jobs.filter((j) => j.status === 'succeeded').length,
+      failed: jobs.filter((j) => j.status === 'failed').length,
+      skipped: jobs.filter((j) => j.status === 'skipped').length,
+    };
+    await audit.finishRun(runId, summary);
+    return { runId, goal: plan.goal, plan, jobs, summary };
+  } finally {
+    await workers?.stop();
+    await queue.stop();
+  }
+}
+
+async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string, ClaimAction>, opts: RunOptions): Promise<JobRecord[]> {
+  const seen = new Map<string, string>();
+  for (;;) {
+    const rows = await audit.listJobs({ runId });
+    for (const r of rows) {
+      const sig = `${r.status}|${r.step ?? ''}`;
+      if (seen.get(r.jobKey) !== sig) {
+        seen.set(r.jobKey, sig);
+        opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, action: actions.get(r.jobKey) ?? 'enqueue' });
+      }
+    }
+    if (rows.every((r) => TERMINAL.includes(r.status))) return rows;
+    await new Promise((res) => setTimeout(res, opts.pollMs ?? 250));
+  }
+}
+
+function toResult(r: JobRecord, action: ClaimAction): JobResult {
+  if (action === 'already-done') {
+    return {
+      studyInstanceUid: r.studyInstanceUid,
+      imagingStudy: r.imagingStudy ?? '',
+      status: 'skipped',
+      reason: r.status === 'skipped' ? `already done (skipped: ${r.reason ?? ''})` : 'already done',
+      timingsMs: {},
+    };
+  }
+  const res = (r.result ?? {}) as Partial<JobResult>;
+  return {
+    ...res,
+    studyInstanceUid: r.studyInstanceUid,
+    imagingStudy: r.imagingStudy ?? '',
+    status: r.status === 'succeeded' || r.status === 'skipped' ? r.status : 'failed',
+    reason: r.reason ?? undefined,
+    timingsMs: r.timingsMs,
+  };
+}

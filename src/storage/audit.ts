@@ -1,0 +1,254 @@
+import type pg from 'pg';
+import type { WorkItem, WrittenRef } from '../core/ports.ts';
+
+/**
+ * The audit record (storage_service): for each job, what went in (study, series), what came out
+ * (SOP Instance UIDs, FHIR resources and versions), with which model, how long each step took and
+ * how it ended. The row keyed by job key is also the dedup guard: one job per (plan, study).
+ */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'skipped'];
+
+export interface JobRecord {
+  readonly jobKey: string;
+  readonly planKey: string;
+  readonly runId: string;
+  readonly generation: number;
+  readonly studyInstanceUid: string;
+  readonly imagingStudy: string | null;
+  readonly status: JobStatus;
+  readonly step: string | null;
+  readonly reason: string | null;
+  readonly plan: unknown;
+  readonly workItem: WorkItem;
+  readonly inputSeries: readonly string[];
+  readonly outputSops: readonly string[];
+  readonly fhirWritten: readonly WrittenRef[];
+  readonly model: { name: string; version: string } | null;
+  readonly volumesMl: Record<string, number> | null;
+  readonly timingsMs: Record<string, number>;
+  readonly result: Record<string, unknown> | null;
+  readonly attempts: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly finishedAt: Date | null;
+}
+
+export interface JobEvent {
+  readonly id: string;
+  readonly jobKey: string;
+  readonly generation: number;
+  readonly at: Date;
+  readonly step: string | null;
+  readonly kind: string;
+  readonly message: string | null;
+  readonly data: unknown;
+}
+
+/** What a goal run should do with one study it found. */
+export type ClaimAction = 'enqueue' | 'in-flight' | 'already-done';
+
+/** Fields a step may add to the audit row as it goes. */
+export interface JobProgress {
+  readonly step?: string;
+  readonly inputSeries?: readonly string[];
+  readonly outputSops?: readonly string[];
+  readonly fhirWritten?: readonly WrittenRef[];
+  readonly model?: { name: string; version: string };
+  readonly volumesMl?: Record<string, number>;
+  readonly timingMs?: { step: string; ms: number };
+}
+
+const COLS = `job_key, plan_key, run_id, generation, study_instance_uid, imaging_study, status, step, reason, plan,
+  work_item, input_series, output_sops, fhir_written, model, volumes_ml, timings_ms, result, attempts,
+  created_at, updated_at, finished_at`;
+
+export class AuditStore {
+  readonly pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  async startRun(run: { runId: string; goal: string; plan: unknown; planKey: string }): Promise<void> {
+    await this.pool.query('insert into dfa.runs (run_id, goal, plan, plan_key) values ($1, $2, $3, $4)', [
+      run.runId,
+      run.goal,
+      JSON.stringify(run.plan),
+      run.planKey,
+    ]);
+  }
+
+  async finishRun(runId: string, summary: unknown): Promise<void> {
+    await this.pool.query('update dfa.runs set finished_at = now(), summary = $2 where run_id = $1', [runId, JSON.stringify(summary)]);
+  }
+
+  async listRuns(limit = 20): Promise<{ runId: string; goal: string; startedAt: Date; finishedAt: Date | null; summary: unknown }[]> {
+    const { rows } = await this.pool.query(
+      'select run_id, goal, started_at, finished_at, summary from dfa.runs order by started_at desc limit $1',
+      [limit],
+    );
+    return rows.map((r) => ({ runId: r.run_id, goal: r.goal, startedAt: r.started_at, finishedAt: r.finished_at, summary: r.summary }));
+  }
+
+  /**
+   * Decide, atomically, what a goal run does with a study: a new job is queued; a job that already
+   * ended is left alone (unless `rerun`, or it failed: a new run retries failures) and reported as
+   * already done; a job queued or running elsewhere is waited for. Row lock = no double enqueue.
+   */
+  async claimJob(a: { jobKey: string; planKey: string; runId: string; plan: unknown; item: WorkItem; rerun: boolean }): Promise<{
+    action: ClaimAction;
+    job: JobRecord;
+  }> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('begin');
+      const ins = await c.query(
+        `insert into dfa.jobs (job_key, plan_key, run_id, study_instance_uid, imaging_study, status, plan, work_item)
+         values ($1, $2, $3, $4, $5, 'queued', $6, $7) on conflict (job_key) do nothing returning job_key`,
+        [a.jobKey, a.planKey, a.runId, a.item.studyInstanceUid, a.item.imagingStudy, JSON.stringify(a.plan), JSON.stringify(a.item)],
+      );
+      let action: ClaimAction;
+      if (ins.rowCount === 1) {
+        action = 'enqueue';
+      } else {
+        const cur = await c.query<{ status: JobStatus }>('select status from dfa.jobs where job_key = $1 for update', [a.jobKey]);
+        const status = cur.rows[0].status;
+        if (status === 'queued' || status === 'running') action = 'in-flight';
+        else if (status === 'failed' || a.rerun) action = 'enqueue';
+        else action = 'already-done';
+        if (action === 'enqueue') {
+          await c.query(
+            `update dfa.jobs set status = 'queued', generation = generation + 1, run_id = $2, step = null, reason = null,
+               plan = $3, work_item = $4, output_sops = '[]', fhir_written = '[]', timings_ms = '{}', result = null,
+               volumes_ml = null, attempts = 0, updated_at = now(), finished_at = null
+             where job_key = $1`,
+            [a.jobKey, a.runId, JSON.stringify(a.plan), JSON.stringify(a.item)],
+          );
+        }
+      }
+      await c.query('insert into dfa.run_jobs (run_id, job_key, action) values ($1, $2, $3) on conflict do nothing', [a.runId, a.jobKey, action]);
+      const { rows } = await c.query(`select ${COLS} from dfa.jobs where job_key = $1`, [a.jobKey]);
+      await c.query('commit');
+      return { action, job: toRecord(rows[0]) };
+    } catch (e) {
+      await c.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** A worker took the job: returns the row, or undefined when it already ended (a stale queue message). */
+  async markRunning(jobKey: string, generation: number): Promise<JobRecord | undefined> {
+    const { rows } = await this.pool.query(
+      `update dfa.jobs set status = 'running', attempts = attempts + 1, updated_at = now()
+       where job_key = $1 and generation = $2 and status in ('queued', 'running') returning ${COLS}`,
+      [jobKey, generation],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async progress(jobKey: string, generation: number, p: JobProgress): Promise<void> {
+    await this.pool.query(
+      `update dfa.jobs set
+         step = coalesce($3, step),
+         input_series = coalesce($4, input_series),
+         output_sops = coalesce($5, output_sops),
+         fhir_written = coalesce($6, fhir_written),
+         model = coalesce($7, model),
+         volumes_ml = coalesce($8, volumes_ml),
+         timings_ms = case when $9::text is null then timings_ms else jsonb_set(timings_ms, array[$9::text], to_jsonb($10::int)) end,
+         updated_at = now()
+       where job_key = $1 and generation = $2`,
+      [
+        jobKey,
+        generation,
+        p.step ?? null,
+        json(p.inputSeries),
+        json(p.outputSops),
+        json(p.fhirWritten),
+        json(p.model),
+        json(p.volumesMl),
+        p.timingMs?.step ?? null,
+        p.timingMs ? Math.round(p.timingMs.ms) : null,
+      ],
+    );
+  }
+
+  async finish(jobKey: string, generation: number, end: { status: 'succeeded' | 'failed' | 'skipped'; step?: string; reason?: string; result: Record<string, unknown> }): Promise<void> {
+    await this.pool.query(
+      `update dfa.jobs set status = $3, step = coalesce($4, step), reason = $5, result = $6, finished_at = now(), updated_at = now()
+       where job_key = $1 and generation = $2`,
+      [jobKey, generation, end.status, end.step ?? null, end.reason ?? null, JSON.stringify(end.result)],
+    );
+  }
+
+  async event(jobKey: string, generation: number, kind: string, step?: string, message?: string, data?: unknown): Promise<void> {
+    await this.pool.query('insert into dfa.job_events (job_key, generation, kind, step, message, data) values ($1, $2, $3, $4, $5, $6)', [
+      jobKey,
+      generation,
+      kind,
+      step ?? null,
+      message ?? null,
+      data === undefined ? null : JSON.stringify(data),
+    ]);
+  }
+
+  async getJob(jobKey: string): Promise<JobRecord | undefined> {
+    const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs where job_key = $1`, [jobKey]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** All jobs, or those a goal run touched (with what that run did about each). */
+  async listJobs(q: { runId?: string; limit?: number } = {}): Promise<(JobRecord & { runAction?: ClaimAction })[]> {
+    if (q.runId) {
+      const { rows } = await this.pool.query(
+        `select ${COLS.split(',').map((c) => 'j.' + c.trim()).join(', ')}, r.action as run_action
+         from dfa.run_jobs r join dfa.jobs j using (job_key) where r.run_id = $1 order by j.created_at, j.job_key`,
+        [q.runId],
+      );
+      return rows.map((r) => ({ ...toRecord(r), runAction: r.run_action as ClaimAction }));
+    }
+    const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs order by updated_at desc limit $1`, [q.limit ?? 100]);
+    return rows.map(toRecord);
+  }
+
+  async events(jobKey: string): Promise<JobEvent[]> {
+    const { rows } = await this.pool.query(
+      'select id, job_key, generation, at, step, kind, message, data from dfa.job_events where job_key = $1 order by id',
+      [jobKey],
+    );
+    return rows.map((r) => ({ id: String(r.id), jobKey: r.job_key, generation: r.generation, at: r.at, step: r.step, kind: r.kind, message: r.message, data: r.data }));
+  }
+}
+
+function json(v: unknown): string | null {
+  return v === undefined ? null : JSON.stringify(v);
+}
+
+function toRecord(r: any): JobRecord {
+  return {
+    jobKey: r.job_key,
+    planKey: r.plan_key,
+    runId: r.run_id,
+    generation: r.generation,
+    studyInstanceUid: r.study_instance_uid,
+    imagingStudy: r.imaging_study,
+    status: r.status,
+    step: r.step,
+    reason: r.reason,
+    plan: r.plan,
+    workItem: r.work_item,
+    inputSeries: r.input_series,
+    outputSops: r.output_sops,
+    fhirWritten: r.fhir_written,
+    model: r.model,
+    volumesMl: r.volumes_ml,
+    timingsMs: r.timings_ms,
+    result: r.result,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at,
+  };
+}

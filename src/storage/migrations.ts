@@ -1,0 +1,86 @@
+import type pg from 'pg';
+
+/**
+ * Our own tables (schema `dfa`); pg-boss and the LangGraph checkpointer create theirs themselves.
+ * Migrations are append-only; each runs once, in order, under an advisory lock so that several
+ * workers starting together against one PostgreSQL do not race.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: goal runs, one row per job (the audit record), run ↔ job outcomes, job events.
+  `
+  create table dfa.runs (
+    run_id text primary key,
+    goal text not null,
+    plan jsonb not null,
+    plan_key text not null,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    summary jsonb
+  );
+  create table dfa.jobs (
+    job_key text primary key,               -- (plan, StudyInstanceUID): the dedup key
+    plan_key text not null,
+    run_id text not null,                   -- the goal run that last (re)queued it
+    generation int not null default 1,      -- bumped on re-run; checkpoint thread = job_key#generation
+    study_instance_uid text not null,
+    imaging_study text,
+    status text not null check (status in ('queued','running','succeeded','failed','skipped')),
+    step text,                              -- last step finished, or the step that failed
+    reason text,
+    plan jsonb not null,
+    work_item jsonb not null,
+    input_series jsonb not null default '[]',
+    output_sops jsonb not null default '[]',
+    fhir_written jsonb not null default '[]',
+    model jsonb,
+    volumes_ml jsonb,
+    timings_ms jsonb not null default '{}',
+    result jsonb,
+    attempts int not null default 0,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    finished_at timestamptz
+  );
+  create index jobs_run on dfa.jobs (run_id);
+  create table dfa.run_jobs (
+    run_id text not null references dfa.runs(run_id),
+    job_key text not null references dfa.jobs(job_key),
+    action text not null,                   -- enqueued | in-flight | already-done
+    primary key (run_id, job_key)
+  );
+  create table dfa.job_events (
+    id bigserial primary key,
+    job_key text not null,
+    generation int not null,
+    at timestamptz not null default now(),
+    step text,
+    kind text not null,                     -- queued | started | step | retry | fallback | skipped | failed | succeeded
+    message text,
+    data jsonb
+  );
+  create index job_events_job on dfa.job_events (job_key, id);
+  `,
+];
+
+export async function migrate(pool: pg.Pool): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('begin');
+    // Any constant: serialises concurrent migrators (PostgreSQL advisory lock, released at commit).
+    await c.query('select pg_advisory_xact_lock(4242001)');
+    await c.query('create schema if not exists dfa');
+    await c.query('create table if not exists dfa.schema_version (version int primary key, applied_at timestamptz not null default now())');
+    const { rows } = await c.query<{ v: number | null }>('select max(version) as v from dfa.schema_version');
+    const have = rows[0]?.v ?? 0;
+    for (let i = have; i < MIGRATIONS.length; i++) {
+      await c.query(MIGRATIONS[i]);
+      await c.query('insert into dfa.schema_version (version) values ($1)', [i + 1]);
+    }
+    await c.query('commit');
+  } catch (e) {
+    await c.query('rollback').catch(() => undefined);
+    throw e;
+  } finally {
+    c.release();
+  }
+}
