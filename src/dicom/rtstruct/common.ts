@@ -60,10 +60,10 @@ export function dicomDateTime(d: Date): { date: string; time: string } {
   return { date: iso.slice(0, 10).replaceAll('-', ''), time: iso.slice(11, 19).replaceAll(':', '') };
 }
 
-/** DS (PS3.5 6.2): at most 16 characters; 4 decimals of a millimetre are far below any pixel size. */
+/** DS (PS3.5 6.2): at most 16 characters; 6 decimals (1 nm) keep PixelSpacing and positions as read. */
 export function formatDS(v: number): string {
   if (!Number.isFinite(v)) throw new DfaError('INTERNAL', `cannot write ${v} as DS`);
-  let s = (Math.round(v * 1e4) / 1e4).toString();
+  let s = (Math.round(v * 1e6) / 1e6).toString();
   if (s === '-0') s = '0';
   if (s.length > 16) s = v.toPrecision(10).replace(/\.?0+(e|$)/, '$1');
   if (s.length > 16) throw new DfaError('INTERNAL', `value ${v} does not fit a DS`);
@@ -95,6 +95,9 @@ export function encodePart10(dataset: NaturalDataset, transferSyntaxUid: string)
   };
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
+  // dcmjs cannot tell OB from OW for PixelData; 1- and 8-bit pixels are OB (PS3.5 8.1.1, A.2).
+  const pixels = dict.dict['7FE00010'];
+  if (pixels && Number(dataset.BitsAllocated) <= 8) pixels.vr = 'OB';
   try {
     return new Uint8Array(dict.write());
   } catch (e) {
