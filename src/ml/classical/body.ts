@@ -1,0 +1,53 @@
+import type { Volume } from '../../core/volume.ts';
+import { indexToPatient } from '../../core/volume.ts';
+import { SliceHoleFiller } from '../morphology/fill-holes.ts';
+import { RunLabeler } from '../morphology/runs.ts';
+
+export interface BodyMask {
+  /** 1 inside the patient's body outline (holes filled, so the lungs are inside), 0 outside. */
+  readonly mask: Uint8Array;
+  /** Left-right (LPS x) centre of the body in mm: the midline used to tell left from right. */
+  readonly midlineX: number;
+}
+
+/**
+ * Body outline, slice by slice: tissue above `bodyHu`, the largest 4-connected component of each
+ * slice (the table, cushions and arms resting apart are separate components in an axial slice), its
+ * holes filled. Air outside this outline (room air, air under the table) is thereby excluded.
+ */
+export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
+  const [nx, ny, nz] = volume.dims;
+  const sxy = nx * ny;
+  const mask = new Uint8Array(sxy * nz);
+  const tissue = new Uint8Array(sxy);
+  const labeler = new RunLabeler();
+  const filler = new SliceHoleFiller(nx, ny);
+  const data = volume.data;
+  let sumI = 0;
+  let sumJ = 0;
+  let sumK = 0;
+  let count = 0;
+  for (let k = 0; k < nz; k++) {
+    const off = k * sxy;
+    for (let p = 0; p < sxy; p++) tissue[p] = data[off + p] > bodyHu ? 1 : 0;
+    const rc = labeler.label(tissue, nx, ny, 1);
+    let body = 0;
+    for (let l = 1; l <= rc.count; l++) if (body === 0 || rc.sizes[l] > rc.sizes[body]) body = l;
+    if (body === 0) continue;
+    for (let r = 0; r < rc.nRuns; r++) {
+      if (rc.label[r] !== body) continue;
+      const j = rc.line[r];
+      const a = rc.start[r];
+      const b = rc.end[r];
+      mask.fill(1, off + j * nx + a, off + j * nx + b);
+      const len = b - a;
+      sumI += ((a + b - 1) * len) / 2;
+      sumJ += j * len;
+      sumK += k * len;
+      count += len;
+    }
+    filler.holes(mask, off, (a, b) => mask.fill(1, a, b));
+  }
+  const c = count === 0 ? [nx / 2, ny / 2, nz / 2] : [sumI / count, sumJ / count, sumK / count];
+  return { mask, midlineX: indexToPatient(volume, c[0], c[1], c[2])[0] };
+}

@@ -1,0 +1,66 @@
+import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
+import { indexToPatient } from '../../core/volume.ts';
+
+/** An axis-aligned index box [lo, hi) within a grid. */
+export interface Box {
+  readonly lo: Vec3;
+  readonly hi: Vec3;
+}
+
+/** Bounding box of mask != 0, grown by `margin` voxels and clipped to the grid; undefined if empty. */
+export function boundingBox(mask: Uint8Array, dims: Vec3, margin = 0): Box | undefined {
+  const [nx, ny, nz] = dims;
+  let i0 = nx, j0 = ny, k0 = nz, i1 = -1, j1 = -1, k1 = -1;
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, p++) {
+        if (mask[p] === 0) continue;
+        if (i < i0) i0 = i;
+        if (i > i1) i1 = i;
+        if (j < j0) j0 = j;
+        if (j > j1) j1 = j;
+        if (k < k0) k0 = k;
+        if (k > k1) k1 = k;
+      }
+    }
+  }
+  if (i1 < 0) return undefined;
+  return {
+    lo: [Math.max(0, i0 - margin), Math.max(0, j0 - margin), Math.max(0, k0 - margin)],
+    hi: [Math.min(nx, i1 + 1 + margin), Math.min(ny, j1 + 1 + margin), Math.min(nz, k1 + 1 + margin)],
+  };
+}
+
+export function boxDims(b: Box): Vec3 {
+  return [b.hi[0] - b.lo[0], b.hi[1] - b.lo[1], b.hi[2] - b.lo[2]];
+}
+
+/** Copy the box out of an x-fastest grid. */
+export function cropMask(src: Uint8Array, dims: Vec3, b: Box): Uint8Array {
+  const [cx, cy, cz] = boxDims(b);
+  const out = new Uint8Array(cx * cy * cz);
+  for (let k = 0; k < cz; k++) {
+    for (let j = 0; j < cy; j++) {
+      const s = b.lo[0] + (b.lo[1] + j) * dims[0] + (b.lo[2] + k) * dims[0] * dims[1];
+      out.set(src.subarray(s, s + cx), (j + k * cy) * cx);
+    }
+  }
+  return out;
+}
+
+/** Write a cropped grid back into the box of a full one. */
+export function pasteMask(dst: Uint8Array, dims: Vec3, b: Box, crop: Uint8Array): void {
+  const [cx, cy, cz] = boxDims(b);
+  for (let k = 0; k < cz; k++) {
+    for (let j = 0; j < cy; j++) {
+      const d = b.lo[0] + (b.lo[1] + j) * dims[0] + (b.lo[2] + k) * dims[0] * dims[1];
+      dst.set(crop.subarray((j + k * cy) * cx, (j + k * cy) * cx + cx), d);
+    }
+  }
+}
+
+/** Geometry of the box: same spacing and directions, origin moved to the box's first voxel. */
+export function boxGeometry(g: VolumeGeometry, b: Box): VolumeGeometry {
+  return { dims: boxDims(b), spacing: g.spacing, direction: g.direction, origin: indexToPatient(g, b.lo[0], b.lo[1], b.lo[2]) };
+}

@@ -1,0 +1,145 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Vec3 } from '../../core/volume.ts';
+import { labelComponents3d } from './components.ts';
+import { boundingBox, boxDims, cropMask, pasteMask } from './crop.ts';
+import { squaredDistanceToBackground } from './distance.ts';
+import { fillHolesPerSlice, fillLabelHolesPerSlice } from './fill-holes.ts';
+import { RunLabeler } from './runs.ts';
+import { closeLabel } from './closing.ts';
+
+function random(seed: number) {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x7fffffff;
+  };
+}
+
+/** Labellings agree when they partition the voxels the same way (label numbers may differ). */
+function samePartition(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  const ab = new Map<number, number>();
+  const ba = new Map<number, number>();
+  for (let p = 0; p < a.length; p++) {
+    if ((a[p] === 0) !== (b[p] === 0)) return false;
+    if (a[p] === 0) continue;
+    if ((ab.get(a[p]) ?? b[p]) !== b[p] || (ba.get(b[p]) ?? a[p]) !== a[p]) return false;
+    ab.set(a[p], b[p]);
+    ba.set(b[p], a[p]);
+  }
+  return true;
+}
+
+test('run-length labelling partitions like a 6-connected flood fill (random masks)', () => {
+  const rnd = random(7);
+  const dims: Vec3 = [17, 13, 11];
+  const labeler = new RunLabeler();
+  for (const density of [0.3, 0.5, 0.7]) {
+    const mask = new Uint8Array(dims[0] * dims[1] * dims[2]).map(() => (rnd() < density ? 1 : 0));
+    const flood = labelComponents3d(mask, dims, 6);
+    const rc = labeler.label(mask, dims[0], dims[1], dims[2]);
+    const perVoxel = new Int32Array(mask.length);
+    for (let r = 0; r < rc.nRuns; r++) perVoxel.fill(rc.label[r], rc.line[r] * dims[0] + rc.start[r], rc.line[r] * dims[0] + rc.end[r]);
+    assert.equal(rc.count, flood.count, `density ${density}`);
+    assert.ok(samePartition(perVoxel, flood.labels));
+    const sizes = [...rc.sizes].slice(1).sort((a, b) => a - b);
+    assert.deepEqual(sizes, [...flood.sizes].slice(1).sort((a, b) => a - b));
+  }
+});
+
+test('26-connectivity joins diagonal neighbours that 6-connectivity keeps apart', () => {
+  const dims: Vec3 = [3, 3, 3];
+  const mask = new Uint8Array(27);
+  mask[0] = 1; // (0,0,0)
+  mask[13] = 1; // (1,1,1)
+  assert.equal(labelComponents3d(mask, dims, 6).count, 2);
+  assert.equal(labelComponents3d(mask, dims, 26).count, 1);
+});
+
+test('distance transform equals brute force on an anisotropic grid', () => {
+  const rnd = random(3);
+  const dims: Vec3 = [9, 7, 6];
+  const spacing: Vec3 = [0.7, 1.3, 2.5];
+  const mask = new Uint8Array(dims[0] * dims[1] * dims[2]).map(() => (rnd() < 0.85 ? 1 : 0));
+  for (const outside of [true, false]) {
+    const d2 = squaredDistanceToBackground(mask, dims, spacing, outside);
+    let p = 0;
+    for (let k = 0; k < dims[2]; k++) {
+      for (let j = 0; j < dims[1]; j++) {
+        for (let i = 0; i < dims[0]; i++, p++) {
+          let best = mask[p] === 0 ? 0 : Infinity;
+          if (mask[p] !== 0) {
+            let q = 0;
+            for (let c = 0; c < dims[2]; c++) for (let b = 0; b < dims[1]; b++) for (let a = 0; a < dims[0]; a++, q++) {
+              if (mask[q] === 0) best = Math.min(best, ((a - i) * spacing[0]) ** 2 + ((b - j) * spacing[1]) ** 2 + ((c - k) * spacing[2]) ** 2);
+            }
+            if (outside) {
+              for (const [n, s, x] of [[dims[0], spacing[0], i], [dims[1], spacing[1], j], [dims[2], spacing[2], k]] as const) {
+                best = Math.min(best, ((x + 1) * s) ** 2, ((n - x) * s) ** 2);
+              }
+            }
+          }
+          const got = d2[p] >= 1e19 ? Infinity : d2[p];
+          assert.ok(Math.abs(got - best) < 1e-3 || got === best, `(${i},${j},${k}) outside=${outside}: ${got} vs ${best}`);
+        }
+      }
+    }
+  }
+});
+
+test('hole filling fills enclosed background only, per slice', () => {
+  // 7x7 ring with a hole in the middle, and a C-shape open to the edge
+  const nx = 7, ny = 7;
+  const ring = [
+    '.......',
+    '.#####.',
+    '.#...#.',
+    '.#...#.',
+    '.#####.',
+    '.......',
+    '#.#....',
+  ].join('');
+  const mask = Uint8Array.from(ring, (c) => (c === '#' ? 1 : 0));
+  const before = mask.slice();
+  const n = fillHolesPerSlice(mask, nx, ny, 1);
+  assert.equal(n, 6);
+  for (let p = 0; p < mask.length; p++) {
+    const j = (p / nx) | 0, i = p % nx;
+    const inside = j >= 2 && j <= 3 && i >= 2 && i <= 4;
+    assert.equal(mask[p], inside ? 1 : before[p], `(${i},${j})`);
+  }
+  // label variant keeps another label sitting inside the hole
+  const labels = Uint8Array.from(ring, (c) => (c === '#' ? 1 : 0));
+  labels[2 * nx + 3] = 2;
+  fillLabelHolesPerSlice(labels, nx, ny, 1, 1);
+  assert.equal(labels[2 * nx + 3], 2);
+  assert.equal(labels[3 * nx + 3], 1);
+});
+
+test('crop and paste round-trip; bounding box with margin is clipped to the grid', () => {
+  const dims: Vec3 = [6, 5, 4];
+  const mask = new Uint8Array(120);
+  mask[1 + 2 * 6 + 1 * 30] = 1;
+  mask[4 + 3 * 6 + 2 * 30] = 1;
+  const box = boundingBox(mask, dims, 1)!;
+  assert.deepEqual(box, { lo: [0, 1, 0], hi: [6, 5, 4] });
+  assert.equal(boundingBox(new Uint8Array(120), dims), undefined);
+  const tight = boundingBox(mask, dims)!;
+  const crop = cropMask(mask, dims, tight);
+  assert.equal(crop.length, boxDims(tight).reduce((a, b) => a * b));
+  const back = new Uint8Array(120);
+  pasteMask(back, dims, tight, crop);
+  assert.deepEqual(back, mask);
+});
+
+test('closing bridges a gap narrower than the radius and never overwrites another label', () => {
+  const dims: Vec3 = [12, 3, 3];
+  const g = { dims, spacing: [1, 1, 1] as Vec3, origin: [0, 0, 0] as Vec3, direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] as [Vec3, Vec3, Vec3] };
+  const labels = new Uint8Array(108);
+  for (let k = 0; k < 3; k++) for (let j = 0; j < 3; j++) for (const i of [1, 2, 3, 5, 6, 7]) labels[i + j * 12 + k * 36] = 1;
+  labels[10 + 12 + 36] = 2;
+  closeLabel(labels, g, 1, 1.5);
+  assert.equal(labels[4 + 12 + 36], 1, 'one-voxel gap closed');
+  assert.equal(labels[10 + 12 + 36], 2);
+  assert.equal(labels[11 + 12 + 36], 0, 'nothing added beyond the ends');
+});

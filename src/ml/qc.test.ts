@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { syntheticChest } from '../../test/support/synthetic-chest.ts';
+import type { LabelMap } from '../core/volume.ts';
+import { createClassicalLungSegmenter } from './classical/lung-segmenter.ts';
+import { shippedClassicalManifest } from './classical/manifest.ts';
+import { dice, jaccard, overlap, volumeMl, volumesMl } from './metrics.ts';
+import { qcFailures, qcLungs } from './qc.ts';
+
+const manifest = shippedClassicalManifest();
+
+/** A label map with two boxes of lung (values 1, 2) on a 4 mm grid. */
+function boxes(opts: { leftMm?: number; rightMm?: number; split?: boolean; touchBorder?: boolean } = {}): LabelMap {
+  const dims = [80, 64, 60] as const;
+  const spacing = [4, 4, 4] as const;
+  const data = new Uint8Array(dims[0] * dims[1] * dims[2]);
+  // a box of n voxels per edge holds (4n)^3 / 1000 mL
+  const paint = (i0: number, edge: number, value: number, gapAt?: number) => {
+    for (let k = 10; k < 10 + edge; k++) {
+      for (let j = 10; j < 10 + edge; j++) {
+        for (let i = i0; i < i0 + edge; i++) {
+          if (gapAt !== undefined && ((k >= gapAt && k < gapAt + 2) || (k >= gapAt + 8 && k < gapAt + 10))) continue; // three pieces
+          data[i + j * dims[0] + k * dims[0] * dims[1]] = value;
+        }
+      }
+    }
+  };
+  const edgeFor = (ml: number) => Math.round(Math.cbrt(ml * 1000) / 4);
+  paint(opts.touchBorder ? 0 : 44, edgeFor(opts.leftMm ?? 2000), 1, opts.split ? 20 : undefined);
+  paint(6, edgeFor(opts.rightMm ?? 2000), 2);
+  return { dims, spacing, origin: [0, 0, 0], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], data };
+}
+
+test('metrics: dice, jaccard, overlap, volumes by ROI name', () => {
+  const a = Uint8Array.from([0, 1, 1, 1, 2, 2]);
+  const b = Uint8Array.from([0, 1, 1, 0, 2, 0]);
+  assert.deepEqual(overlap(a, b, 1), { a: 3, b: 2, both: 2 });
+  assert.equal(dice(a, b, 1), 0.8);
+  assert.equal(dice(a, b, 2), 2 / 3);
+  assert.equal(dice(a, b), 2 * 3 / (5 + 3));
+  assert.equal(dice(a, Uint8Array.from([0, 5, 5, 5, 0, 0]), 1, 5), 1);
+  assert.equal(jaccard(a, b, 1), 2 / 3);
+  assert.equal(dice(new Uint8Array(4), new Uint8Array(4), 1), 1, 'both empty');
+  assert.throws(() => dice(a, new Uint8Array(2)));
+  const m = boxes();
+  const v = volumesMl(m, manifest);
+  assert.deepEqual(Object.keys(v).sort(), ['Lung_L', 'Lung_R']);
+  assert.ok(Math.abs(v.Lung_L - 1906.624) < 1e-6, String(v.Lung_L)); // 31^3 voxels of 64 mm³
+  assert.equal(volumeMl(m.data, m, 1), v.Lung_L);
+});
+
+test('plausible lungs pass every check', () => {
+  const qc = qcLungs(boxes(), manifest);
+  assert.ok(qc.ok, qcFailures(qc).join('; '));
+  assert.deepEqual(
+    qc.checks.map((c) => c.name),
+    ['volume:Lung_L', 'volume:Lung_R', 'volume:total', 'ratio:Lung_L/Lung_R', 'components:Lung_L', 'border:Lung_L', 'components:Lung_R', 'border:Lung_R'],
+  );
+});
+
+test('each failure is reported as a value naming the check', () => {
+  const cases: [Parameters<typeof boxes>[0], string][] = [
+    [{ leftMm: 200, rightMm: 200 }, 'volume:Lung_L'],
+    [{ leftMm: 200, rightMm: 2000 }, 'ratio:Lung_L/Lung_R'],
+    [{ leftMm: 4900, rightMm: 4900 }, 'volume:total'],
+    [{ split: true }, 'components:Lung_L'],
+    [{ touchBorder: true }, 'border:Lung_L'],
+  ];
+  for (const [opts, name] of cases) {
+    const qc = qcLungs(boxes(opts), manifest);
+    assert.equal(qc.ok, false, JSON.stringify(opts));
+    const c = qc.checks.find((x) => x.name === name);
+    assert.ok(c && !c.ok, `${name} should fail for ${JSON.stringify(opts)}: ${qcFailures(qc).join('; ')}`);
+    assert.ok(qcFailures(qc).some((f) => f.startsWith(name)));
+  }
+});
+
+test('an empty segmentation fails QC (zero components, zero volume) without throwing', () => {
+  const m = boxes();
+  const qc = qcLungs({ ...m, data: new Uint8Array(m.data.length) }, manifest);
+  assert.equal(qc.ok, false);
+  assert.equal(qc.checks.find((c) => c.name === 'components:Lung_R')?.value, 0);
+  assert.equal(qc.checks.find((c) => c.name === 'ratio:Lung_L/Lung_R')?.value, 'inf');
+});
+
+test('limits can be overridden (e.g. paediatric ranges)', () => {
+  const qc = qcLungs(boxes({ leftMm: 300, rightMm: 300 }), manifest, { lungMl: [100, 3000], totalMl: [200, 6000] });
+  assert.ok(qc.ok, qcFailures(qc).join('; '));
+});
+
+test('QC of the classical result on the synthetic chest passes', async () => {
+  const { volume } = syntheticChest();
+  const labels = await createClassicalLungSegmenter().segment(volume);
+  const qc = qcLungs(labels, manifest);
+  assert.ok(qc.ok, qcFailures(qc).join('; '));
+});
