@@ -104,6 +104,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
         await queue.enqueue({ jobKey: key, generation: job.generation });
       }
     }
+    for (const key of await audit.adoptUnfinished(runId, planKey(plan))) actions.set(key, 'in-flight');
     const rows = await waitForJobs(audit, runId, actions, opts);
     const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue'));
     const summary = {

@@ -138,6 +138,20 @@ export class AuditStore {
     }
   }
 
+  /**
+   * Jobs of the same plan still queued or running (a run killed mid-way left them): this run
+   * reports them too, so a restarted run ends only when the old work is done.
+   */
+  async adoptUnfinished(runId: string, planKey: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ job_key: string }>(
+      `insert into dfa.run_jobs (run_id, job_key, action)
+       select $1, job_key, 'in-flight' from dfa.jobs where plan_key = $2 and status in ('queued', 'running')
+       on conflict do nothing returning job_key`,
+      [runId, planKey],
+    );
+    return rows.map((r) => r.job_key);
+  }
+
   /** A worker took the job: returns the row, or undefined when it already ended (a stale queue message). */
   async markRunning(jobKey: string, generation: number): Promise<JobRecord | undefined> {
     const { rows } = await this.pool.query(

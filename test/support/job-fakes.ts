@@ -30,7 +30,7 @@ export interface FakeWorldState {
   studies: FakeStudy[];
   imagingStudyStatus: Record<string, string>; // by study uid
   tasks: Record<string, { id: string; status: string; reason?: string; history: string[] }>; // by job key
-  reports: Record<string, { id: string; creates: number }>; // by job key
+  reports: Record<string, { id: string; creates: number }>; // by job key; creates stays 1 (conditional create)
   stored: Record<string, { study: string; series: string; count: number }>; // by SOP uid
   calls: string[];
 }
@@ -215,8 +215,9 @@ export class FakeWorld {
       recordResults: async (item, results) => {
         this.call(`recordResults ${item.studyInstanceUid}`);
         this.fault('recordResults');
+        // Conditional create (FHIR R4 3.1.0.8.1, If-None-Exist on the job identifier): a second call finds it.
         const r = (this.state.reports[results.jobKey] ??= { id: `DiagnosticReport/r-${item.studyInstanceUid}`, creates: 0 });
-        r.creates++;
+        if (r.creates === 0) r.creates = 1;
         this.state.imagingStudyStatus[item.studyInstanceUid] = 'available';
         this.save();
         await this.hang('recordResults');
