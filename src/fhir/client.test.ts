@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { isDfaError } from '../core/errors.ts';
+import { memoryLogger } from '../core/log.ts';
+import { FhirClient, parseRetryAfter } from './client.ts';
+import { startFhirServer, type FhirServer } from './dev-server/server.ts';
+
+// Contract suite: the client against the embedded dev server over real HTTP.
+let server: FhirServer;
+let dir: string;
+let fhir: FhirClient;
+const log = memoryLogger();
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dfa-fhir-client-'));
+  server = await startFhirServer({ dataDir: dir });
+  fhir = new FhirClient({ baseUrl: server.url, retryBaseMs: 10, timeoutMs: 2000, log });
+});
+after(async () => {
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const patient = (mrn: string): Patient => ({ resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: mrn }], name: [{ family: 'Test' }] });
+
+test('create returns the stored resource with id and version; read gets it back with an ETag', async () => {
+  const { resource, created } = await fhir.create(patient('c1'));
+  assert.equal(created, true);
+  assert.ok(resource.id && resource.meta?.versionId);
+  const r = await fhir.request<Patient>('GET', `Patient/${resource.id}`);
+  assert.equal(r.etag, `W/"${resource.meta?.versionId}"`);
+  assert.equal(r.body.identifier?.[0]?.value, 'c1');
+});
+
+test('201 responses carry a Location with the version', async () => {
+  const r = await fhir.request<Patient>('POST', 'Patient', patient('loc'));
+  assert.equal(r.status, 201);
+  assert.match(r.location ?? '', new RegExp(`/Patient/${r.body.id}/_history/${r.body.meta?.versionId}$`));
+});
+
+test('search follows next links across 3+ pages to the end, and the cap stops it', async () => {
+  for (let i = 0; i < 7; i++) await fhir.create({ ...patient(`page-${i}`), name: [{ family: 'Paged' }] });
+  const first = await fhir.searchPage<Patient>('Patient', { family: 'Paged', _count: 2 });
+  assert.ok(first.link?.some((l) => l.relation === 'next'));
+  const all = await fhir.search<Patient>('Patient', { family: 'Paged', _count: 2 });
+  assert.equal(all.length, 7);
+  assert.equal(new Set(all.map((p) => p.id)).size, 7);
+  const capped = await fhir.search<Patient>('Patient', { family: 'Paged', _count: 2 }, { maxPages: 2 });
+  assert.equal(capped.length, 4);
+});
+
+test('conditional create (If-None-Exist) returns the existing resource instead of a duplicate', async () => {
+  const a = await fhir.create(patient('cc'), { ifNoneExist: 'identifier=urn:mrn|cc' });
+  const b = await fhir.create(patient('cc'), { ifNoneExist: 'identifier=urn:mrn|cc' });
+  assert.equal(a.created, true);
+  assert.equal(b.created, false);
+  assert.equal(a.resource.id, b.resource.id);
+  assert.equal((await fhir.search('Patient', { identifier: 'urn:mrn|cc' })).length, 1);
+});
+
+test('conditional update creates once then updates the match', async () => {
+  const a = await fhir.conditionalUpdate({ ...patient('cu'), gender: 'male' }, { identifier: 'urn:mrn|cu' });
+  const b = await fhir.conditionalUpdate({ ...patient('cu'), gender: 'female' }, { identifier: 'urn:mrn|cu' });
+  assert.equal(a.created, true);
+  assert.equal(b.created, false);
+  assert.equal(b.resource.id, a.resource.id);
+  assert.equal((await fhir.read<Patient>('Patient', a.resource.id)).gender, 'female');
+});
+
+test('update with a stale If-Match is refused with 412 (FHIR_CONFLICT), nothing overwritten', async () => {
+  const { resource } = await fhir.create(patient('stale'));
+  const v1 = resource.meta!.versionId!;
+  await fhir.update({ ...resource, gender: 'male' }, { ifMatch: v1 });
+  await assert.rejects(
+    () => fhir.update({ ...resource, gender: 'female' }, { ifMatch: v1 }),
+    (e) => isDfaError(e, 'FHIR_CONFLICT') && e.details['status'] === 412,
+  );
+  assert.equal((await fhir.read<Patient>('Patient', resource.id)).gender, 'male');
+});
+
+test('a concurrent write between read and PUT → 412 → re-read and re-apply keeps both changes', async () => {
+  const { resource } = await fhir.create(patient('both'));
+  let first = true;
+  const racingFetch: typeof fetch = async (input, init) => {
+    if (init?.method === 'PUT' && first) {
+      first = false;
+      // Another client updates the resource just before our PUT lands.
+      const cur = await fhir.read<Patient>('Patient', resource.id);
+      await fhir.update({ ...cur, gender: 'female' }, { ifMatch: cur.meta?.versionId });
+    }
+    return fetch(input, init);
+  };
+  const client = new FhirClient({ baseUrl: server.url, fetch: racingFetch, retryBaseMs: 10 });
+  let applied = 0;
+  const out = await client.modify<Patient>('Patient', resource.id, (p) => {
+    applied++;
+    return { ...p, active: true };
+  });
+  assert.equal(applied, 2);
+  assert.equal(out.active, true);
+  assert.equal(out.gender, 'female'); // the other writer's change survived
+});
+
+test('503 with Retry-After then 200: retried and succeeds', async () => {
+  const before = server.requestCount();
+  server.injectFault({ status: 503, retryAfterS: 0, count: 1 });
+  const { resource } = await fhir.create(patient('retry'));
+  assert.ok(resource.id);
+  assert.equal(server.requestCount() - before, 2);
+  assert.ok(log.lines.some((l) => l.includes('fhir: retrying') && l.includes('HTTP 503')));
+});
+
+test('503 that persists ends in FHIR_UNAVAILABLE after the retries', async () => {
+  server.injectFault({ status: 503, count: 10 });
+  const c = new FhirClient({ baseUrl: server.url, retryBaseMs: 1, maxRetries: 2 });
+  await assert.rejects(() => c.searchPage('Patient'), (e) => isDfaError(e, 'FHIR_UNAVAILABLE'));
+  server.clearFaults();
+});
+
+test('a slow reply times out and is retried for reads', async () => {
+  server.injectFault({ delayMs: 400, count: 1 });
+  const c = new FhirClient({ baseUrl: server.url, retryBaseMs: 1, timeoutMs: 150 });
+  const page = await c.searchPage('Patient', { _count: 1 });
+  assert.equal(page.resourceType, 'Bundle');
+  server.injectFault({ delayMs: 400, count: 2 });
+  const once = new FhirClient({ baseUrl: server.url, retryBaseMs: 1, timeoutMs: 150, maxRetries: 0 });
+  await assert.rejects(() => once.searchPage('Patient'), (e) => isDfaError(e, 'FHIR_TIMEOUT'));
+  server.clearFaults();
+});
+
+test('an invalid resource is refused with the OperationOutcome text in the error', async () => {
+  await assert.rejects(
+    () => fhir.create({ resourceType: 'Observation', status: 'final' } as never),
+    (e) => isDfaError(e, 'FHIR_HTTP_ERROR') && e.details['status'] === 400 && /Missing required property.*Observation\.code/.test(e.message),
+  );
+});
+
+test('JSON Patch applies, and a stale If-Match on PATCH is refused', async () => {
+  const { resource } = await fhir.create(patient('patch'));
+  const p = await fhir.patch<Patient>('Patient', resource.id, [{ op: 'add', path: '/active', value: true }], { ifMatch: resource.meta?.versionId });
+  assert.equal(p.active, true);
+  await assert.rejects(
+    () => fhir.patch('Patient', resource.id, [{ op: 'add', path: '/gender', value: 'male' }], { ifMatch: resource.meta?.versionId }),
+    (e) => isDfaError(e, 'FHIR_CONFLICT'),
+  );
+});
+
+test('the server accepts unquoted and quoted If-Match alike', async () => {
+  const { resource } = await fhir.create(patient('quotes'));
+  const v = resource.meta!.versionId!;
+  const put = (ifMatch: string, body: Patient) =>
+    fetch(`${server.url}/Patient/${resource.id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json', 'if-match': ifMatch }, body: JSON.stringify(body) });
+  const r1 = await put(v, { ...resource, active: true });
+  assert.equal(r1.status, 200);
+  const r2 = await put(v, { ...resource, active: false }); // stale, unquoted
+  assert.equal(r2.status, 412);
+  const cur = (await r1.json()) as Patient;
+  const r3 = await put(`"${cur.meta?.versionId}"`, { ...resource, active: false });
+  assert.equal(r3.status, 200);
+});
+
+test('transaction bundle: all entries applied with resolved urn:uuid references', async () => {
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111', resource: patient('tx'), request: { method: 'POST', url: 'Patient' } },
+      {
+        resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'urn:uuid:11111111-1111-4111-8111-111111111111' } },
+        request: { method: 'POST', url: 'Observation' },
+      },
+    ],
+  };
+  const out = await fhir.transaction(bundle);
+  assert.equal(out.type, 'transaction-response');
+  assert.deepEqual(out.entry?.map((e) => e.response?.status), ['201', '201']);
+  const obs = out.entry?.[1]?.resource as { subject?: { reference?: string } };
+  assert.match(obs.subject?.reference ?? '', /^Patient\/[0-9a-f-]+$/);
+});
+
+test('/metadata serves a CapabilityStatement', async () => {
+  const cs = await fhir.request<{ resourceType: string; fhirVersion: string }>('GET', 'metadata');
+  assert.equal(cs.body.resourceType, 'CapabilityStatement');
+  assert.equal(cs.body.fhirVersion, '4.0.1');
+});
+
+test('a restart keeps every resource and version', async () => {
+  const { resource } = await fhir.create(patient('persist'));
+  const updated = await fhir.update({ ...resource, active: true }, { ifMatch: resource.meta?.versionId });
+  await server.stop();
+  server = await startFhirServer({ dataDir: dir });
+  fhir = new FhirClient({ baseUrl: server.url, retryBaseMs: 10, log });
+  const back = await fhir.read<Patient>('Patient', resource.id);
+  assert.equal(back.meta?.versionId, updated.meta?.versionId);
+  assert.equal(back.active, true);
+  assert.equal((await fhir.search('Patient', { family: 'Paged' })).length, 7);
+});
+
+test('Retry-After parsing: seconds and HTTP-date', () => {
+  assert.equal(parseRetryAfter('3'), 3000);
+  assert.equal(parseRetryAfter(null), undefined);
+  const d = parseRetryAfter(new Date(Date.now() + 5000).toUTCString()) ?? -1;
+  assert.ok(d > 3000 && d <= 5000);
+});

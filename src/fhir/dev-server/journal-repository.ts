@@ -1,0 +1,65 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MemoryRepository } from '@medplum/fhir-router';
+import type { Resource } from '@medplum/fhirtypes';
+
+type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resourceType: string; id: string };
+
+/**
+ * MemoryRepository that survives a restart: every stored version is appended to a JSON-lines
+ * journal (fsync'd by appendFileSync's write) and replayed on start, keeping ids, versionIds and
+ * lastUpdated exactly as they were (MemoryRepository.createResource keeps given meta).
+ * MemoryRepository.updateResource and patchResource both end in createResource, so hooking
+ * createResource and deleteResource sees every write.
+ */
+export class JournalRepository extends MemoryRepository {
+  readonly #file: string | undefined;
+  #replaying = false;
+
+  constructor(dataDir?: string) {
+    super();
+    this.#file = dataDir ? join(dataDir, 'fhir-journal.jsonl') : undefined;
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+  }
+
+  /** Replays the journal; returns how many entries were applied. A torn last line is ignored. */
+  async replay(): Promise<number> {
+    if (!this.#file || !existsSync(this.#file)) return 0;
+    const lines = readFileSync(this.#file, 'utf8').split('\n');
+    this.#replaying = true;
+    let n = 0;
+    try {
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        let e: JournalEntry;
+        try {
+          e = JSON.parse(line) as JournalEntry;
+        } catch {
+          continue; // a crash mid-append leaves at most one partial line, at the end
+        }
+        if (e.op === 'put') await super.createResource(e.resource);
+        else await super.deleteResource(e.resourceType, e.id).catch(() => undefined);
+        n++;
+      }
+    } finally {
+      this.#replaying = false;
+    }
+    return n;
+  }
+
+  override async createResource<T extends Resource>(resource: T): Promise<T & { id: string }> {
+    const stored = await super.createResource(resource);
+    this.#append({ op: 'put', resource: stored });
+    return stored;
+  }
+
+  override async deleteResource(resourceType: string, id: string): Promise<void> {
+    await super.deleteResource(resourceType, id);
+    this.#append({ op: 'delete', resourceType, id });
+  }
+
+  #append(e: JournalEntry): void {
+    if (!this.#file || this.#replaying) return;
+    appendFileSync(this.#file, JSON.stringify(e) + '\n');
+  }
+}
