@@ -205,19 +205,16 @@ export class DicomWebClient {
       pending.add(p);
     };
     try {
-      for await (const chunk of x.response.chunks()) {
+      await x.response.consume((chunk) => {
         x.touch();
         bytes += chunk.byteLength;
         for (const part of parser.push(chunk)) save(part);
-        if (pending.size >= MAX_PENDING_WRITES) await Promise.race(pending);
-        if (writeError) {
-          await x.response.cancel();
-          break;
-        }
-      }
-      if (!writeError) parser.end();
+        if (writeError) throw writeError;
+        return pending.size >= MAX_PENDING_WRITES ? Promise.race(pending) : undefined;
+      });
+      parser.end();
     } catch (e) {
-      throw x.bodyError(e);
+      throw writeError ? new DfaError('RETRIEVE_FAILED', `${what}: cannot write to ${destDir}: ${String(writeError)}`, { cause: writeError }) : x.bodyError(e);
     } finally {
       x.done();
       await Promise.all(pending);

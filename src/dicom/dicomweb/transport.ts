@@ -27,8 +27,11 @@ export interface TransportResponse {
   readonly status: number;
   readonly statusText: string;
   header(name: string): string | undefined;
-  /** The body as it arrives. Consume once. */
-  chunks(): AsyncIterable<Uint8Array>;
+  /**
+   * Hands each body chunk to `onChunk` as it arrives; a returned promise pauses the body until it
+   * settles (backpressure). Resolves at the end of the body. Consume once.
+   */
+  consume(onChunk: (chunk: Uint8Array) => Promise<void> | undefined): Promise<void>;
   text(): Promise<string>;
   /** Discard the body (releases the connection). */
   cancel(): Promise<void>;
@@ -67,7 +70,40 @@ function nodeResponse(res: IncomingMessage): TransportResponse {
       const v = res.headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;
     },
-    chunks: () => res as AsyncIterable<Buffer>,
+    // 'data' events, not `for await`: one promise per 64 KiB chunk is measurable at 150 MB.
+    consume: (onChunk) =>
+      new Promise<void>((resolve, reject) => {
+        let failed = false;
+        const fail = (e: unknown) => {
+          if (failed) return;
+          failed = true;
+          res.destroy();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        };
+        res.on('data', (c: Buffer) => {
+          if (failed) return;
+          let p: Promise<void> | undefined;
+          try {
+            p = onChunk(c);
+          } catch (e) {
+            fail(e);
+            return;
+          }
+          if (p) {
+            res.pause();
+            p.then(() => {
+              if (!failed) res.resume();
+            }, fail);
+          }
+        });
+        res.on('end', () => {
+          if (!failed) resolve();
+        });
+        res.on('error', fail);
+        res.on('close', () => {
+          if (!res.complete) fail(new Error('connection closed before the response ended'));
+        });
+      }),
     text: async () => {
       const parts: Buffer[] = [];
       for await (const c of res as AsyncIterable<Buffer>) parts.push(c);
@@ -87,17 +123,15 @@ export function fetchTransport(f: typeof fetch): Transport {
       status: res.status,
       statusText: res.statusText,
       header: (name) => res.headers.get(name) ?? undefined,
-      chunks: () => webChunks(res),
+      consume: async (onChunk) => {
+        const reader = res.body?.getReader();
+        if (!reader) return;
+        for (let r = await reader.read(); !r.done; r = await reader.read()) await onChunk(r.value);
+      },
       text: () => res.text(),
       cancel: async () => {
         await res.body?.cancel();
       },
     };
   };
-}
-
-async function* webChunks(res: Response): AsyncIterable<Uint8Array> {
-  const reader = res.body?.getReader();
-  if (!reader) return;
-  for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
 }
