@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import * as S from './schemas.ts';
+
+/** The OpenAPI 3.1 document served at /openapi.json, generated from the zod schemas the routes use. */
+const json = (s: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(s, { io: 'output', unrepresentable: 'any' }) } });
+const ok = (s: z.ZodType, description = 'OK') => ({ description, content: json(s) });
+const err = (description: string) => ({ description, content: json(S.ApiError) });
+const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'dicom-fhir-agent API', version, description: 'Submit imaging-AI goals and follow their per-study jobs.' },
+    paths: {
+      '/health': { get: { summary: 'Liveness', responses: { 200: ok(S.Health) } } },
+      '/ready': { get: { summary: 'Readiness: database, PACS and FHIR reachable', responses: { 200: ok(S.Readiness), 503: ok(S.Readiness, 'Not ready') } } },
+      '/goals': {
+        post: {
+          summary: 'Plan a goal and start a goal run (one durable job per study)',
+          requestBody: { required: true, content: json(S.GoalRequest) },
+          responses: { 202: ok(S.GoalAccepted, 'Accepted: the run is under way'), 400: err('Bad goal: what was understood and what is missing') },
+        },
+      },
+      '/runs': { get: { summary: 'Recent goal runs', responses: { 200: ok(z.array(S.RunSummary)) } } },
+      '/runs/{runId}': { get: { summary: 'A goal run with its jobs', parameters: [pathParam('runId')], responses: { 200: ok(S.RunDetail), 404: err('No such run') } } },
+      '/jobs': { get: { summary: 'Jobs (the audit table), newest first', parameters: [{ name: 'runId', in: 'query', schema: { type: 'string' } }], responses: { 200: ok(z.array(S.Job)) } } },
+      '/jobs/{jobKey}': { get: { summary: 'A job with its steps and events', parameters: [pathParam('jobKey')], responses: { 200: ok(S.JobDetail), 404: err('No such job') } } },
+      '/events': {
+        get: {
+          summary: 'Server-sent events: job events as they happen (resume with Last-Event-ID)',
+          parameters: [{ name: 'runId', in: 'query', schema: { type: 'string' } }, { name: 'after', in: 'query', schema: { type: 'string' } }],
+          responses: { 200: { description: 'text/event-stream of `event: job` messages whose data is a JobEvent', content: { 'text/event-stream': { schema: z.toJSONSchema(S.JobEvent, { io: 'output', unrepresentable: 'any' }) } } } },
+        },
+      },
+    },
+  };
+}

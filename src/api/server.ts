@@ -1,0 +1,100 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { DfaError, httpStatusFor, isDfaError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { Plan } from '../agent/plan.ts';
+import type { AuditStore, JobEvent, JobRecord } from '../storage/audit.ts';
+import type { RunRow } from '../storage/run-queries.ts';
+import { openApiDocument } from './openapi.ts';
+import { GoalRequest } from './schemas.ts';
+import { streamEvents } from './sse.ts';
+
+/**
+ * The REST face of the agent_controller (`dfa serve`): submit a goal, follow runs and jobs, stream
+ * job events. Everything it needs is injected, so the same routes serve the embedded setup and a
+ * scaled-out one (events and jobs are read from PostgreSQL, whichever worker wrote them).
+ */
+export interface ApiDeps {
+  readonly version: string;
+  readonly plan: (goal: string, planner?: 'rules' | 'llm') => Promise<Plan>;
+  /** Starts a goal run in the background; resolves once its run id exists. */
+  readonly startRun: (plan: Plan, opts: { dryRun: boolean }) => Promise<{ runId: string }>;
+  readonly audit: Pick<AuditStore, 'listRuns' | 'listJobs' | 'getJob' | 'events'>;
+  readonly getRun: (runId: string) => Promise<RunRow | undefined>;
+  readonly eventsAfter: (afterId: number, runId?: string) => Promise<JobEvent[]>;
+  readonly readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
+  readonly log: Logger;
+  readonly ssePollMs?: number;
+}
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+export function jobView(j: JobRecord) {
+  return {
+    jobKey: j.jobKey,
+    runId: j.runId,
+    studyInstanceUid: j.studyInstanceUid,
+    imagingStudy: j.imagingStudy,
+    status: j.status,
+    step: j.step,
+    reason: j.reason,
+    outputSops: [...j.outputSops],
+    model: j.model,
+    volumesMl: j.volumesMl,
+    timingsMs: j.timingsMs,
+    attempts: j.attempts,
+  };
+}
+export const eventView = (e: JobEvent) => ({ id: e.id, jobKey: e.jobKey, at: iso(e.at), step: e.step, kind: e.kind, message: e.message, data: e.data });
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
+
+  // One place maps errors to HTTP status (STYLE.md).
+  app.setErrorHandler((e, _req, reply) => {
+    const status = isDfaError(e) ? httpStatusFor(e) : (e as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) deps.log.error('api error', { error: (e as Error).message });
+    void reply.status(status).send({
+      error: isDfaError(e) ? e.code : status < 500 ? 'BAD_REQUEST' : 'INTERNAL',
+      message: (e as Error).message,
+      ...(isDfaError(e) && Object.keys(e.details).length ? { details: e.details } : {}),
+    });
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (_req, reply) => {
+    const checks = await deps.readiness();
+    const ready = Object.values(checks).every((c) => c.ok);
+    return reply.status(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/openapi.json', async () => openApiDocument(deps.version));
+
+  app.post('/goals', async (req, reply) => {
+    const parsed = GoalRequest.safeParse(req.body);
+    if (!parsed.success) throw new DfaError('GOAL_UNSUPPORTED', `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const plan = await deps.plan(parsed.data.goal, parsed.data.planner);
+    const { runId } = await deps.startRun(plan, { dryRun: parsed.data.dryRun });
+    return reply
+      .status(202)
+      .header('location', `/runs/${encodeURIComponent(runId)}`)
+      .send({ runId, plan, links: { run: `/runs/${encodeURIComponent(runId)}`, events: `/events?runId=${encodeURIComponent(runId)}` } });
+  });
+
+  app.get('/runs', async () => (await deps.audit.listRuns(50)).map((r) => ({ ...r, startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt) })));
+  app.get<{ Params: { runId: string } }>('/runs/:runId', async (req) => {
+    const run = await deps.getRun(req.params.runId);
+    if (!run) throw new DfaError('ARTIFACT_NOT_FOUND', `no goal run '${req.params.runId}'`);
+    const jobs = await deps.audit.listJobs({ runId: run.runId });
+    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map(jobView) };
+  });
+  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map(jobView));
+  app.get<{ Params: { jobKey: string } }>('/jobs/:jobKey', async (req) => {
+    const job = await deps.audit.getJob(req.params.jobKey);
+    if (!job) throw new DfaError('ARTIFACT_NOT_FOUND', `no job '${req.params.jobKey}'`);
+    return { job: jobView(job), events: (await deps.audit.events(job.jobKey)).map(eventView) };
+  });
+  app.get<{ Querystring: { runId?: string; after?: string } }>('/events', (req, reply) => {
+    const lastId = Number(req.headers['last-event-id'] ?? req.query.after ?? 0) || 0;
+    streamEvents(req.raw, reply, { after: lastId, runId: req.query.runId, pollMs: deps.ssePollMs ?? 500, eventsAfter: deps.eventsAfter, log: deps.log });
+  });
+  return app;
+}
