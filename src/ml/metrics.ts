@@ -25,11 +25,22 @@ export interface Overlap {
 
 export function overlap(a: Voxels, b: Voxels, labelA?: number, labelB: number | undefined = labelA): Overlap {
   sameLength(a, b);
-  const inA = member(labelA);
-  const inB = member(labelB);
   let na = 0;
   let nb = 0;
   let both = 0;
+  if (labelA !== undefined && labelB !== undefined) {
+    // the common case, kept free of per-voxel calls: it runs on 78 M voxels in benchmarks
+    for (let p = 0; p < a.length; p++) {
+      const x = a[p] === labelA;
+      const y = b[p] === labelB;
+      if (x) na++;
+      if (y) nb++;
+      if (x && y) both++;
+    }
+    return { a: na, b: nb, both };
+  }
+  const inA = member(labelA);
+  const inB = member(labelB);
   for (let p = 0; p < a.length; p++) {
     const x = inA(a[p]);
     const y = inB(b[p]);

@@ -1,7 +1,6 @@
 import type { ModelManifest, QcCheck, QcResult } from '../core/model.ts';
 import type { LabelMap } from '../core/volume.ts';
-import { labelComponents3d } from './morphology/components.ts';
-import { boundingBox, boxDims, cropMask } from './morphology/crop.ts';
+import { RunLabeler } from './morphology/runs.ts';
 import { volumesMl } from './metrics.ts';
 
 /**
@@ -60,28 +59,26 @@ export function qcLungs(labels: LabelMap, manifest: ModelManifest, limits: Parti
   return { ok: checks.every((c) => c.ok), checks };
 }
 
-/** Number of sizeable 3D components of one label, and the share of its voxels on the volume's faces. */
+/**
+ * Number of sizeable 6-connected components of one label, and the share of its voxels on the
+ * volume's faces — both from one run-length labelling, no voxel-by-voxel flood.
+ */
 function shape(labels: LabelMap, value: number, minFraction: number): { components: number; border: number } {
   const [nx, ny, nz] = labels.dims;
-  const mask = new Uint8Array(labels.data.length);
+  const rc = new RunLabeler().label(labels.data, nx, ny, nz, true, 0, value);
   let n = 0;
   let onBorder = 0;
-  let p = 0;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++, p++) {
-        if (labels.data[p] !== value) continue;
-        mask[p] = 1;
-        n++;
-        if (i === 0 || j === 0 || k === 0 || i === nx - 1 || j === ny - 1 || k === nz - 1) onBorder++;
-      }
-    }
+  for (let r = 0; r < rc.nRuns; r++) {
+    const len = rc.end[r] - rc.start[r];
+    const k = (rc.line[r] / ny) | 0;
+    const j = rc.line[r] - k * ny;
+    n += len;
+    if (j === 0 || j === ny - 1 || k === 0 || k === nz - 1) onBorder += len;
+    else onBorder += Math.min(len, (rc.start[r] === 0 ? 1 : 0) + (rc.end[r] === nx ? 1 : 0));
   }
   if (n === 0) return { components: 0, border: 0 };
-  const box = boundingBox(mask, labels.dims)!;
-  const comps = labelComponents3d(cropMask(mask, labels.dims, box), boxDims(box), 26);
   let components = 0;
-  for (let l = 1; l <= comps.count; l++) if (comps.sizes[l] >= minFraction * n) components++;
+  for (let l = 1; l <= rc.count; l++) if (rc.sizes[l] >= minFraction * n) components++;
   return { components, border: onBorder / n };
 }
 

@@ -2,12 +2,15 @@ import type { Volume } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { SliceHoleFiller } from '../morphology/fill-holes.ts';
 import { RunLabeler } from '../morphology/runs.ts';
+import type { Box } from '../morphology/crop.ts';
 
 export interface BodyMask {
   /** 1 inside the patient's body outline (holes filled, so the lungs are inside), 0 outside. */
   readonly mask: Uint8Array;
   /** Left-right (LPS x) centre of the body in mm: the midline used to tell left from right. */
   readonly midlineX: number;
+  /** Index box of the body (undefined when no slice has tissue). */
+  readonly box?: Box;
 }
 
 /**
@@ -27,6 +30,8 @@ export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
   let sumJ = 0;
   let sumK = 0;
   let count = 0;
+  const lo = [nx, ny, nz];
+  const hi = [0, 0, 0];
   for (let k = 0; k < nz; k++) {
     const off = k * sxy;
     for (let p = 0; p < sxy; p++) tissue[p] = data[off + p] > bodyHu ? 1 : 0;
@@ -41,6 +46,12 @@ export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
       const b = rc.end[r];
       mask.fill(1, off + j * nx + a, off + j * nx + b);
       const len = b - a;
+      if (a < lo[0]) lo[0] = a;
+      if (b > hi[0]) hi[0] = b;
+      if (j < lo[1]) lo[1] = j;
+      if (j + 1 > hi[1]) hi[1] = j + 1;
+      if (k < lo[2]) lo[2] = k;
+      if (k + 1 > hi[2]) hi[2] = k + 1;
       sumI += ((a + b - 1) * len) / 2;
       sumJ += j * len;
       sumK += k * len;
@@ -49,5 +60,7 @@ export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
     filler.holes(mask, off, (a, b) => mask.fill(1, a, b));
   }
   const c = count === 0 ? [nx / 2, ny / 2, nz / 2] : [sumI / count, sumJ / count, sumK / count];
-  return { mask, midlineX: indexToPatient(volume, c[0], c[1], c[2])[0] };
+  const midlineX = indexToPatient(volume, c[0], c[1], c[2])[0];
+  if (count === 0) return { mask, midlineX };
+  return { mask, midlineX, box: { lo: [lo[0], lo[1], lo[2]], hi: [hi[0], hi[1], hi[2]] } };
 }

@@ -1,7 +1,7 @@
 import { DfaError } from '../../core/errors.ts';
 import type { Segmenter } from '../../core/ports.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
-import { boundingBox, boxGeometry, cropMask, pasteMask } from '../morphology/crop.ts';
+import { boundingBox, boxGeometry, cropMask, nestBox, pasteMask } from '../morphology/crop.ts';
 import { fillLabelHolesPerSlice } from '../morphology/fill-holes.ts';
 import { closeLabel } from '../morphology/closing.ts';
 import { removeAirways } from './airways.ts';
@@ -55,29 +55,33 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       }
       opts.signal?.throwIfAborted();
       const body = bodyMask(volume, p.bodyHu);
-      // air inside the body outline; reuse the body mask's memory
-      const air = body.mask;
-      const hu = volume.data;
-      for (let i = 0; i < n; i++) air[i] = air[i] !== 0 && hu[i] < p.lungHu ? 1 : 0;
-      check('body');
-      const airways = removeAirways(air, volume, body.midlineX, p);
-      check('airways');
       const labels = new Uint8Array(n);
-      const box = boundingBox(air, volume.dims, 1);
       let split: SplitMethod = 'single';
       let erosionMm: number | undefined;
-      if (box) {
-        const g = boxGeometry(volume, box);
-        const s = splitLungs(cropMask(air, volume.dims, box), g, body.midlineX, p.minLungFraction, left, right);
-        split = s.method;
-        erosionMm = s.erosionMm;
-        check('split');
-        for (const v of [left, right]) {
-          fillLabelHolesPerSlice(s.labels, g.dims[0], g.dims[1], g.dims[2], v);
-          if (p.closingMm > 0) closeLabel(s.labels, g, v, p.closingMm);
+      let airways = { removedVoxels: 0, slices: 0 };
+      if (body.box) {
+        // everything below runs inside the body's box: outside it there is no lung
+        const bg = boxGeometry(volume, body.box);
+        const hu = cropMask(volume.data, volume.dims, body.box);
+        const air = cropMask(body.mask, volume.dims, body.box);
+        for (let i = 0; i < air.length; i++) air[i] = air[i] !== 0 && hu[i] < p.lungHu ? 1 : 0;
+        check('body');
+        airways = removeAirways(air, { ...bg, data: hu, meta: volume.meta }, body.midlineX, p);
+        check('airways');
+        const box = boundingBox(air, bg.dims, 1);
+        if (box) {
+          const g = boxGeometry(bg, box);
+          const s = splitLungs(cropMask(air, bg.dims, box), g, body.midlineX, p.minLungFraction, left, right);
+          split = s.method;
+          erosionMm = s.erosionMm;
+          check('split');
+          for (const v of [left, right]) {
+            fillLabelHolesPerSlice(s.labels, g.dims[0], g.dims[1], g.dims[2], v);
+            if (p.closingMm > 0) closeLabel(s.labels, g, v, p.closingMm);
+          }
+          pasteMask(labels, volume.dims, nestBox(body.box, box), s.labels);
+          check('fill');
         }
-        pasteMask(labels, volume.dims, box, s.labels);
-        check('fill');
       }
       seg.lastRun = {
         airwayVoxels: airways.removedVoxels,

@@ -36,17 +36,28 @@ export function boxDims(b: Box): Vec3 {
   return [b.hi[0] - b.lo[0], b.hi[1] - b.lo[1], b.hi[2] - b.lo[2]];
 }
 
-/** Copy the box out of an x-fastest grid. */
-export function cropMask(src: Uint8Array, dims: Vec3, b: Box): Uint8Array {
+type Grid = Uint8Array | Int16Array | Float32Array;
+
+/** Copy the box out of an x-fastest grid (same element type as the source). */
+export function cropMask<T extends Grid>(src: T, dims: Vec3, b: Box): T {
   const [cx, cy, cz] = boxDims(b);
-  const out = new Uint8Array(cx * cy * cz);
+  const Ctor = src.constructor as new (n: number) => T;
+  const out = new Ctor(cx * cy * cz);
   for (let k = 0; k < cz; k++) {
     for (let j = 0; j < cy; j++) {
       const s = b.lo[0] + (b.lo[1] + j) * dims[0] + (b.lo[2] + k) * dims[0] * dims[1];
-      out.set(src.subarray(s, s + cx), (j + k * cy) * cx);
+      out.set(src.subarray(s, s + cx) as never, (j + k * cy) * cx);
     }
   }
   return out;
+}
+
+/** The box `inner`, given relative to the box `outer`, in the coordinates of outer's grid. */
+export function nestBox(outer: Box, inner: Box): Box {
+  return {
+    lo: [outer.lo[0] + inner.lo[0], outer.lo[1] + inner.lo[1], outer.lo[2] + inner.lo[2]],
+    hi: [outer.lo[0] + inner.hi[0], outer.lo[1] + inner.hi[1], outer.lo[2] + inner.hi[2]],
+  };
 }
 
 /** Write a cropped grid back into the box of a full one. */

@@ -28,9 +28,10 @@ export class RunLabeler {
 
   /**
    * Label the voxels where (mask != 0) === foreground, in an nx × ny × nz x-fastest grid starting
-   * at `offset` of `mask`. The returned arrays are views valid until the next call.
+   * at `offset` of `mask`; with `value`, the voxels equal to it (`foreground` is then ignored).
+   * The returned arrays are views valid until the next call.
    */
-  label(mask: Uint8Array, nx: number, ny: number, nz: number, foreground = true, offset = 0): RunComponents {
+  label(mask: Uint8Array, nx: number, ny: number, nz: number, foreground = true, offset = 0, value?: number): RunComponents {
     const lines = ny * nz;
     if (this.lineFirst.length < lines + 1) this.lineFirst = new Int32Array(lines + 1);
     const lineFirst = this.lineFirst;
@@ -40,12 +41,14 @@ export class RunLabeler {
       const base = offset + L * nx;
       let i = 0;
       while (i < nx) {
-        // skip voxels not in the set
-        if (foreground) while (i < nx && mask[base + i] === 0) i++;
+        // skip voxels not in the set, then take the run of voxels in it
+        if (value !== undefined) while (i < nx && mask[base + i] !== value) i++;
+        else if (foreground) while (i < nx && mask[base + i] === 0) i++;
         else while (i < nx && mask[base + i] !== 0) i++;
         if (i >= nx) break;
         const s = i;
-        if (foreground) while (i < nx && mask[base + i] !== 0) i++;
+        if (value !== undefined) while (i < nx && mask[base + i] === value) i++;
+        else if (foreground) while (i < nx && mask[base + i] !== 0) i++;
         else while (i < nx && mask[base + i] === 0) i++;
         if (n === this.start.length) this.grow();
         this.start[n] = s;
