@@ -50,11 +50,17 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     let studyUid = '';
     let seriesUid = '';
     const sopUids = new Set<string>();
+    /** Last 4 KiB of each source data set (pixel data, whatever the header's transfer syntax) by SOP UID. */
+    const tails = new Map<string, Buffer>();
 
     before(async () => {
       fx = await setup();
       scratch = await mkdtemp(join(tmpdir(), 'dfa-pacs-contract-'));
-      for (const f of data.files) sopUids.add(splitPart10(await readFile(f)).sopInstanceUid);
+      for (const f of data.files) {
+        const p = splitPart10(await readFile(f));
+        sopUids.add(p.sopInstanceUid);
+        tails.set(p.sopInstanceUid, Buffer.from(p.dataset.subarray(-4096)));
+      }
     });
     after(async () => {
       for (const p of opened) await p.close();
@@ -110,6 +116,10 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
       assert.ok(r.instances.every((i) => i.studyInstanceUid === studyUid && i.seriesInstanceUid === seriesUid));
       assert.equal((await readdir(dir)).filter((f) => f.endsWith('.dcm')).length, data.files.length);
       await run('dcmdump', ['-q', r.instances[0].path]); // a valid Part 10 file by dcmtk's reading
+      for (const i of r.instances) {
+        const got = splitPart10(await readFile(i.path)).dataset.subarray(-4096);
+        assert.ok(got.equals(tails.get(i.sopInstanceUid)!), `pixel data of ${i.sopInstanceUid} differs from the source`);
+      }
     };
 
     test('retrieve by C-GET (study level)', async () => {

@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { DfaError } from '../../core/errors.ts';
 import { CMD, decodeCommand, encodeCommand, statusKind, type Command } from './command.ts';
 import {
-  PDU, PduReader, decodeAssociate, decodePData, encodeAbort, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq,
+  PDU, PduReader, decodeAssociate, encodeAbort, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq,
   pDataHeader, type AcceptedContext, type AssociateRq, type RoleSelection,
 } from './pdu.ts';
 
@@ -63,7 +63,10 @@ export class Association {
   private readonly pending = new Map<number, PendingRequest>();
   private nextMessageId = 1;
   private cmdParts: Buffer[] = [];
-  private dataParts: Buffer[] = [];
+  /** The data set being received, copied straight out of the read buffer (grown by doubling). */
+  private dataBuf?: Buffer;
+  private dataLen = 0;
+  private lastDataLen = 64 * 1024;
   private current?: { contextId: number; command: Command };
   private queue: Promise<void> = Promise.resolve();
   private releaseWaiter?: () => void;
@@ -147,10 +150,14 @@ export class Association {
     if (!this.isOpen) throw new DfaError('DICOM_CONNECTION_FAILED', `association with ${this.peer} is closed`);
     const cmd = encodeCommand({ ...command, hasDataset: dataset !== undefined });
     const max = this.peerMaxPdu > 0 ? Math.min(this.peerMaxPdu, 4 << 20) - 6 : (1 << 20) - 6;
+    if (!dataset) {
+      this.socket.write(Buffer.concat([pDataHeader(contextId, true, true, cmd.length), cmd]));
+      return;
+    }
     this.socket.cork();
     this.socket.write(pDataHeader(contextId, true, true, cmd.length));
     this.socket.write(cmd);
-    if (dataset) {
+    {
       if (dataset.length === 0) this.socket.write(pDataHeader(contextId, false, true, 0));
       for (let o = 0; o < dataset.length; o += max) {
         const part = dataset.subarray(o, Math.min(o + max, dataset.length));
@@ -225,7 +232,12 @@ export class Association {
       this.abort(`bad PDU: ${(e as Error).message}`);
       return;
     }
-    for (const { type, body } of pdus) {
+    for (const ev of pdus) {
+      if (ev.kind === 'pdv') {
+        this.onPdv(ev.contextId, ev.isCommand, ev.end && ev.isLast, ev.parts);
+        continue;
+      }
+      const { type, body } = ev;
       switch (type) {
         case PDU.ASSOCIATE_RQ:
           this.onAssociateRq?.(decodeAssociate(body));
@@ -248,19 +260,16 @@ export class Association {
         case PDU.RELEASE_RP:
           this.releaseWaiter?.();
           return;
-        case PDU.P_DATA_TF:
-          for (const pdv of decodePData(body)) this.onPdv(pdv.contextId, pdv.isCommand, pdv.isLast, pdv.data);
-          break;
         default:
-          this.abort(`unknown PDU type ${type}`);
+          this.abort(`unexpected PDU type ${type}`);
           return;
       }
     }
   }
 
-  private onPdv(contextId: number, isCommand: boolean, isLast: boolean, data: Buffer): void {
+  private onPdv(contextId: number, isCommand: boolean, isLast: boolean, parts: Buffer[]): void {
     if (isCommand) {
-      this.cmdParts.push(data);
+      for (const p of parts) this.cmdParts.push(Buffer.from(p)); // copy: parts live in a reused buffer
       if (!isLast) return;
       const command = decodeCommand(this.cmdParts.length === 1 ? this.cmdParts[0] : Buffer.concat(this.cmdParts));
       this.cmdParts = [];
@@ -271,10 +280,22 @@ export class Association {
       this.dispatch({ contextId, command });
       return;
     }
-    this.dataParts.push(data);
+    for (const p of parts) {
+      if (!this.dataBuf) this.dataBuf = Buffer.allocUnsafe(Math.max(this.lastDataLen, p.length));
+      if (this.dataLen + p.length > this.dataBuf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(2 * this.dataBuf.length, this.dataLen + p.length));
+        this.dataBuf.copy(bigger, 0, 0, this.dataLen);
+        this.dataBuf = bigger;
+      }
+      p.copy(this.dataBuf, this.dataLen);
+      this.dataLen += p.length;
+    }
     if (!isLast || !this.current) return;
-    const dataset = this.dataParts.length === 1 ? this.dataParts[0] : Buffer.concat(this.dataParts);
-    this.dataParts = [];
+    const dataset = (this.dataBuf ?? Buffer.alloc(0)).subarray(0, this.dataLen);
+    // Size the next buffer like this data set: a series' instances are usually all the same size.
+    this.lastDataLen = Math.max(this.dataLen, 1024);
+    this.dataBuf = undefined;
+    this.dataLen = 0;
     const { command } = this.current;
     this.current = undefined;
     this.dispatch({ contextId, command, dataset });

@@ -43,7 +43,13 @@ export async function openAssociation(p: PeerOptions, contexts: readonly Propose
   const timeouts = { ...DEFAULT_TIMEOUTS, ...p.timeouts };
   const peer = `${p.host}:${p.port}`;
   const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
-    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true });
+    // One reused read buffer instead of a fresh 64 KiB chunk per read: received data is copied out
+    // once (association.ts), which keeps the garbage collector out of a large C-GET.
+    const readBuf = Buffer.allocUnsafe(256 * 1024);
+    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true, onread: { buffer: readBuf, callback: (n: number, buf: Uint8Array) => {
+      s.emit('data', Buffer.from(buf.buffer, buf.byteOffset, n));
+      return true;
+    } } });
     const t = setTimeout(() => {
       s.destroy();
       reject(new DfaError('DICOM_TIMEOUT', `no TCP connection to ${p.calledAet} at ${peer} within ${timeouts.connectMs} ms (check DFA_PACS_HOST / DFA_PACS_PORT and firewalls)`, { details: { peer } }));
