@@ -1,0 +1,3 @@
+export { createOnnxSegmenter, type OnnxSegmenter, type OnnxSegmenterOptions } from './onnx-segmenter.ts';
+export { loadOnnxManifest, parseOnnxManifest, baseManifest, type OnnxManifest } from './manifest.ts';
+export { modelGrid, resampleLinear, resampleNearest } from './model-grid.ts';
