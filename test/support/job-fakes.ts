@@ -12,7 +12,8 @@ import { memoryLogger } from '../../src/core/log.ts';
 import { SCT_ANATOMICAL_STRUCTURE, type ModelManifest } from '../../src/core/model.ts';
 import type { ImagingFhir, Pacs, SegmentationOutcome, WorkItem } from '../../src/core/ports.ts';
 import type { Volume } from '../../src/core/volume.ts';
-import type { JobDeps } from '../../src/agent/jobs/deps.ts';
+import type { JobDeps, WriterInput, WrittenDicom } from '../../src/agent/jobs/deps.ts';
+import { deterministicUid } from '../../src/core/uid.ts';
 import { LocalArtifactStore } from '../../src/storage/local-artifacts.ts';
 import { planKey, type Plan } from '../../src/agent/plan.ts';
 
@@ -255,12 +256,22 @@ export class FakeWorld {
       },
       writeRtstruct: async (input) => {
         this.call(`writeRtstruct ${input.volume.meta.studyInstanceUid}`);
-        return new TextEncoder().encode(JSON.stringify({ study: input.volume.meta.studyInstanceUid, series: input.seriesInstanceUid, sop: input.sopInstanceUid }));
+        return fakeObject(input, 'RTSTRUCT');
       },
-      writeSeg: async (input) =>
-        new TextEncoder().encode(JSON.stringify({ study: input.volume.meta.studyInstanceUid, series: input.seriesInstanceUid, sop: input.sopInstanceUid })),
+      writeSeg: async (input) => fakeObject(input, 'SEG'),
     };
   }
+}
+
+/** A stand-in Part 10 object: JSON naming its UIDs, derived like the real writers' (deterministic). */
+function fakeObject(input: WriterInput, kind: string): WrittenDicom {
+  const src = input.volume.meta.seriesInstanceUid;
+  const uids = {
+    seriesInstanceUid: deterministicUid(src, input.manifest.name, input.manifest.version, kind),
+    sopInstanceUid: deterministicUid(src, input.manifest.name, input.manifest.version, kind, 'instance'),
+  };
+  const part10 = new TextEncoder().encode(JSON.stringify({ study: input.volume.meta.studyInstanceUid, series: uids.seriesInstanceUid, sop: uids.sopInstanceUid }));
+  return { part10, ...uids };
 }
 
 function fakeVolume(s: FakeStudy): Volume {

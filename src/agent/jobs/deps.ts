@@ -15,18 +15,22 @@ export type LoadVolume = (files: readonly string[]) => Promise<Volume>;
 /** Segment with one named segmenter and run QC on the result (ml_processor). */
 export type SegmentWithQc = (volume: Volume, segmenter: string, opts?: { signal?: AbortSignal }) => Promise<SegmentationOutcome>;
 
-/** What the RTSTRUCT / SEG writers get; UIDs are decided by the job (deterministic, see uids.ts). */
+/** What the RTSTRUCT / SEG writers get: the manifest lists only the labels to write (the plan's structures). */
 export interface WriterInput {
   readonly volume: Volume;
   readonly labels: LabelMap;
   readonly manifest: ModelManifest;
-  /** ROI names to write (the plan's structures, as named in the manifest). */
-  readonly structures: readonly string[];
+}
+/**
+ * A Part 10 object and its UIDs. The writer derives them deterministically from (source series,
+ * model name, model version), so a step re-executed after a crash writes the same object again.
+ */
+export interface WrittenDicom {
+  readonly part10: Uint8Array;
   readonly seriesInstanceUid: string;
   readonly sopInstanceUid: string;
 }
-/** Returns a Part 10 file's bytes. */
-export type WriteDicom = (input: WriterInput) => Promise<Uint8Array>;
+export type WriteDicom = (input: WriterInput) => Promise<WrittenDicom>;
 
 export interface JobDeps {
   readonly pacs: Pacs;

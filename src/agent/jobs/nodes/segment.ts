@@ -1,4 +1,6 @@
+import { toDfaError } from '../../../core/errors.ts';
 import type { SegmentationOutcome } from '../../../core/ports.ts';
+import { isTransient } from '../retry.ts';
 import { jobPrefix, need, type JobNode } from '../context.ts';
 import { loadSavedVolume, saveLabels } from '../volume-artifacts.ts';
 
@@ -10,22 +12,31 @@ function failedChecks(o: SegmentationOutcome): string {
 }
 
 /**
- * segment: the plan's segmenter, then QC; when QC fails and the plan names a fallback segmenter, the
- * fallback gets its turn (DESIGN.md: fallback on QC failure). Still failing QC ends the job failed:
+ * segment: the plan's segmenter, then QC; when QC fails (or the segmenter cannot run) and the plan
+ * names a fallback segmenter, the fallback gets its turn (DESIGN.md: fallback on QC failure). Still failing QC ends the job failed:
  * a contour that failed QC is never written to the PACS.
  */
 export const segment: JobNode = async (state, { deps, audit }) => {
   const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key);
   const { segmenter, fallbackSegmenter, structures } = state.plan.pipeline;
-  let out = await deps.segment(v, segmenter);
+  let out: SegmentationOutcome | undefined;
+  let why = '';
+  try {
+    out = await deps.segment(v, segmenter);
+    if (!out.qc.ok) why = `QC failed for ${segmenter} (${failedChecks(out)})`;
+  } catch (e) {
+    // A segmenter that cannot run (model file missing, bad input) also hands over to the fallback.
+    if (!fallbackSegmenter || isTransient(e)) throw e;
+    why = `${segmenter} failed: ${toDfaError(e).message}`;
+  }
   let fallbackUsed = false;
-  if (!out.qc.ok && fallbackSegmenter) {
-    const why = failedChecks(out);
-    deps.log.warn('QC failed, trying the fallback segmenter', { job: state.jobKey, segmenter, fallbackSegmenter, why });
-    await audit?.event(state.jobKey, state.generation, 'fallback', 'segment', `QC failed for ${segmenter} (${why}); trying ${fallbackSegmenter}`);
+  if ((!out || !out.qc.ok) && fallbackSegmenter) {
+    deps.log.warn('trying the fallback segmenter', { job: state.jobKey, segmenter, fallbackSegmenter, why });
+    await audit?.event(state.jobKey, state.generation, 'fallback', 'segment', `${why}; trying ${fallbackSegmenter}`);
     out = await deps.segment(v, fallbackSegmenter);
     fallbackUsed = true;
   }
+  if (!out) throw new Error('unreachable: no segmentation outcome');
   const model = { name: out.manifest.name, version: out.manifest.version };
   if (!out.qc.ok) {
     return { outcome: { status: 'failed', step: 'segment', reason: `QC failed for ${model.name}: ${failedChecks(out)}` } };

@@ -1,6 +1,5 @@
 import { jobPrefix, need, type JobNode } from '../context.ts';
 import type { OutputRef } from '../state.ts';
-import { outputUids } from '../uids.ts';
 import { loadSavedLabels, loadSavedVolume } from '../volume-artifacts.ts';
 
 /** writeOutputs: RTSTRUCT and/or SEG as the plan asks, with deterministic UIDs, into the artifact store. */
@@ -11,11 +10,13 @@ export const writeOutputs: JobNode = async (state, { deps }) => {
   const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key);
   const labels = await loadSavedLabels(deps.artifacts, seg.key);
   const write = async (kind: 'rtstruct' | 'seg', writer: NonNullable<typeof deps.writeSeg>): Promise<OutputRef> => {
-    const uids = outputUids(series.seriesInstanceUid, seg.model, kind);
-    const bytes = await writer({ volume: v, labels, manifest: seg.manifest, structures: pipeline.structures, ...uids });
+    // Only the plan's structures: the manifest handed to the writer lists just those labels.
+    const manifest = { ...seg.manifest, labels: seg.manifest.labels.filter((l) => pipeline.structures.includes(l.roiName)) };
+    const out = await writer({ volume: v, labels, manifest });
+    if (out.seriesInstanceUid === series.seriesInstanceUid) throw new Error('writer reused the source series UID');
     const key = `${jobPrefix(state)}/out/${kind}.dcm`;
-    await deps.artifacts.put(key, bytes);
-    return { ...uids, key };
+    await deps.artifacts.put(key, out.part10);
+    return { seriesInstanceUid: out.seriesInstanceUid, sopInstanceUid: out.sopInstanceUid, key };
   };
   const update: { rtstruct?: OutputRef; segObject?: OutputRef } = {};
   if (outputs.rtstruct) update.rtstruct = await write('rtstruct', deps.writeRtstruct);
