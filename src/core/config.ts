@@ -48,6 +48,10 @@ const schema = z.object({
   DFA_SCP_PORT: port.default(11112),
   DFA_SCP_ALLOWED_AETS: list.optional(), // calling AEs our SCP accepts; default: the PACS AE
   DFA_DIMSE_TIMEOUT_MS: z.coerce.number().int().positive().default(30000),
+  DFA_DIMSE_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10000),
+  DFA_DIMSE_ASSOCIATION_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
+  DFA_DIMSE_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(60000),
+  DFA_SCP_HOST: z.string().default('127.0.0.1'), // interface our SCP binds (0.0.0.0 to accept from the network)
   DFA_DICOMWEB_URL: z.string().url().optional(),
   DFA_DICOMWEB_USERNAME: z.string().optional(),
   DFA_DICOMWEB_PASSWORD: z.string().optional(),

@@ -13,19 +13,18 @@ import type { DicomScp } from './scp/receiver.ts';
 
 export const EMBEDDED_PACS_AET = 'DFA_PACS';
 
-export function dimseTimeouts(config: Config): Partial<DimseTimeouts> {
-  const c = config as Config & Partial<Record<string, number>>;
+export function dimseTimeouts(config: Config): DimseTimeouts {
   return {
+    connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS,
+    associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS,
     dimseMs: config.DFA_DIMSE_TIMEOUT_MS,
-    ...(c.DFA_DIMSE_CONNECT_TIMEOUT_MS ? { connectMs: c.DFA_DIMSE_CONNECT_TIMEOUT_MS } : {}),
-    ...(c.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS ? { associationMs: c.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS } : {}),
-    ...(c.DFA_DIMSE_IDLE_TIMEOUT_MS ? { idleMs: c.DFA_DIMSE_IDLE_TIMEOUT_MS } : {}),
+    idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS,
   };
 }
 
 /** The host our SCP binds and announces (DFA_SCP_HOST, default loopback). */
 export function scpHost(config: Config): string {
-  return (config as Config & { DFA_SCP_HOST?: string }).DFA_SCP_HOST ?? '127.0.0.1';
+  return config.DFA_SCP_HOST;
 }
 
 export interface ConfiguredPacs extends DicomPacs {

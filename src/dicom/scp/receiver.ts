@@ -105,7 +105,10 @@ export class DicomScp {
 }
 
 /** Our SCP from configuration: AE DFA_AET on DFA_SCP_PORT; allow-list DFA_SCP_ALLOWED_AETS, else the PACS AE. */
-export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Logger, host = '127.0.0.1'): DicomScp {
+export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Logger): DicomScp {
   const allowed = config.DFA_SCP_ALLOWED_AETS ?? (config.DFA_PACS_AET ? [config.DFA_PACS_AET] : undefined);
-  return new DicomScp({ aet: config.DFA_AET, port: config.DFA_SCP_PORT, host, allowedAets: allowed, sink, log });
+  return new DicomScp({
+    aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log,
+    timeouts: { connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS, associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS, dimseMs: config.DFA_DIMSE_TIMEOUT_MS, idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS },
+  });
 }
