@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { DfaError } from '../../core/errors.ts';
 import { dcmjs, type NaturalDataset } from './dcmjs.ts';
 import { checkDatasetExtent } from './extent.ts';
@@ -21,16 +21,16 @@ export interface ParsedDicom {
 export const MAX_DICOM_FILE_BYTES = 2 * 1024 ** 3;
 
 export async function readDicomFile(path: string): Promise<ParsedDicom> {
-  let size: number;
+  let buf: Buffer;
   try {
-    size = (await stat(path)).size;
+    buf = await readFile(path);
   } catch (e) {
-    throw new DfaError('DICOM_PARSE_FAILED', `${path}: cannot read file (${(e as Error).message})`, { cause: e, details: { file: path } });
+    const why = (e as { code?: string }).code === 'ERR_FS_FILE_TOO_LARGE' ? `larger than the ${MAX_DICOM_FILE_BYTES}-byte limit` : `cannot read file (${(e as Error).message})`;
+    throw new DfaError('DICOM_PARSE_FAILED', `${path}: ${why}`, { cause: e, details: { file: path } });
   }
-  if (size > MAX_DICOM_FILE_BYTES) {
-    throw new DfaError('DICOM_PARSE_FAILED', `${path}: ${size} bytes is larger than the ${MAX_DICOM_FILE_BYTES}-byte limit`, { details: { file: path } });
+  if (buf.length > MAX_DICOM_FILE_BYTES) {
+    throw new DfaError('DICOM_PARSE_FAILED', `${path}: ${buf.length} bytes is larger than the ${MAX_DICOM_FILE_BYTES}-byte limit`, { details: { file: path } });
   }
-  const buf = await readFile(path);
   return parseDicom(buf, path);
 }
 
@@ -156,7 +156,11 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>'): ParsedDicom {
     }
   }
   // dcmjs reads explicit/implicit/big endian and inflates deflated datasets itself.
-  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // dcmjs wants an ArrayBuffer: use the buffer's own when it holds exactly this file (fs.readFile does), else copy.
+  const ab =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+      ? bytes.buffer
+      : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   const { data } = dcmjs();
   let dict;
   try {

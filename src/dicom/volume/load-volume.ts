@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DfaError, isDfaError } from '../../core/errors.ts';
 import type { SliceRef, Volume, VolumeMeta } from '../../core/volume.ts';
 import { personName, str } from '../parse/attributes.ts';
-import { decodeFrames, pixelFormat, type FrameSamples } from '../parse/pixels.ts';
+import { decodeFrames, type FrameSamples } from '../parse/pixels.ts';
 import { readDicomFile, type ParsedDicom } from '../parse/read-part10.ts';
 import { framesOf, type FrameInfo } from './frames.ts';
 import { groupSeries, selectImageSeries, type SeriesGroup, type SeriesSelection } from './series.ts';
@@ -32,41 +32,91 @@ export interface VolumeLoadReport {
 /** Every regular file under the given directories (recursively) plus the given files, sorted. */
 export async function listDicomFiles(paths: readonly string[]): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    const s = await stat(p);
-    if (s.isDirectory()) {
-      for (const e of await readdir(p)) await walk(join(p, e));
-    } else if (s.isFile()) out.push(p);
+  const walkDir = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walkDir(p);
+      else if (e.isFile()) out.push(p);
+    }
   };
-  for (const p of paths) await walk(p);
+  for (const p of paths) {
+    if ((await stat(p)).isDirectory()) await walkDir(p);
+    else out.push(p);
+  }
   return out.sort();
 }
 
+const READ_CONCURRENCY = 8;
+
 /** Parse files; files that are not DICOM (or are broken) are returned with the reason, not thrown. */
 export async function readInstances(files: readonly string[]): Promise<{ instances: ParsedDicom[]; unreadable: UnreadableFile[] }> {
+  // A few reads in flight keep the disk busy while the CPU parses; results keep the input order.
+  const results: (ParsedDicom | UnreadableFile)[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      try {
+        results[i] = await readDicomFile(files[i]);
+      } catch (e) {
+        if (!isDfaError(e)) throw e;
+        results[i] = { source: files[i], reason: e.message };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, files.length) }, worker));
   const instances: ParsedDicom[] = [];
   const unreadable: UnreadableFile[] = [];
-  for (const f of files) {
-    try {
-      instances.push(await readDicomFile(f));
-    } catch (e) {
-      if (!isDfaError(e)) throw e;
-      unreadable.push({ source: f, reason: e.message });
-    }
+  for (const r of results) {
+    if ('dataset' in r) instances.push(r);
+    else unreadable.push(r);
   }
   return { instances, unreadable };
 }
 
-/** Int16 holds HU exactly when the rescale is an integer shift and the stored range fits. */
-function fitsInt16(frames: readonly FrameInfo[]): boolean {
-  for (const f of frames) {
-    if (f.slope !== 1 || !Number.isInteger(f.intercept)) return false;
-    const fmt = pixelFormat(f.instance);
-    const lo = fmt.pixelRepresentation === 1 ? -(2 ** (fmt.bitsStored - 1)) : 0;
-    const hi = fmt.pixelRepresentation === 1 ? 2 ** (fmt.bitsStored - 1) - 1 : 2 ** fmt.bitsStored - 1;
-    if (lo + f.intercept < -32768 || hi + f.intercept > 32767) return false;
+/**
+ * Rescale Slope/Intercept (PS3.3 C.11.1.1.2) → HU into the volume. Typed-array `set` (memcpy-like)
+ * plus one monomorphic in-place pass: no per-voxel objects, no polymorphic element access.
+ * Returns false when an Int16 destination cannot hold the values (the caller switches to Float32).
+ */
+function rescaleInto(dst: Int16Array | Float32Array, off: number, src: FrameSamples, slope: number, intercept: number): boolean {
+  const n = src.length;
+  if (dst instanceof Int16Array) {
+    const view = dst.subarray(off, off + n);
+    if (src instanceof Int16Array || src instanceof Int8Array || src instanceof Uint8Array) {
+      view.set(src);
+      return intercept === 0 || addInt16Checked(view, intercept);
+    }
+    return copyShiftedToInt16(view, src, intercept);
   }
+  const view = dst.subarray(off, off + n);
+  view.set(src);
+  if (slope !== 1 || intercept !== 0) scaleFloat32(view, slope, intercept);
   return true;
+}
+
+function addInt16Checked(a: Int16Array, b: number): boolean {
+  let ok = true;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i] + b;
+    if (v < -32768 || v > 32767) ok = false;
+    a[i] = v;
+  }
+  return ok;
+}
+
+function copyShiftedToInt16(dst: Int16Array, src: ArrayLike<number>, b: number): boolean {
+  let ok = true;
+  for (let i = 0; i < dst.length; i++) {
+    const v = src[i] + b;
+    if (v < -32768 || v > 32767) ok = false;
+    dst[i] = v;
+  }
+  return ok;
+}
+
+function scaleFloat32(a: Float32Array, m: number, b: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = a[i] * m + b;
 }
 
 function metaOf(group: SeriesGroup, order: readonly FrameInfo[]): VolumeMeta {
@@ -99,8 +149,9 @@ export async function volumeFromSeries(group: SeriesGroup, opts: LoadVolumeOptio
   const { geometry, order } = stackGeometry(frames, { allowTilt: opts.allowTilt, label });
   const [nx, ny, nz] = geometry.dims;
   const perSlice = nx * ny;
-  const asInt16 = fitsInt16(order);
-  const data = asInt16 ? new Int16Array(perSlice * nz) : new Float32Array(perSlice * nz);
+  // Int16 when the rescale is an integer shift and the values fit (checked while copying: signed
+  // 16-bit + intercept −1024 is common and its declared range overflows, its real values never do).
+  let data: Int16Array | Float32Array = order.every((f) => f.slope === 1 && Number.isInteger(f.intercept)) ? new Int16Array(perSlice * nz) : new Float32Array(perSlice * nz);
   // Decode each instance once; a multi-frame instance serves many k.
   const decoded = new Map<ParsedDicom, FrameSamples[]>();
   const remaining = new Map<ParsedDicom, number>();
@@ -118,13 +169,12 @@ export async function volumeFromSeries(group: SeriesGroup, opts: LoadVolumeOptio
     }
     const s = frames[f.frameIndex];
     if (!s) throw new DfaError('DICOM_PARSE_FAILED', `${f.instance.source}: frame ${f.frameIndex + 1} missing from Pixel Data`);
-    const off = k * perSlice;
-    const m = f.slope;
-    const b = f.intercept;
-    // Rescale Slope/Intercept (PS3.3 C.11.1.1.2) → HU. Plain loops over typed arrays, no per-voxel objects.
-    if (asInt16 && b === 0 && s instanceof Int16Array) data.set(s.subarray(0, perSlice), off);
-    else if (m === 1) for (let i = 0; i < perSlice; i++) data[off + i] = s[i] + b;
-    else for (let i = 0; i < perSlice; i++) data[off + i] = s[i] * m + b;
+    const src = s.subarray(0, perSlice);
+    if (!rescaleInto(data, k * perSlice, src, f.slope, f.intercept)) {
+      // Values overflow Int16 after all: redo in Float32 (slices so far are exact in either type).
+      data = Float32Array.from(data);
+      rescaleInto(data, k * perSlice, src, f.slope, f.intercept);
+    }
     const left = remaining.get(f.instance)! - 1;
     remaining.set(f.instance, left);
     if (left === 0) decoded.delete(f.instance);

@@ -63,7 +63,7 @@ export function parseNifti(input: Uint8Array, source = '<nifti>'): NiftiImage {
     }
   }
   if (buf.length < 348) throw bad(source, 'too short for a NIfTI-1 header');
-  const copy = buf.slice(); // own, aligned buffer
+  const copy = new Uint8Array(buf); // own, aligned copy (Buffer#slice would be a view into a pool)
   const dv = new DataView(copy.buffer);
   const le = dv.getInt32(0, true) === 348;
   if (!le && dv.getInt32(0, false) !== 348) throw bad(source, 'not a NIfTI-1 file (sizeof_hdr != 348)');
