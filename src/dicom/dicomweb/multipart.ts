@@ -49,7 +49,25 @@ export class MultipartParser {
   /** Feed the next chunk; returns the parts completed by it (often none, sometimes several). */
   push(chunk: Uint8Array): MultipartPart[] {
     const done: MultipartPart[] = [];
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.state === 'body' && this.pending.length > 0 && buf.length >= this.delimiter.length) {
+      // Body bytes held back from the last chunk (a possible delimiter start): settle them by
+      // looking at them plus the first bytes of this chunk, instead of copying the whole chunk.
+      const joint = Buffer.concat([this.pending, buf.subarray(0, this.delimiter.length - 1)]);
+      const i = joint.indexOf(this.delimiter);
+      if (i === -1) {
+        this.take(this.pending);
+        this.pending = EMPTY;
+      } else if (i >= this.pending.length) {
+        this.take(this.pending); // the delimiter starts in this chunk: found by the normal search
+        this.pending = EMPTY;
+      } else {
+        if (i > 0) this.take(this.pending.subarray(0, i));
+        buf = buf.subarray(this.delimiter.length - (this.pending.length - i));
+        this.endPart(done);
+        this.pending = EMPTY;
+      }
+    }
     const data = this.pending.length === 0 ? buf : Buffer.concat([this.pending, buf]);
     let pos = 0;
     for (let next = this.step(data, 0, done); next !== -1; next = this.step(data, pos, done)) pos = next;
@@ -128,16 +146,20 @@ export class MultipartParser {
           return safe;
         }
         if (i > pos) this.take(data.subarray(pos, i));
-        done.push({ headers: this.headers, chunks: this.chunks, size: this.size });
-        this.partsSeen++;
-        this.chunks = [];
-        this.size = 0;
-        this.state = 'afterDelimiter';
+        this.endPart(done);
         return i + this.delimiter.length;
       }
       case 'epilogue':
         return pos >= data.length ? -1 : data.length; // ignored (RFC 2046)
     }
+  }
+
+  private endPart(done: MultipartPart[]): void {
+    done.push({ headers: this.headers, chunks: this.chunks, size: this.size });
+    this.partsSeen++;
+    this.chunks = [];
+    this.size = 0;
+    this.state = 'afterDelimiter';
   }
 
   private startBody(): void {
