@@ -1,0 +1,177 @@
+import type { Device, DiagnosticReport, ImagingStudy, Observation, Patient, Provenance, Reference, Task } from '@medplum/fhirtypes';
+import { DfaError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { ImagingFhir, JobResults, WorkItem, WorkQuery, WrittenRef } from '../core/ports.ts';
+import type { FhirClient, SearchParams, WithId } from './client.ts';
+import { cleanDicomText, isAccession, JOB_SYSTEM, safeIdValue, tokenParam, MODEL_SYSTEM, RESULT_SYSTEM, studyUidOf, studyUidSearch } from './dicom-fhir-ids.ts';
+import { diagnosticReport, modelDevice, provenance, resultIdentifierValue, studyWithResults, volumeObservations } from './result-resources.ts';
+
+export interface ImagingWorkflowOptions {
+  /** Patient.identifier.system that holds the MRN (DFA_FHIR_MRN_SYSTEM); unset ⇒ any identifier. */
+  readonly mrnSystem?: string;
+  readonly log?: Logger;
+  readonly now?: () => Date;
+}
+
+/**
+ * The FHIR side of one imaging job, against any R4 server (the ImagingFhir port). Every write is
+ * idempotent: conditional create on identifiers derived from the jobKey, and version-checked
+ * (If-Match) read-modify-write for the ImagingStudy, so a re-run adds nothing.
+ */
+export class FhirImagingWorkflow implements ImagingFhir {
+  readonly #fhir: FhirClient;
+  readonly #opts: ImagingWorkflowOptions;
+
+  constructor(fhir: FhirClient, opts: ImagingWorkflowOptions = {}) {
+    this.#fhir = fhir;
+    this.#opts = opts;
+  }
+
+  async findWork(q: WorkQuery): Promise<WorkItem[]> {
+    const params: SearchParams = {
+      status: q.status,
+      modality: q.modality, // R4: matches ImagingStudy.series.modality
+      bodysite: q.bodySite,
+      started: [...(q.dateFrom ? [`ge${q.dateFrom}`] : []), ...(q.dateTo ? [`le${q.dateTo}`] : [])],
+      identifier: q.studyInstanceUid ? studyUidSearch(q.studyInstanceUid) : undefined,
+      _count: Math.min(q.limit ?? 100, 100),
+    };
+    const limit = q.limit ?? 10_000;
+    let studies: WithId<ImagingStudy>[];
+    if (q.patient) {
+      // Chained search (patient.identifier=…) is optional in R4 servers: resolve the patients first.
+      const subjects = q.patient.startsWith('Patient/')
+        ? [q.patient]
+        : (await this.#fhir.search<Patient>('Patient', { identifier: q.patient })).map((p) => `Patient/${p.id}`);
+      studies = [];
+      for (const subject of subjects) studies.push(...(await this.#fhir.search<ImagingStudy>('ImagingStudy', { ...params, subject }, { maxResults: limit })));
+    } else {
+      studies = await this.#fhir.search<ImagingStudy>('ImagingStudy', params, { maxResults: limit });
+    }
+    const items: WorkItem[] = [];
+    for (const s of studies.slice(0, limit)) {
+      const studyInstanceUid = studyUidOf(s);
+      if (!studyInstanceUid) {
+        this.#opts.log?.warn('ImagingStudy without a DICOM Study Instance UID, skipped', { imagingStudy: `ImagingStudy/${s.id}` });
+        continue;
+      }
+      const modalities = new Set<string>();
+      for (const m of s.modality ?? []) if (m.code) modalities.add(m.code);
+      for (const se of s.series ?? []) if (se.modality.code) modalities.add(se.modality.code);
+      items.push({
+        imagingStudy: `ImagingStudy/${s.id}`,
+        versionId: s.meta?.versionId,
+        studyInstanceUid,
+        accessionNumber: s.identifier?.find(isAccession)?.value,
+        patient: s.subject.reference?.startsWith('Patient/') ? s.subject.reference : undefined,
+        serviceRequest: s.basedOn?.find((r) => r.reference?.startsWith('ServiceRequest/'))?.reference,
+        modalities: [...modalities],
+        seriesUids: (s.series ?? []).map((se) => se.uid),
+      });
+    }
+    return items;
+  }
+
+  async checkPatient(item: WorkItem, dicomPatientId: string): Promise<void> {
+    const want = cleanDicomText(dicomPatientId);
+    if (!item.patient) {
+      throw new DfaError('FHIR_PATIENT_MISMATCH', `${item.imagingStudy} has no Patient subject to check DICOM PatientID against`, {
+        details: { imagingStudy: item.imagingStudy },
+      });
+    }
+    const patient = await this.#fhir.readReference<Patient>(item.patient);
+    const system = this.#opts.mrnSystem;
+    const candidates = (patient.identifier ?? []).filter((i) => !system || i.system === system).map((i) => cleanDicomText(i.value));
+    if (want && candidates.includes(want)) return;
+    throw new DfaError(
+      'FHIR_PATIENT_MISMATCH',
+      `DICOM PatientID '${want}' matches none of ${item.patient}'s identifiers` +
+        `${system ? ` with system ${system}` : ''} (${candidates.length ? candidates.map((c) => `'${c}'`).join(', ') : 'none'}); job stopped`,
+      { details: { imagingStudy: item.imagingStudy, patient: item.patient, mrnSystem: system ?? 'any' } },
+    );
+  }
+
+  async ensureTask(item: WorkItem, jobKey: string): Promise<string> {
+    const task: Task = {
+      resourceType: 'Task',
+      identifier: [{ system: JOB_SYSTEM, value: safeIdValue(jobKey) }],
+      status: 'requested',
+      intent: 'order',
+      code: { text: 'Automatic lung contouring of a CT study' },
+      focus: { reference: item.imagingStudy },
+      ...(item.patient ? { for: { reference: item.patient } } : {}),
+      ...(item.serviceRequest ? { basedOn: [{ reference: item.serviceRequest }] } : {}),
+      authoredOn: this.#now(),
+    };
+    const { resource } = await this.#fhir.create(task, { ifNoneExist: `identifier=${tokenParam(JOB_SYSTEM, safeIdValue(jobKey))}` });
+    return `Task/${resource.id}`;
+  }
+
+  async updateTask(task: string, status: 'in-progress' | 'completed' | 'failed', reason?: string): Promise<void> {
+    const id = task.replace(/^Task\//, '');
+    await this.#fhir.modify<Task>('Task', id, (t) => {
+      const why = status === 'failed' ? reason ?? 'failed' : undefined;
+      if (t.status === status && t.statusReason?.text === why) return undefined;
+      const now = this.#now();
+      const next: Task = { ...t, status, lastModified: now };
+      if (why) next.statusReason = { text: why };
+      else delete next.statusReason;
+      // A re-run may take a failed Task back to in-progress; R4's state machine calls failed final,
+      // but one Task per job (found by identifier) is what lets a client follow retries.
+      if (status === 'in-progress') next.executionPeriod = { start: now };
+      else next.executionPeriod = { ...t.executionPeriod, end: now };
+      return next;
+    });
+  }
+
+  async recordResults(
+    item: WorkItem,
+    results: JobResults,
+  ): Promise<{ diagnosticReport: string; provenance: string; written: readonly WrittenRef[] }> {
+    const now = this.#now();
+    const written: WrittenRef[] = [];
+    const keep = (r: { resourceType: string; id: string; meta?: { versionId?: string } }): Reference => {
+      const reference = `${r.resourceType}/${r.id}`;
+      written.push({ reference, versionId: r.meta?.versionId });
+      return { reference };
+    };
+
+    const dev = modelDevice(results.model);
+    const device = (await this.#fhir.create<Device>(dev, { ifNoneExist: `identifier=${tokenParam(MODEL_SYSTEM, dev.identifier?.[0]?.value ?? '')}` })).resource;
+    const deviceRef: Reference = { reference: `Device/${device.id}`, display: `${results.model.name} ${results.model.version}` };
+
+    const observations: Reference[] = [];
+    for (const o of volumeObservations(item, results, deviceRef, now)) {
+      const r = await this.#fhir.create<Observation>(o, { ifNoneExist: `identifier=${tokenParam(RESULT_SYSTEM, o.identifier?.[0]?.value ?? '')}` });
+      observations.push(keep(r.resource));
+    }
+
+    const reportId = resultIdentifierValue(results.jobKey, 'report');
+    const report = (
+      await this.#fhir.create<DiagnosticReport>(diagnosticReport(item, results, observations, now), { ifNoneExist: `identifier=${tokenParam(RESULT_SYSTEM, reportId)}` })
+    ).resource;
+    const reportRef = keep(report);
+
+    const studyId = item.imagingStudy.replace(/^ImagingStudy\//, '');
+    const study = await this.#fhir.modify<ImagingStudy>('ImagingStudy', studyId, (s) => studyWithResults(s, results));
+    const studyRef = keep(study);
+
+    // Provenance has no identifier in R4: the conditional create keys on the report it targets.
+    const prov = (
+      await this.#fhir.create<Provenance>(provenance(item, [reportRef, ...observations, versioned(studyRef, study.meta?.versionId)], deviceRef, now), {
+        ifNoneExist: `target=${reportRef.reference}`,
+      })
+    ).resource;
+    keep(prov);
+    return { diagnosticReport: reportRef.reference ?? '', provenance: `Provenance/${prov.id}`, written };
+  }
+
+  #now(): string {
+    return (this.#opts.now?.() ?? new Date()).toISOString();
+  }
+}
+
+/** Provenance.target should point at the version written (R4 Provenance notes). */
+function versioned(ref: Reference, versionId: string | undefined): Reference {
+  return versionId ? { reference: `${ref.reference}/_history/${versionId}` } : ref;
+}
