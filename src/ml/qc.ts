@@ -1,7 +1,7 @@
 import type { ModelManifest, QcCheck, QcResult } from '../core/model.ts';
 import type { LabelMap } from '../core/volume.ts';
 import { RunLabeler } from './morphology/runs.ts';
-import { volumesMl } from './metrics.ts';
+import { voxelVolumeMl } from '../core/volume.ts';
 
 /**
  * Quality checks on a lung segmentation. A failed check is a value the orchestrator acts on (fall
@@ -37,7 +37,9 @@ const range = (r: readonly [number, number]) => `${r[0]}–${r[1]}`;
 export function qcLungs(labels: LabelMap, manifest: ModelManifest, limits: Partial<LungQcLimits> = {}): QcResult {
   const lim = { ...DEFAULT_LUNG_QC_LIMITS, ...limits };
   const checks: QcCheck[] = [];
-  const vols = volumesMl(labels, manifest);
+  const shapes = new Map(manifest.labels.map((l) => [l.value, shape(labels, l.value, lim.componentMinFraction)]));
+  const vols: Record<string, number> = {};
+  for (const l of manifest.labels) vols[l.roiName] = shapes.get(l.value)!.voxels * voxelVolumeMl(labels);
   const inRange = (x: number, r: readonly [number, number]) => x >= r[0] && x <= r[1];
 
   for (const l of manifest.labels) {
@@ -52,7 +54,7 @@ export function qcLungs(labels: LabelMap, manifest: ModelManifest, limits: Parti
     checks.push({ name: `ratio:${a.roiName}/${b.roiName}`, ok: inRange(ratio, lim.ratio), value: Number.isFinite(ratio) ? round(ratio) : 'inf', expected: range(lim.ratio) });
   }
   for (const l of manifest.labels) {
-    const { components, border } = shape(labels, l.value, lim.componentMinFraction);
+    const { components, border } = shapes.get(l.value)!;
     checks.push({ name: `components:${l.roiName}`, ok: components >= 1 && components <= lim.maxComponents, value: components, expected: `1–${lim.maxComponents}` });
     checks.push({ name: `border:${l.roiName}`, ok: border <= lim.maxBorderFraction, value: round(border, 4), expected: `≤ ${lim.maxBorderFraction}` });
   }
@@ -63,7 +65,7 @@ export function qcLungs(labels: LabelMap, manifest: ModelManifest, limits: Parti
  * Number of sizeable 6-connected components of one label, and the share of its voxels on the
  * volume's faces — both from one run-length labelling, no voxel-by-voxel flood.
  */
-function shape(labels: LabelMap, value: number, minFraction: number): { components: number; border: number } {
+function shape(labels: LabelMap, value: number, minFraction: number): { voxels: number; components: number; border: number } {
   const [nx, ny, nz] = labels.dims;
   const rc = new RunLabeler().label(labels.data, nx, ny, nz, true, 0, value);
   let n = 0;
@@ -76,10 +78,10 @@ function shape(labels: LabelMap, value: number, minFraction: number): { componen
     if (j === 0 || j === ny - 1 || k === 0 || k === nz - 1) onBorder += len;
     else onBorder += Math.min(len, (rc.start[r] === 0 ? 1 : 0) + (rc.end[r] === nx ? 1 : 0));
   }
-  if (n === 0) return { components: 0, border: 0 };
+  if (n === 0) return { voxels: 0, components: 0, border: 0 };
   let components = 0;
   for (let l = 1; l <= rc.count; l++) if (rc.sizes[l] >= minFraction * n) components++;
-  return { components, border: onBorder / n };
+  return { voxels: n, components, border: onBorder / n };
 }
 
 /** One line per failed check, for logs and review flags. */

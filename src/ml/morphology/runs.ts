@@ -36,10 +36,21 @@ export class RunLabeler {
     if (this.lineFirst.length < lines + 1) this.lineFirst = new Int32Array(lines + 1);
     const lineFirst = this.lineFirst;
     let n = 0;
+    // Lines of zeros hold no voxel of a non-zero set: skip them four bytes at a time when aligned.
+    const words = (foreground || (value !== undefined && value !== 0)) && nx % 4 === 0 && (mask.byteOffset + offset) % 4 === 0
+      ? new Uint32Array(mask.buffer, mask.byteOffset + offset, (lines * nx) / 4)
+      : undefined;
+    const wpl = nx / 4;
     for (let L = 0; L < lines; L++) {
       lineFirst[L] = n;
       const base = offset + L * nx;
       let i = 0;
+      if (words !== undefined) {
+        let w = L * wpl;
+        const wEnd = w + wpl;
+        while (w < wEnd && words[w] === 0) w++;
+        if (w === wEnd) i = nx;
+      }
       while (i < nx) {
         // skip voxels not in the set, then take the run of voxels in it
         if (value !== undefined) while (i < nx && mask[base + i] !== value) i++;
