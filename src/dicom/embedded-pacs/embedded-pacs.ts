@@ -82,7 +82,7 @@ export class EmbeddedPacs {
   static async start(opts: EmbeddedPacsOptions): Promise<EmbeddedPacs> {
     const p = new EmbeddedPacs(await PacsIndexStore.open(opts.dir), opts);
     await p.server.start();
-    p.log.info('embedded PACS started', { aet: p.aet, host: p.host, port: p.port, dir: opts.dir, instances: p.store.size });
+    p.log.debug('embedded PACS started', { aet: p.aet, host: p.host, port: p.port, dir: opts.dir, instances: p.store.size });
     return p;
   }
 

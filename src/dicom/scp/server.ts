@@ -81,7 +81,7 @@ export class DicomServer {
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     this.server = server;
-    this.opts.log.info('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port });
+    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port });
     return this;
   }
 
