@@ -47,6 +47,12 @@ export interface FakeOptions {
   readonly qcFails?: readonly string[];
   /** A step that hangs forever after logging "hang <step>" (the test kills the process there). */
   readonly hangAt?: 'segment' | 'recordResults' | 'store';
+  /** State file name under root (default world.json); one per process when several share root. */
+  readonly stateName?: string;
+  /** Appended to each calls.log line as " @<who>" (which process did it). */
+  readonly who?: string;
+  /** segment waits until calls.log shows this many segment calls (in any process). */
+  readonly barrier?: number;
 }
 
 const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
@@ -87,7 +93,7 @@ export class FakeWorld {
 
   constructor(opts: FakeOptions) {
     this.opts = opts;
-    this.file = join(opts.root, 'world.json');
+    this.file = join(opts.root, opts.stateName ?? 'world.json');
     this.faultsLeft = { ...opts.faults };
     if (opts.persist && existsSync(this.file)) {
       this.state = JSON.parse(readFileSync(this.file, 'utf8')) as FakeWorldState;
@@ -111,7 +117,7 @@ export class FakeWorld {
   private call(what: string): void {
     this.state.calls.push(what);
     this.save();
-    if (this.opts.persist) appendFileSync(join(this.opts.root, 'calls.log'), what + '\n');
+    if (this.opts.persist) appendFileSync(join(this.opts.root, 'calls.log'), what + (this.opts.who ? ` @${this.opts.who}` : '') + '\n');
   }
 
   count(prefix: string): number {
@@ -129,6 +135,17 @@ export class FakeWorld {
     if (this.opts.hangAt !== step) return;
     this.call(`hang ${step}`);
     await new Promise(() => undefined); // the test kills us here
+  }
+
+  /** Several processes meet here: proof that they run jobs side by side. */
+  private async barrier(): Promise<void> {
+    const n = this.opts.barrier;
+    if (!n) return;
+    for (;;) {
+      const log = await readFile(join(this.opts.root, 'calls.log'), 'utf8').catch(() => '');
+      if (log.split('\n').filter((l) => l.startsWith('segment ')).length >= n) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private study(uid: string): FakeStudy {
@@ -244,6 +261,7 @@ export class FakeWorld {
       segment: async (v, name) => {
         this.call(`segment ${v.meta.studyInstanceUid} ${name}`);
         await this.hang('segment');
+        await this.barrier();
         const labels = { dims: v.dims, spacing: v.spacing, origin: v.origin, direction: v.direction, data: new Uint8Array(v.data.length).fill(1) };
         const ok = !(this.opts.qcFails ?? []).includes(name);
         const out: SegmentationOutcome = {
