@@ -9,7 +9,7 @@ const BODY_A = 170; // half-width (left-right)
 const BODY_B = 120; // half-depth (antero-posterior)
 const NECK_Z = 150;
 const LUNG_Y = 5;
-const LUNG_AY = 92;
+const LUNG_AY = 88;
 const LUNG_X = 80;
 const LUNG_TAPER_FROM = 40; // z where the apex taper starts
 const LUNG_APEX = 135;
@@ -87,9 +87,9 @@ export class ChestModel {
   inLung(side: 1 | -1, x: number, y: number, z: number): boolean {
     const s = ChestModel.taper(z);
     if (s <= 0) return false;
-    const ax = (side > 0 ? 66 : 72) * s;
+    const ax = (side > 0 ? 62 : 68) * s;
     const ay = LUNG_AY * s;
-    const junction = this.junction && y < -40 && y > -95 && z > -70 && z < 100;
+    const junction = this.junction && y < -60 && y > -95 && z > -70 && z < 100;
     // Anterior junction: medial to the lung's centre line the lung reaches the mid-line.
     const dx = junction && side * x >= 0 && side * x < LUNG_X ? 0 : (x - side * LUNG_X) / ax;
     const dy = (y - LUNG_Y) / ay;
@@ -108,25 +108,30 @@ export class ChestModel {
   private growVessels(rand: () => number): Sphere[] {
     const out: Sphere[] = [];
     const branch = (side: 1 | -1, p: V, d: V, r: number, depth: number) => {
-      const len = 20 + 25 * rand();
+      const len = 15 + 25 * rand();
       const step = Math.max(0.7, r * 0.6);
       let q: V = p;
       for (let t = 0; t <= len; t += step) {
-        q = [p[0] + d[0] * t, p[1] + d[1] * t, p[2] + d[2] * t];
-        if (!this.inLung(side, q[0], q[1], q[2])) return;
+        const next: V = [p[0] + d[0] * t, p[1] + d[1] * t, p[2] + d[2] * t];
+        if (!this.inLung(side, next[0], next[1], next[2])) break;
+        q = next;
         out.push({ c: q, r });
       }
-      if (depth >= 6 || r * 0.72 < 0.7) return;
+      if (depth >= 7 || r * 0.75 < 0.6) return;
       for (let c = 0; c < 2; c++) {
-        const j: V = [d[0] + (rand() - 0.5) * 0.9, d[1] + (rand() - 0.5) * 0.9, d[2] + (rand() - 0.5) * 0.9];
+        // Children bend away from the parent and are re-aimed outward (away from the hilum).
+        const j: V = [d[0] + (rand() - 0.5) * 1.2 + side * 0.15, d[1] + (rand() - 0.5) * 1.2, d[2] + (rand() - 0.5) * 1.2];
         const n = Math.hypot(j[0], j[1], j[2]);
-        branch(side, q, [j[0] / n, j[1] / n, j[2] / n], r * 0.72, depth + 1);
+        branch(side, q, [j[0] / n, j[1] / n, j[2] / n], r * 0.75, depth + 1);
       }
     };
     for (const [side, hilum] of [[1, HILUM_L], [-1, HILUM_R]] as const) {
       const start: V = [hilum[0] + side * 12, hilum[1], hilum[2]];
-      const dirs: V[] = [[side * 0.3, 0, 1], [side * 0.3, 0.1, -1], [side, -0.6, 0], [side, 0.6, -0.2], [side * 0.6, -0.2, 0.6]];
-      for (const d of dirs) {
+      for (let i = 0; i < 10; i++) {
+        // Primary branches fan out over the lung: up, down, lateral, front and back.
+        const el = -1.2 + (2.4 * i) / 9 + (rand() - 0.5) * 0.2;
+        const az = (rand() - 0.5) * 2.2;
+        const d: V = [side * Math.cos(el) * Math.cos(az) * 0.8, Math.cos(el) * Math.sin(az), Math.sin(el) * 1.4];
         const n = Math.hypot(d[0], d[1], d[2]);
         branch(side, start, [d[0] / n, d[1] / n, d[2] / n], 4.5, 0);
       }
@@ -219,7 +224,7 @@ export class ChestModel {
       const s = ChestModel.taper(z);
       const dy = (y - LUNG_Y) / (LUNG_AY * s);
       if (s <= 0 || dy * dy >= 1) continue;
-      const h = 72 * s * Math.sqrt(1 - dy * dy) + 1;
+      const h = 68 * s * Math.sqrt(1 - dy * dy) + 1;
       const [a, b] = this.junction ? span(side > 0 ? -1 : -LUNG_X - h, side > 0 ? LUNG_X + h : 1) : span(side * LUNG_X - h, side * LUNG_X + h);
       for (let i = a; i <= b; i++) if (this.inLung(side, x0 + i * dx, y, z)) row[i] = t;
     }

@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { DfaError } from '../../core/errors.ts';
+import { writePhantomSeries } from '../../dicom/phantom/write-series.ts';
+import type { PatientPosition, PhantomModality } from '../../dicom/phantom/options.ts';
+import type { Verb } from '../verb.ts';
+
+function number(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new DfaError('CONFIG_INVALID', `--${name} must be a number, not '${v}'`);
+  return n;
+}
+
+export const verb: Verb = {
+  summary: 'write a synthetic chest CT (or MR) series with ground-truth masks',
+  usage: [
+    'npx dfa phantom --out /tmp/phantom',
+    'npx dfa phantom --out /tmp/p512 --size 512 --slices 300 --spacing 0.8 --thickness 1.25 --position HFS --patient-id P1 --seed 1',
+    'npx dfa phantom --out /tmp/ffs --position FFS --anterior-junction --oblique 10',
+    'npx dfa phantom --out /tmp/mr --modality MR --size 128 --slices 40   # an MR series the CT workflow must skip',
+  ],
+  async run(args, ctx) {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        out: { type: 'string' },
+        size: { type: 'string' },
+        slices: { type: 'string' },
+        spacing: { type: 'string' },
+        thickness: { type: 'string' },
+        position: { type: 'string' },
+        oblique: { type: 'string' },
+        'anterior-junction': { type: 'boolean', default: false },
+        seed: { type: 'string' },
+        noise: { type: 'string' },
+        modality: { type: 'string' },
+        'patient-id': { type: 'string' },
+        'patient-name': { type: 'string' },
+        'study-uid': { type: 'string' },
+        accession: { type: 'string' },
+        'no-truth': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (!values.out) throw new DfaError('CONFIG_INVALID', 'missing --out <dir> (usage: dfa phantom --out <dir>)');
+    const position = (values.position ?? 'HFS').toUpperCase();
+    const modality = (values.modality ?? 'CT').toUpperCase();
+    const t0 = Date.now();
+    const w = await writePhantomSeries(
+      {
+        size: number('size', values.size),
+        slices: number('slices', values.slices),
+        pixelSpacing: number('spacing', values.spacing),
+        sliceSpacing: number('thickness', values.thickness),
+        patientPosition: position as PatientPosition,
+        obliqueDeg: number('oblique', values.oblique),
+        anteriorJunction: values['anterior-junction'],
+        seed: number('seed', values.seed),
+        noise: number('noise', values.noise),
+        modality: modality as PhantomModality,
+        patientId: values['patient-id'],
+        patientName: values['patient-name'],
+        studyInstanceUid: values['study-uid'],
+        accessionNumber: values.accession,
+      },
+      values.out,
+      !values['no-truth'],
+    );
+    const v = w.phantom.volume;
+    if (values.json) {
+      ctx.out(JSON.stringify({ dicomDir: w.dicomDir, files: w.files.length, truthDir: w.truthDir, studyInstanceUid: v.meta.studyInstanceUid, seriesInstanceUid: v.meta.seriesInstanceUid, volumesMl: w.volumesMl }));
+      return 0;
+    }
+    ctx.out(`wrote ${w.files.length} ${w.phantom.options.modality} slices to ${w.dicomDir} in ${Date.now() - t0} ms`);
+    ctx.out(`  patient ${v.meta.patientId}  study ${v.meta.studyInstanceUid}`);
+    ctx.out(`  series  ${v.meta.seriesInstanceUid}`);
+    ctx.out(`  grid    ${v.dims.join('×')} voxels, spacing ${v.spacing.map((s) => s.toFixed(3)).join(' × ')} mm, ${w.phantom.options.patientPosition}`);
+    if (!values['no-truth']) ctx.out(`  truth   ${w.truthDir}/<Structure>.nii.gz and ${values.out}/phantom.json`);
+    ctx.out(`  volumes ${Object.entries(w.volumesMl).map(([k, ml]) => `${k} ${ml} mL`).join(', ')}`);
+    return 0;
+  },
+};
