@@ -70,7 +70,7 @@ export async function startPostgres(): Promise<PostgresHandle> {
       await c.end().catch(() => undefined);
       if (proc.exitCode !== null || i > 200) {
         await stop();
-        throw new Error(`PostgreSQL did not start: ${(e as Error).message}\n${log}`);
+        throw new Error(`PostgreSQL did not start: ${(e as Error).message}\n${log}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 50));
     }
