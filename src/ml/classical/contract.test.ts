@@ -1,0 +1,4 @@
+import { segmenterContract } from '../segmenter.contract.ts';
+import { createClassicalLungSegmenter } from './lung-segmenter.ts';
+
+segmenterContract('classical lung segmenter', () => Promise.resolve(createClassicalLungSegmenter()), { minDice: 0.95 });
