@@ -7,7 +7,8 @@ import { DfaError } from '../../core/errors.ts';
 import type { ModelManifest } from '../../core/model.ts';
 import { deterministicUid } from '../../core/uid.ts';
 import type { VolumeMeta } from '../../core/volume.ts';
-import { dcmjs, type NaturalDataset } from '../parse/dcmjs.ts';
+import type { NaturalDataset } from '../parse/dcmjs.ts';
+import { encodePart10Fast } from './encode.ts';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { name: string; version: string };
 
@@ -18,8 +19,7 @@ export const EQUIPMENT = {
 } as const;
 
 /** Implicit VR Little Endian: 4-byte lengths, so a long ContourData (DS) fits (explicit VR caps DS at 64 KiB). */
-export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+export { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './encode.ts';
 /** Our implementation class UID (PS3.7 D.3.3.2), derived from the product name. */
 const IMPLEMENTATION_CLASS_UID = deterministicUid(pkg.name, 'implementation-class');
 
@@ -84,23 +84,12 @@ export function algorithmFamily(manifest: ModelManifest): { CodeValue: string; C
 
 /** Encode a naturalized dataset as a Part 10 file (PS3.10 7.1). */
 export function encodePart10(dataset: NaturalDataset, transferSyntaxUid: string): Uint8Array {
-  const { DicomDict, DicomMetaDictionary } = dcmjs().data;
   const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    FileMetaInformationVersion: new Uint8Array([0, 1]),
     MediaStorageSOPClassUID: dataset.SOPClassUID,
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
-    TransferSyntaxUID: transferSyntaxUid,
     ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
     ImplementationVersionName: text(`DFA_${EQUIPMENT.softwareVersion}`, 16),
   };
-  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-  // dcmjs cannot tell OB from OW for PixelData; 1- and 8-bit pixels are OB (PS3.5 8.1.1, A.2).
-  const pixels = dict.dict['7FE00010'];
-  if (pixels && Number(dataset.BitsAllocated) <= 8) pixels.vr = 'OB';
-  try {
-    return new Uint8Array(dict.write());
-  } catch (e) {
-    throw new DfaError('INTERNAL', `could not encode ${String(dataset.SOPClassUID)}: ${(e as Error).message}`, { cause: e });
-  }
+  return encodePart10Fast(meta, dataset, transferSyntaxUid);
 }

@@ -8,6 +8,7 @@ import { DfaError } from '../../core/errors.ts';
 import type { ModelManifest } from '../../core/model.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
+import { labelRuns, type SliceRuns } from '../../ml/contours/runs.ts';
 import type { NaturalDataset } from '../parse/dcmjs.ts';
 import {
   algorithmFamily,
@@ -53,40 +54,29 @@ export function writeSeg(input: SegInput): SegOutput {
   const meta = volume.meta;
   checkSliceGeometry(volume, labels);
   if (manifest.labels.length === 0) throw new DfaError('MODEL_INVALID', `model ${manifest.name} declares no labels`);
-  const [nx, ny, nz] = volume.dims;
+  const [nx, ny] = volume.dims;
   const uids = derivedUids(meta.seriesInstanceUid, manifest, 'SEG');
   const { date, time } = dicomDateTime(input.now ?? new Date());
   const dimensionOrganizationUid = `${uids.sopInstanceUid}.1`.length <= 64 ? `${uids.sopInstanceUid}.1` : uids.seriesInstanceUid;
 
-  // Which (segment, slice) pairs are non-empty: one pass over the label map.
-  const present = manifest.labels.map(() => new Uint8Array(nz));
-  const index = new Int16Array(256).fill(-1);
-  manifest.labels.forEach((l, i) => (index[l.value] = i));
+  // Which (segment, slice) pairs are non-empty, as row runs: one pass over the label map.
   const plane = nx * ny;
-  for (let k = 0; k < nz; k++) {
-    const off = k * plane;
-    for (let p = 0; p < plane; p++) {
-      const v = labels.data[off + p];
-      if (v !== 0 && index[v] >= 0) present[index[v]][k] = 1;
-    }
-  }
-  const frames: { seg: number; k: number }[] = [];
-  manifest.labels.forEach((_, s) => {
-    for (let k = 0; k < nz; k++) if (present[s][k]) frames.push({ seg: s, k });
+  const runs = labelRuns(labels.data, labels.dims, manifest.labels.map((l) => l.value));
+  const frames: { seg: number; k: number; runs?: SliceRuns }[] = [];
+  runs.forEach((slices, s) => {
+    for (const sr of slices) frames.push({ seg: s, k: sr.k, runs: sr });
   });
   if (frames.length === 0) frames.push({ seg: 0, k: 0 }); // NumberOfFrames must be ≥ 1
 
   // PS3.5 8.1.1: 1-bit pixels packed little-endian bit order, frames back to back without padding.
   const bits = new Uint8Array(Math.ceil((frames.length * plane) / 8));
   frames.forEach((f, n) => {
-    const value = manifest.labels[f.seg].value;
-    const off = f.k * plane;
-    const base = n * plane;
-    for (let p = 0; p < plane; p++) {
-      if (labels.data[off + p] === value) {
-        const b = base + p;
-        bits[b >> 3] |= 1 << (b & 7);
-      }
+    if (!f.runs) return;
+    const { y0, rows } = f.runs;
+    for (let r = 0; r < rows.length; r++) {
+      const base = n * plane + (y0 + r) * nx;
+      const row = rows[r];
+      for (let i = 0; i < row.length; i += 2) setBits(bits, base + row[i], base + row[i + 1]);
     }
   });
 
@@ -219,8 +209,26 @@ export function writeSeg(input: SegInput): SegOutput {
     PixelData: [bits.buffer],
   };
   const framesPerSegment: Record<string, number> = {};
-  manifest.labels.forEach((l, s) => (framesPerSegment[l.roiName] = present[s].reduce((a, b) => a + b, 0)));
+  manifest.labels.forEach((l, s) => (framesPerSegment[l.roiName] = runs[s].length));
   return { part10: encodePart10(dataset, EXPLICIT_VR_LITTLE_ENDIAN), ...uids, framesPerSegment };
+}
+
+/** Set bits [from, to) of a little-endian bit array, whole bytes at a time in the middle. */
+function setBits(bits: Uint8Array, from: number, to: number): void {
+  let b = from;
+  while (b < to && (b & 7) !== 0) {
+    bits[b >> 3] |= 1 << (b & 7);
+    b++;
+  }
+  const wholeEnd = to & ~7;
+  if (b < wholeEnd) {
+    bits.fill(0xff, b >> 3, wholeEnd >> 3);
+    b = wholeEnd;
+  }
+  while (b < to) {
+    bits[b >> 3] |= 1 << (b & 7);
+    b++;
+  }
 }
 
 function uniqueSlices(volume: Volume) {

@@ -11,7 +11,8 @@ import { DfaError } from '../../core/errors.ts';
 import type { LabelMap, Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { DEFAULT_TOLERANCE_PX, MAX_EXACT_TOLERANCE_PX, simplifyClosed } from './simplify.ts';
-import { cutCorners, traceLoops } from './trace.ts';
+import { labelRuns } from './runs.ts';
+import { cutCorners, traceRuns } from './trace.ts';
 
 export { DEFAULT_TOLERANCE_PX, MAX_EXACT_TOLERANCE_PX } from './simplify.ts';
 
@@ -33,14 +34,6 @@ export interface ContourOptions {
    * exactly, but many more points (and simplification can do little).
    */
   readonly vertices?: 'midpoints' | 'corners';
-}
-
-/** Bounding box of each label value per slice, from one pass over the label map. */
-interface SliceBox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
 }
 
 /**
@@ -68,64 +61,18 @@ export function contoursByLabel(
   if (labels.data.length !== nx * ny * nz) {
     throw new DfaError('INTERNAL', `label map has ${labels.data.length} voxels, dims say ${nx * ny * nz}`);
   }
-  const wanted = new Int16Array(256).fill(-1);
-  values.forEach((v, idx) => (wanted[v] = idx));
-  const boxes = sliceBoxes(labels.data, nx, ny, nz, wanted, values.length);
+  const runs = labelRuns(labels.data, labels.dims, values);
   const result = new Map<number, PlanarContour[]>(values.map((v) => [v, []]));
-  for (let li = 0; li < values.length; li++) {
-    const value = values[li];
+  values.forEach((value, li) => {
     const list = result.get(value)!;
-    for (let k = 0; k < nz; k++) {
-      const b = boxes[li][k];
-      if (!b) continue;
-      // Copy the label's bounding box (plus nothing: the tracer treats outside as background).
-      const w = b.x1 - b.x0 + 1;
-      const h = b.y1 - b.y0 + 1;
-      const mask = new Uint8Array(w * h);
-      const off = k * nx * ny;
-      for (let y = 0; y < h; y++) {
-        const row = off + (y + b.y0) * nx + b.x0;
-        for (let x = 0; x < w; x++) if (labels.data[row + x] === value) mask[x + y * w] = 1;
-      }
-      for (const loop of traceLoops(mask, w, h)) {
+    for (const sr of runs[li]) {
+      for (const loop of traceRuns(sr.rows, sr.y0, sr.xMin, sr.xMax)) {
         const xy = simplifyClosed(corners ? loop.xy : cutCorners(loop.xy), tol);
-        list.push({ slice: k, points: toPatient(labels, xy, b.x0, b.y0, k), hole: loop.area < 0 });
+        list.push({ slice: sr.k, points: toPatient(labels, xy, 0, 0, sr.k), hole: loop.area < 0 });
       }
     }
-  }
+  });
   return result;
-}
-
-function sliceBoxes(
-  data: Uint8Array,
-  nx: number,
-  ny: number,
-  nz: number,
-  wanted: Int16Array,
-  nLabels: number,
-): (SliceBox | undefined)[][] {
-  const boxes: (SliceBox | undefined)[][] = Array.from({ length: nLabels }, () => new Array<SliceBox | undefined>(nz));
-  for (let k = 0; k < nz; k++) {
-    const off = k * nx * ny;
-    for (let y = 0; y < ny; y++) {
-      const row = off + y * nx;
-      for (let x = 0; x < nx; x++) {
-        const v = data[row + x];
-        if (v === 0) continue;
-        const li = wanted[v];
-        if (li < 0) continue;
-        const b = boxes[li][k];
-        if (!b) boxes[li][k] = { x0: x, y0: y, x1: x, y1: y };
-        else {
-          if (x < b.x0) b.x0 = x;
-          if (x > b.x1) b.x1 = x;
-          if (y < b.y0) b.y0 = y;
-          if (y > b.y1) b.y1 = y;
-        }
-      }
-    }
-  }
-  return boxes;
 }
 
 /** Pixel-edge vertex (x, y) of a box at (x0, y0) → LPS mm; edge = voxel index − 0.5. */

@@ -14,6 +14,7 @@
  *
  * Only vertices where the direction changes are emitted, so collinear points are removed exactly.
  */
+import { maskRuns } from './runs.ts';
 
 /** Directions, clockwise on screen: east (+x), south (+y), west (−x), north (−y). */
 const DX = [1, 0, -1, 0] as const;
@@ -31,35 +32,71 @@ export interface Loop {
  * Loops are returned in raster order of their first vertex.
  */
 export function traceLoops(mask: Uint8Array, width: number, height: number): Loop[] {
-  const vw = width + 1;
-  const vh = height + 1;
-  // 4 bits per vertex: outgoing boundary edges (bit d = direction d).
+  return traceRuns(maskRuns(mask, width, height), 0, 0, width);
+}
+
+/**
+ * Same, from row runs: rows[i] holds [x0, x1) pairs of row y0 + i (see runs.ts). Vertices come out
+ * in the slice's own pixel-edge coordinates. Work is proportional to the runs and the perimeter:
+ * only vertices at run ends are examined one by one; along a span where the rows above and below
+ * differ, every vertex carries the same horizontal edge and is filled in at once.
+ */
+export function traceRuns(rows: readonly (readonly number[])[], y0: number, xMin: number, xMax: number): Loop[] {
+  const h = rows.length;
+  const vw = xMax - xMin + 1;
+  const vh = h + 1;
   const out = new Uint8Array(vw * vh);
-  const at = (x: number, y: number): number => (x >= 0 && y >= 0 && x < width && y < height && mask[x + y * width] !== 0 ? 1 : 0);
-  let any = false;
+  const saddles = new Set<number>();
+  const starts: number[] = [];
+  const empty: readonly number[] = [];
+  const bp: number[] = [];
   for (let y = 0; y < vh; y++) {
-    for (let x = 0; x < vw; x++) {
-      const a = at(x - 1, y - 1); // NW
-      const b = at(x, y - 1); // NE
-      const c = at(x - 1, y); // SW
-      const d = at(x, y); // SE
-      // Quick reject: all four equal ⇒ no boundary through this vertex.
-      const s = a + b + c + d;
-      if (s === 0 || s === 4) continue;
+    const up = y > 0 ? rows[y - 1] : empty; // pixel row above the vertex row
+    const dn = y < h ? rows[y] : empty; // pixel row below
+    // Breakpoints: every run end of either row, ascending and unique.
+    bp.length = 0;
+    let iu = 0;
+    let id = 0;
+    while (iu < up.length || id < dn.length) {
+      const x = id >= dn.length || (iu < up.length && up[iu] <= dn[id]) ? up[iu++] : dn[id++];
+      if (bp.length === 0 || bp[bp.length - 1] !== x) bp.push(x);
+    }
+    const row = y * vw;
+    let cu = 0; // run index into up / dn, advanced monotonically
+    let cd = 0;
+    const inUp = (px: number): number => {
+      while (cu < up.length && up[cu + 1] <= px) cu += 2;
+      return cu < up.length && up[cu] <= px ? 1 : 0;
+    };
+    const inDn = (px: number): number => {
+      while (cd < dn.length && dn[cd + 1] <= px) cd += 2;
+      return cd < dn.length && dn[cd] <= px ? 1 : 0;
+    };
+    for (let n = 0; n < bp.length; n++) {
+      const x = bp[n];
+      // The 2×2 pixels around vertex (x, y): a NW, b NE, c SW, d SE.
+      const a = inUp(x - 1);
+      const c = inDn(x - 1);
+      const b = inUp(x);
+      const d = inDn(x);
       let bits = 0;
       if (d && !b) bits |= 1; // top edge of SE pixel, walking east
       if (c && !d) bits |= 2; // right edge of SW pixel, walking south
       if (a && !c) bits |= 4; // bottom edge of NW pixel, walking west
       if (b && !a) bits |= 8; // left edge of NE pixel, walking north
-      out[x + y * vw] = bits;
-      any = true;
+      const v = row + x - xMin;
+      if (bits) {
+        out[v] = bits;
+        starts.push(v);
+        if (bits === 5 || bits === 10) saddles.add(v);
+      }
+      // Between this breakpoint and the next both rows are constant: b above, d below.
+      if (n + 1 < bp.length && b !== d) out.fill(d ? 1 : 4, v + 1, row + bp[n + 1] - xMin);
     }
   }
-  if (!any) return [];
-  const orig = out.slice();
   const loops: Loop[] = [];
   const buf: number[] = [];
-  for (let v0 = 0; v0 < out.length; v0++) {
+  for (const v0 of starts) {
     while (out[v0] !== 0) {
       const startDir = lowestBit(out[v0]);
       buf.length = 0;
@@ -70,20 +107,19 @@ export function traceLoops(mask: Uint8Array, width: number, height: number): Loo
       for (;;) {
         const v = x + y * vw;
         out[v] &= ~(1 << dir);
-        if (dir !== prevDir) buf.push(x, y);
+        if (dir !== prevDir) buf.push(x + xMin, y + y0);
         prevDir = dir;
         x += DX[dir];
         y += DY[dir];
         const nv = x + y * vw;
-        const o = orig[nv];
         // Saddle (two outgoing edges): turn right; otherwise the single outgoing edge.
-        const next = o === 5 || o === 10 ? (dir + 1) & 3 : lowestBit(o);
-        if (nv === v0 && next === startDir) {
+        const saddle = saddles.has(nv);
+        if (nv === v0 && (!saddle || ((dir + 1) & 3) === startDir)) {
           // Closing: drop the start vertex if it lies mid-way along a straight run.
-          if (next === prevDir) buf.splice(0, 2);
+          if (startDir === prevDir) buf.splice(0, 2);
           break;
         }
-        dir = next;
+        dir = saddle ? (dir + 1) & 3 : lowestBit(out[nv]);
       }
       loops.push({ xy: Int32Array.from(buf), area: shoelace(buf) });
     }
