@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CapabilityStatement } from '@medplum/fhirtypes';
+import { DfaError } from '../../core/errors.ts';
+import { startFhirServer } from '../../fhir/dev-server/server.ts';
+import type { DevServerAuth } from '../../fhir/dev-server/token-service.ts';
+import { fhirFromConfig } from '../../fhir/fhir-from-config.ts';
+import type { Verb, VerbContext } from '../verb.ts';
+
+/** `dfa fhir serve` runs the embedded dev FHIR server standalone; `check` and `search` talk to the configured one. */
+export const verb: Verb = {
+  summary: 'FHIR: run the embedded dev FHIR server (serve), check the configured server, search it',
+  usage: [
+    'npx dfa fhir serve --port 8081                       # http://127.0.0.1:8081/fhir, data under $DFA_DATA_DIR/fhir',
+    'npx dfa fhir serve --port 8081 --auth auth.json       # enforce auth: {"clients":[{"clientId":"dfa","jwks":{"keys":[...]}}]}',
+    'DFA_FHIR_URL=http://127.0.0.1:8081/fhir npx dfa fhir check',
+    'DFA_FHIR_URL=http://127.0.0.1:8081/fhir npx dfa fhir search ImagingStudy status=registered modality=CT',
+  ],
+  async run(args, ctx) {
+    const [sub, ...rest] = args;
+    switch (sub) {
+      case 'serve':
+        return serve(rest, ctx);
+      case 'check':
+        return check(ctx);
+      case 'search':
+        return search(rest, ctx);
+      default:
+        throw new DfaError('CONFIG_INVALID', `usage: dfa fhir serve|check|search (got '${sub ?? ''}')`);
+    }
+  },
+};
+
+function flag(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function serve(args: readonly string[], ctx: VerbContext): Promise<number> {
+  const port = Number(flag(args, '--port') ?? 8081);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `bad --port ${flag(args, '--port')}`);
+  const authFile = flag(args, '--auth');
+  const auth = authFile ? (JSON.parse(await readFile(authFile, 'utf8')) as DevServerAuth) : undefined;
+  const dataDir = flag(args, '--data-dir') ?? join(ctx.config.DFA_DATA_DIR, 'fhir');
+  const server = await startFhirServer({ port, host: flag(args, '--host') ?? '127.0.0.1', dataDir, auth });
+  ctx.out(`FHIR R4 dev server: ${server.url}${auth ? ` (auth enforced; token endpoint ${server.tokenUrl})` : ''}; data in ${dataDir}. Ctrl-C stops.`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.stop();
+  return 0;
+}
+
+async function check(ctx: VerbContext): Promise<number> {
+  const fhir = await fhirFromConfig(ctx.config, ctx.log);
+  try {
+    const t0 = performance.now();
+    const cs = (await fhir.client.request<CapabilityStatement>('GET', 'metadata')).body;
+    // /metadata is often public: also make one authenticated search.
+    await fhir.client.searchPage('ImagingStudy', { _count: 1 });
+    const ms = Math.round(performance.now() - t0);
+    ctx.out(`FHIR ${fhir.client.baseUrl}: ${cs.software?.name ?? 'server'} FHIR ${cs.fhirVersion}, auth ${ctx.config.DFA_FHIR_AUTH} ok (${ms} ms)${fhir.embedded ? ' [embedded dev FHIR]' : ''}`);
+    return 0;
+  } finally {
+    await fhir.close();
+  }
+}
+
+async function search(args: readonly string[], ctx: VerbContext): Promise<number> {
+  const [type, ...pairs] = args;
+  if (!type || !/^[A-Z][A-Za-z]+$/.test(type)) throw new DfaError('CONFIG_INVALID', 'usage: dfa fhir search <ResourceType> [name=value ...]');
+  const params: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i > 0) params[p.slice(0, i)] = p.slice(i + 1);
+  }
+  const fhir = await fhirFromConfig(ctx.config, ctx.log);
+  try {
+    const found = await fhir.client.search(type as 'Patient', params, { maxResults: 1000 });
+    for (const r of found) ctx.out(JSON.stringify(r));
+    ctx.log.info('fhir search', { type, matches: found.length });
+    return 0;
+  } finally {
+    await fhir.close();
+  }
+}

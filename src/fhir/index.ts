@@ -1,0 +1,10 @@
+export * from './auth.ts';
+export * from './client.ts';
+export * from './dicom-fhir-ids.ts';
+export * from './fhir-error.ts';
+export * from './fhir-from-config.ts';
+export * from './imaging-workflow.ts';
+export * from './register-study.ts';
+export * from './result-resources.ts';
+export { startFhirServer, normaliseIfMatch, type FhirServer, type FhirServerOptions, type InjectedFault } from './dev-server/server.ts';
+export type { DevServerAuth } from './dev-server/token-service.ts';
