@@ -5,6 +5,7 @@ import { encodeNifti } from '../../ml/io/nifti.ts';
 import { dcmjs, type NaturalDataset } from '../parse/dcmjs.ts';
 import { generateChestPhantom, phantomUids, type ChestPhantom } from './generate.ts';
 import type { PhantomOptions } from './options.ts';
+import { TRUTH_STRUCTURES } from './tissues.ts';
 
 const IMPLEMENTATION_CLASS_UID = '2.25.167370389117043755374377406637744263512';
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
@@ -16,6 +17,10 @@ function ds(v: number): number {
     if (String(r).length <= 16) return Object.is(r, -0) ? 0 : r;
   }
   return Math.round(v);
+}
+
+function shiftInt16(a: Int16Array, b: number): void {
+  for (let i = 0; i < a.length; i++) a[i] += b;
 }
 
 /**
@@ -32,11 +37,10 @@ function sliceDataset(p: ChestPhantom, k: number): NaturalDataset {
   const ct = o.modality === 'CT';
   const slice = m.slices[k];
   const perSlice = nx * ny;
-  const hu = v.data.subarray(k * perSlice, (k + 1) * perSlice);
   // CT: stored = HU + 1024 with Rescale Intercept −1024 (signed 16-bit); MR: stored as is.
   const stored = new Int16Array(perSlice);
-  if (ct) for (let i = 0; i < perSlice; i++) stored[i] = hu[i] + 1024;
-  else stored.set(hu);
+  stored.set(v.data.subarray(k * perSlice, (k + 1) * perSlice));
+  if (ct) shiftInt16(stored, 1024);
   const [r, c] = v.direction;
   const dataset: NaturalDataset = {
     SpecificCharacterSet: 'ISO_IR 100',
@@ -121,6 +125,19 @@ export function encodeSlice(p: ChestPhantom, k: number): Uint8Array {
   return new Uint8Array(dict.write({ allowInvalidVRLength: false }));
 }
 
+/** Ground-truth volumes (mL) from one histogram of tissue classes, without building the masks. */
+export function truthVolumesMl(p: ChestPhantom): Record<string, number> {
+  const hist = new Float64Array(256);
+  const t = p.tissues;
+  for (let i = 0; i < t.length; i++) hist[t[i]]++;
+  const ml = voxelVolumeMl(p.volume);
+  const out: Record<string, number> = {};
+  for (const [name, members] of Object.entries(TRUTH_STRUCTURES)) {
+    out[name] = Math.round(members.reduce<number>((n, m) => n + hist[m], 0) * ml * 10) / 10;
+  }
+  return out;
+}
+
 export interface WrittenPhantom {
   readonly phantom: ChestPhantom;
   readonly dicomDir: string;
@@ -141,21 +158,21 @@ export async function writePhantomSeries(opts: PhantomOptions, outDir: string, w
   const dicomDir = join(outDir, 'dicom');
   const truthDir = join(outDir, 'truth');
   await mkdir(dicomDir, { recursive: true });
-  const files: string[] = [];
-  for (let k = 0; k < phantom.volume.dims[2]; k++) {
-    const f = join(dicomDir, `IM${String(k + 1).padStart(6, '0')}.dcm`);
-    await writeFile(f, encodeSlice(phantom, k));
-    files.push(f);
+  const nz = phantom.volume.dims[2];
+  const files = Array.from({ length: nz }, (_, k) => join(dicomDir, `IM${String(k + 1).padStart(6, '0')}.dcm`));
+  // Encode while earlier writes are in flight (bounded, so memory stays flat).
+  const pending = new Set<Promise<void>>();
+  for (let k = 0; k < nz; k++) {
+    const w = writeFile(files[k], encodeSlice(phantom, k)).finally(() => pending.delete(w));
+    pending.add(w);
+    if (pending.size >= 8) await Promise.race(pending);
   }
+  await Promise.all(pending);
   const truthFiles: Record<string, string> = {};
-  const volumesMl: Record<string, number> = {};
-  const ml = voxelVolumeMl(phantom.volume);
-  for (const [name, mask] of Object.entries(phantom.truth)) {
-    let n = 0;
-    for (let i = 0; i < mask.length; i++) n += mask[i];
-    volumesMl[name] = Math.round(n * ml * 10) / 10;
-    if (writeTruth) {
-      await mkdir(truthDir, { recursive: true });
+  const volumesMl = truthVolumesMl(phantom);
+  if (writeTruth) {
+    await mkdir(truthDir, { recursive: true });
+    for (const [name, mask] of Object.entries(phantom.truth)) {
       truthFiles[name] = join(truthDir, `${name}.nii.gz`);
       await writeFile(truthFiles[name], encodeNifti(phantom.volume, mask, { description: `truth ${name}` }));
     }
