@@ -75,8 +75,10 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
           split = s.method;
           erosionMm = s.erosionMm;
           check('split');
+          // vessel-sized holes only: the liver and heart domes also show as holes in an axial slice
+          const maxHolePixels = p.maxHoleMm2 / (g.spacing[0] * g.spacing[1]);
           for (const v of [left, right]) {
-            fillLabelHolesPerSlice(s.labels, g.dims[0], g.dims[1], g.dims[2], v);
+            fillLabelHolesPerSlice(s.labels, g.dims[0], g.dims[1], g.dims[2], v, maxHolePixels);
             if (p.closingMm > 0) closeLabel(s.labels, g, v, p.closingMm);
           }
           pasteMask(labels, volume.dims, nestBox(body.box, box), s.labels);

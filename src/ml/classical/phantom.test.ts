@@ -36,6 +36,18 @@ for (const [name, opts] of cases) {
     if (opts.anteriorJunction === true) assert.equal(seg.lastRun?.split, 'erosion', 'touching lungs needed splitting');
     const qc = qcLungs(labels, seg.manifest);
     assert.ok(qc.ok, qcFailures(qc).join('; '));
+    // the liver dome, which the lung wraps around (a hole in an axial slice), is not lung
+    const liver = p.truth.Liver;
+    if (liver) {
+      let inLung = 0;
+      let total = 0;
+      for (let q = 0; q < liver.length; q++) {
+        if (liver[q] === 0) continue;
+        total++;
+        if (labels.data[q] !== 0) inLung++;
+      }
+      assert.ok(inLung <= 0.01 * total, `${inLung} of ${total} liver voxels labelled lung`);
+    }
     // the main bronchi are not lung (phantom truth leaves them out)
     for (const b of ['Bronchus_L', 'Bronchus_R', 'Trachea']) {
       const m = p.truth[b];

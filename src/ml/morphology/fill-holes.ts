@@ -17,14 +17,16 @@ export class SliceHoleFiller {
 
   /**
    * Find the holes of the binary slice `mask[offset .. offset + nx*ny)` and call `onHole(from, to)`
-   * for each hole run (absolute indices into `mask`, `to` exclusive). Returns the pixels in holes.
+   * for each hole run (absolute indices into `mask`, `to` exclusive). Holes larger than
+   * `maxHolePixels` are left open. Returns the pixels in holes.
    */
-  holes(mask: Uint8Array, offset: number, onHole: (from: number, to: number) => void): number {
+  holes(mask: Uint8Array, offset: number, onHole: (from: number, to: number) => void, maxHolePixels = Infinity): number {
     const { nx, ny } = this;
     const rc = this.labeler.label(mask, nx, ny, 1, false, offset);
     let n = 0;
     for (let r = 0; r < rc.nRuns; r++) {
-      if (rc.touchesBorder[rc.label[r]] !== 0) continue;
+      const l = rc.label[r];
+      if (rc.touchesBorder[l] !== 0 || rc.sizes[l] > maxHolePixels) continue;
       const base = offset + rc.line[r] * nx;
       onHole(base + rc.start[r], base + rc.end[r]);
       n += rc.end[r] - rc.start[r];
@@ -43,9 +45,9 @@ export function fillHolesPerSlice(mask: Uint8Array, nx: number, ny: number, nz: 
 
 /**
  * Fill the holes of one label of a label map in every slice; only background (0) voxels are
- * changed, so another label inside a hole is kept. `scratch` holds one slice.
+ * changed, so another label inside a hole is kept. Holes larger than `maxHolePixels` stay open.
  */
-export function fillLabelHolesPerSlice(labels: Uint8Array, nx: number, ny: number, nz: number, value: number): number {
+export function fillLabelHolesPerSlice(labels: Uint8Array, nx: number, ny: number, nz: number, value: number, maxHolePixels = Infinity): number {
   const sxy = nx * ny;
   const filler = new SliceHoleFiller(nx, ny);
   const slice = new Uint8Array(sxy);
@@ -66,7 +68,7 @@ export function fillLabelHolesPerSlice(labels: Uint8Array, nx: number, ny: numbe
           n++;
         }
       }
-    });
+    }, maxHolePixels);
   }
   return n;
 }

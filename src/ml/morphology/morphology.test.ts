@@ -108,6 +108,12 @@ test('hole filling fills enclosed background only, per slice', () => {
     const inside = j >= 2 && j <= 3 && i >= 2 && i <= 4;
     assert.equal(mask[p], inside ? 1 : before[p], `(${i},${j})`);
   }
+  // a hole larger than the limit stays open
+  const big = Uint8Array.from(ring, (c) => (c === '#' ? 1 : 0));
+  assert.equal(fillHolesPerSlice(big, nx, ny, 1), 6);
+  const limited = Uint8Array.from(ring, (c) => (c === '#' ? 1 : 0));
+  assert.equal(fillLabelHolesPerSlice(limited, nx, ny, 1, 1, 5), 0);
+  assert.equal(fillLabelHolesPerSlice(limited, nx, ny, 1, 1, 6), 6);
   // label variant keeps another label sitting inside the hole
   const labels = Uint8Array.from(ring, (c) => (c === '#' ? 1 : 0));
   labels[2 * nx + 3] = 2;
