@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { main } from '../main.ts';
+import { CIP64_DICOM_DIR, CIP64_DIR, RTSTRUCT_DIR } from '../../../test/support/testdata.ts';
+
+async function dfa(...argv: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s) });
+  return { code, out };
+}
+
+test('dfa rtstruct read: ROIs, contours and volumes on the CT it was drawn on', async () => {
+  const gtDir = join(CIP64_DIR, 'rtstruct_from_gt');
+  const [file] = (await readdir(gtDir)).filter((f) => f.endsWith('.dcm'));
+  const { code, out } = await dfa('rtstruct', 'read', join(gtDir, file), '--ct', CIP64_DICOM_DIR, '--json');
+  assert.equal(code, 0);
+  const r = JSON.parse(out.join('\n')) as { rois: { name: string; volumeMl: number; types: string[] }[]; problems: unknown[] };
+  assert.deepEqual(r.rois.map((x) => x.name).sort(), ['Lung_L', 'Lung_R']);
+  const total = r.rois.reduce((s, x) => s + x.volumeMl, 0);
+  assert.ok(Math.abs(total - 4550) < 50, `lungs ${total} mL (≈ 4.55 L per the test data README)`);
+  assert.deepEqual(r.problems, []);
+});
+
+test('dfa rtstruct read: problems are listed; a non-DICOM file and bad usage fail with a reason', async () => {
+  const p = await dfa('rtstruct', 'read', join(RTSTRUCT_DIR, 'pydicom_rtstruct.dcm'));
+  assert.equal(p.code, 0);
+  assert.ok(p.out.some((l) => l.includes('POINT_CONTOUR [Isocenter 1]')));
+  assert.equal((await dfa('rtstruct', 'read', join(CIP64_DICOM_DIR, 'IMG0001.dcm'))).code, 1);
+  assert.equal((await dfa('rtstruct')).code, 2);
+});
