@@ -1,8 +1,10 @@
+import { ANY_STATUS } from './plan-query.ts';
 import { randomUUID } from 'node:crypto';
 import type { WorkItem, WorkQuery } from '../core/ports.ts';
 import { AuditStore, TERMINAL, type ClaimAction, type JobRecord } from '../storage/audit.ts';
 import type { Database } from '../storage/db.ts';
 import type { JobDeps } from './jobs/deps.ts';
+import { STEPS } from './jobs/graph.ts';
 import type { JobResult } from './jobs/result.ts';
 import { JobQueue, type QueueOptions } from './jobs/queue.ts';
 import type { RetryTiming } from './jobs/retry.ts';
@@ -48,7 +50,7 @@ export interface RunOptions {
 export function workQueries(plan: Plan): WorkQuery[] {
   const s = plan.selection;
   const base: WorkQuery = {
-    status: s.status === 'any' ? '' : s.status,
+    status: s.status === 'any' ? ANY_STATUS : s.status,
     modality: s.modality,
     bodySite: s.bodySite,
     dateFrom: s.dateFrom,
@@ -136,23 +138,35 @@ async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string
   }
 }
 
+const STEP_ORDER = [...STEPS.map(([name]) => name), 'finish'] as readonly string[];
+
+/** Timings in step order (the audit table's jsonb keeps keys in its own order). */
+function orderedTimings(t: Readonly<Record<string, number>>): Record<string, number> {
+  const rank = (k: string) => (STEP_ORDER.includes(k) ? STEP_ORDER.indexOf(k) : STEP_ORDER.length);
+  return Object.fromEntries(Object.entries(t).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
 function toResult(r: JobRecord, action: ClaimAction): JobResult {
+  const base = { studyInstanceUid: r.studyInstanceUid, imagingStudy: r.imagingStudy ?? '' };
   if (action === 'already-done') {
-    return {
-      studyInstanceUid: r.studyInstanceUid,
-      imagingStudy: r.imagingStudy ?? '',
-      status: 'skipped',
-      reason: r.status === 'skipped' ? `already done (skipped: ${r.reason ?? ''})` : 'already done',
-      timingsMs: {},
-    };
+    const reason = r.status === 'skipped' ? `already done (skipped: ${r.reason ?? ''})` : 'already done';
+    return { ...base, status: 'skipped', reason, timingsMs: {} };
   }
-  const res = (r.result ?? {}) as Partial<JobResult>;
+  const x = (r.result ?? {}) as Partial<JobResult>;
+  // Field order as in DESIGN.md "Contracts", then the extras.
   return {
-    ...res,
-    studyInstanceUid: r.studyInstanceUid,
-    imagingStudy: r.imagingStudy ?? '',
+    ...base,
     status: r.status === 'succeeded' || r.status === 'skipped' ? r.status : 'failed',
     reason: r.reason ?? undefined,
-    timingsMs: r.timingsMs,
+    step: r.status === 'succeeded' ? undefined : (r.step ?? undefined),
+    rtstruct: x.rtstruct,
+    seg: x.seg,
+    diagnosticReport: x.diagnosticReport,
+    volumesMl: x.volumesMl,
+    timingsMs: orderedTimings(r.timingsMs),
+    task: x.task,
+    provenance: x.provenance,
+    model: x.model,
+    fallbackUsed: x.fallbackUsed,
   };
 }

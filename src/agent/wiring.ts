@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { DfaError, toDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { ImagingFhir } from '../core/ports.ts';
 import { pacsFromConfig } from '../dicom/pacs-from-config.ts';
 import { writeRtstruct } from '../dicom/rtstruct/write.ts';
 import { writeSeg } from '../dicom/seg/write.ts';
 import { loadVolume } from '../dicom/volume/index.ts';
+import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
 import { LocalArtifactStore } from '../storage/local-artifacts.ts';
 import type { JobDeps } from './jobs/deps.ts';
@@ -25,15 +25,6 @@ export interface WireOptions {
   readonly overrides?: Partial<JobDeps>;
   /** Check that the PACS answers C-ECHO before any job starts (exit 2 when it does not). */
   readonly checkPacs?: boolean;
-}
-
-/** Builds the FHIR side; replaced once the fhir_handler's ImagingFhir lands (see report). */
-export type FhirFactory = (cfg: Config, log: Logger) => Promise<{ fhir: ImagingFhir; close(): Promise<void> }>;
-
-let fhirFactory: FhirFactory | undefined;
-/** The fhir_handler registers its ImagingFhir builder here (or wiring imports it directly). */
-export function registerFhirFactory(f: FhirFactory): void {
-  fhirFactory = f;
 }
 
 export async function wireServices(cfg: Config, log: Logger, opts: WireOptions = {}): Promise<Services> {
@@ -56,10 +47,9 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
     }
     let fhir = o.fhir;
     if (!fhir) {
-      if (!fhirFactory) throw new DfaError('CONFIG_INVALID', 'no FHIR workflow (ImagingFhir) is wired into this build');
-      const f = await fhirFactory(cfg, log);
+      const f = await fhirFromConfig(cfg, log);
       closers.push(() => f.close());
-      fhir = f.fhir;
+      fhir = f.workflow;
     }
     let segment = o.segment;
     if (!segment) {

@@ -207,7 +207,7 @@ export class FakeWorld {
     return {
       findWork: async (q) =>
         this.state.studies
-          .filter((s) => !q.status || this.state.imagingStudyStatus[s.uid] === q.status)
+          .filter((s) => !q.status || q.status.split(',').includes(this.state.imagingStudyStatus[s.uid]))
           .filter((s) => !q.studyInstanceUid || s.uid === q.studyInstanceUid)
           // Like a server whose ImagingStudy has no modality: the job must notice the MR itself.
           .map((s) => this.item(s)),

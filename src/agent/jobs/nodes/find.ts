@@ -1,3 +1,4 @@
+import { ANY_STATUS } from '../../plan-query.ts';
 import type { JobNode } from '../context.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { JobNode } from '../context.ts';
 export const find: JobNode = async (state, { deps }) => {
   const { plan, item } = state;
   const found = await deps.fhir.findWork({
-    status: plan.selection.status === 'any' ? '' : plan.selection.status,
+    status: plan.selection.status === 'any' ? ANY_STATUS : plan.selection.status,
     studyInstanceUid: item.studyInstanceUid,
   });
   const fresh = found.find((w) => w.studyInstanceUid === item.studyInstanceUid);
