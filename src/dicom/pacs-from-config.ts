@@ -3,7 +3,7 @@
  * DFA_DICOMWEB_URL for DICOMweb; with neither, the embedded dev PACS under DFA_DATA_DIR/pacs is
  * started in this process and used over DIMSE on loopback.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { DimseTimeouts } from './dimse/association.ts';
@@ -45,15 +45,8 @@ export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: 
       : undefined;
     return createPacs({ dimse, dicomweb, retrieve: config.DFA_RETRIEVE, store: config.DFA_STORE, moveScp, log });
   }
-  const embedded = await EmbeddedPacs.start({
-    dir: join(config.DFA_DATA_DIR, 'pacs'),
-    aet: EMBEDDED_PACS_AET,
-    host: '127.0.0.1',
-    port: 0,
-    knownAes: { [config.DFA_AET]: { host: moveScp.host, port: moveScp.port } },
-    log,
-    timeouts,
-  });
+  const { embedded, release } = await acquireEmbedded(join(config.DFA_DATA_DIR, 'pacs'), log, timeouts);
+  embedded.addKnownAe(config.DFA_AET, { host: moveScp.host, port: moveScp.port });
   // DICOMweb is not served by the embedded PACS: keep the DIMSE methods of DFA_RETRIEVE.
   const retrieve = config.DFA_RETRIEVE.filter((m) => m !== 'wado-rs');
   const pacs = createPacs({
@@ -75,6 +68,36 @@ export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: 
     store: (f) => pacs.store(f),
     async close() {
       await pacs.close();
+      await release();
+    },
+  };
+}
+
+/**
+ * One embedded PACS per directory per process, shared by every Pacs made from the configuration
+ * (a worker running jobs side by side): two nodes over one index would not see each other's stores.
+ */
+const running = new Map<string, { started: Promise<EmbeddedPacs>; refs: number }>();
+
+async function acquireEmbedded(dir: string, log: Logger, timeouts: DimseTimeouts): Promise<{ embedded: EmbeddedPacs; release(): Promise<void> }> {
+  const key = resolve(dir);
+  let entry = running.get(key);
+  if (!entry) {
+    entry = { started: EmbeddedPacs.start({ dir, aet: EMBEDDED_PACS_AET, host: '127.0.0.1', port: 0, log, timeouts }), refs: 0 };
+    running.set(key, entry);
+    entry.started.catch(() => running.delete(key));
+  }
+  entry.refs++;
+  const e = entry;
+  const embedded = await e.started;
+  let released = false;
+  return {
+    embedded,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--e.refs > 0) return;
+      running.delete(key);
       await embedded.close();
     },
   };

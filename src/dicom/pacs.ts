@@ -120,10 +120,17 @@ class CompositePacs implements DicomPacs {
       case 'c-get': {
         if (!this.dimse) return { instances: [], problem: 'no DIMSE peer configured (DFA_PACS_HOST)' };
         const instances: RetrievedInstance[] = [];
+        const writer = new InstanceWriter();
         const outcome = await this.dimse.get(req, async (inst) => {
-          instances.push(await writeInstanceFile(join(destDir, fileNameFor(inst.sopInstanceUid)), inst));
+          // Answer as soon as the write is queued: the next instance's transfer overlaps this one's disk
+          // write, and the retrieve only returns once every write has finished (or reports the failure).
+          await writer.add(writeInstanceFile(join(destDir, fileNameFor(inst.sopInstanceUid)), inst).then((r) => {
+            instances.push(r);
+          }));
           return 0x0000;
         });
+        const writeProblem = await writer.finish();
+        if (writeProblem) return { instances, problem: `C-GET: could not write a received instance to ${destDir}: ${writeProblem}` };
         return { instances, problem: judge('C-GET', outcome, instances.length) };
       }
       case 'c-move': {
@@ -183,6 +190,31 @@ class CompositePacs implements DicomPacs {
   async close(): Promise<void> {
     if (this.ownsScp && this.scp) await this.scp.close();
     this.scp = undefined;
+  }
+}
+
+/** Disk writes in flight during a retrieve, at most `max` at a time (backpressure on the network). */
+class InstanceWriter {
+  private readonly pending = new Set<Promise<void>>();
+  private error: unknown;
+  private readonly max: number;
+
+  constructor(max = 8) {
+    this.max = max;
+  }
+
+  async add(write: Promise<void>): Promise<void> {
+    const p: Promise<void> = write.catch((e: unknown) => {
+      this.error ??= e;
+    }).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    if (this.pending.size >= this.max) await Promise.race(this.pending);
+  }
+
+  /** Wait for every write; the first failure's message, if any. */
+  async finish(): Promise<string | undefined> {
+    await Promise.all(this.pending);
+    return this.error === undefined ? undefined : this.error instanceof Error ? this.error.message : String(this.error);
   }
 }
 

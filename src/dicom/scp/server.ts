@@ -65,6 +65,8 @@ export class DicomServer {
   private readonly open = new Set<Association>();
   port = 0;
   host: string;
+  /** Associations accepted since start (for logs, tests and the benchmark). */
+  accepted = 0;
 
   constructor(opts: DicomServerOptions) {
     this.opts = opts;
@@ -119,6 +121,7 @@ export class DicomServer {
       a.setNegotiated(new Map(rq.proposed.map((p) => [p.id, p.abstractSyntax])), accepted, rq.maxPduLength);
       a.roles = rq.roles.filter((r) => isStorage(r.sopClassUid));
       a.onRequest = (m, assoc) => this.onRequest(m, assoc, log);
+      this.accepted++;
       socket.write(encodeAssociateAc({ calledAet: rq.calledAet, callingAet: rq.callingAet, contexts: accepted, maxPduLength: OUR_MAX_PDU, roles: a.roles }));
       log.debug('association accepted', { contexts: a.contexts.size });
     };
