@@ -1,0 +1,108 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Config } from '../../core/config.ts';
+import type { Logger } from '../../core/log.ts';
+import { pacsFromConfig } from '../../dicom/pacs-from-config.ts';
+import { fhirFromConfig } from '../../fhir/fhir-from-config.ts';
+import { planGoal } from '../planner/index.ts';
+import { runPlan, type RunProgress, type RunResult } from '../runner.ts';
+import { openAgent } from '../wiring.ts';
+import { seedDemoStudies, type SeededStudy } from './seed-studies.ts';
+
+/** The reference goal (DEVELOPERS.md). */
+export const EXAMPLE_GOAL = 'Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS';
+
+export interface DemoOptions {
+  readonly dataDir: string;
+  readonly goal?: string;
+  readonly ctStudies?: number;
+  readonly size?: number;
+  readonly slices?: number;
+  readonly log: Logger;
+  readonly onSeeded?: (s: SeededStudy) => void;
+  readonly onProgress?: (p: RunProgress) => void;
+}
+
+export interface DemoReport {
+  readonly dataDir: string;
+  readonly fhirUrl: string;
+  readonly seeded: readonly SeededStudy[];
+  readonly result: RunResult;
+  /** Each study whose job did not end as expected, in words; empty when all did. */
+  readonly mismatches: readonly string[];
+  readonly timingsMs: { readonly startup: number; readonly seed: number; readonly run: number };
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return await new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/**
+ * `dfa demo`: embedded PACS + embedded FHIR + phantom studies, the example goal, and a check that
+ * every job ended as expected (CT succeeded, MR skipped, broken series failed with its reason).
+ * Always embedded, whatever DFA_PACS_* / DFA_FHIR_URL say: a demo never touches a hospital system.
+ */
+export async function runDemo(base: Config, o: DemoOptions): Promise<DemoReport> {
+  const dataDir = resolve(o.dataDir);
+  await rm(dataDir, { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true });
+  const cfg: Config = {
+    ...base,
+    DFA_DATA_DIR: dataDir,
+    DFA_DATABASE_URL: undefined,
+    DFA_FHIR_URL: undefined,
+    DFA_FHIR_AUTH: 'none',
+    DFA_PACS_HOST: undefined,
+    DFA_PACS_PORT: undefined,
+    DFA_PACS_AET: undefined,
+    DFA_DICOMWEB_URL: undefined,
+    DFA_SCP_PORT: await freeLoopbackPort(),
+  };
+  const t0 = Date.now();
+  const fhir = await fhirFromConfig(cfg, o.log);
+  const closers: (() => Promise<void>)[] = [() => fhir.close()];
+  try {
+    const pacs = await pacsFromConfig(cfg, o.log);
+    closers.unshift(() => pacs.close());
+    const agent = await openAgent(cfg, o.log, { overrides: { pacs, fhir: fhir.workflow } });
+    closers.unshift(() => agent.close());
+    const startup = Date.now() - t0;
+
+    const t1 = Date.now();
+    const seeded = await seedDemoStudies({
+      pacs,
+      fhir: fhir.client,
+      workDir: join(dataDir, 'phantoms'),
+      ctStudies: o.ctStudies,
+      size: o.size,
+      slices: o.slices,
+      log: o.log,
+    });
+    for (const s of seeded) o.onSeeded?.(s);
+    const seed = Date.now() - t1;
+
+    const t2 = Date.now();
+    const plan = await planGoal(o.goal ?? EXAMPLE_GOAL, cfg);
+    const result = await runPlan(plan, agent.db, agent.deps, { workers: cfg.DFA_CONCURRENCY, onProgress: o.onProgress });
+    const run = Date.now() - t2;
+
+    const mismatches: string[] = [];
+    for (const s of seeded) {
+      const job = result.jobs.find((j) => j.studyInstanceUid === s.studyInstanceUid);
+      if (!job) mismatches.push(`${s.label}: no job reported (expected ${s.expected})`);
+      else if (job.status !== s.expected) mismatches.push(`${s.label}: ${job.status}${job.reason ? ` (${job.reason})` : ''}, expected ${s.expected}`);
+      else if (s.expected === 'failed' && !job.reason) mismatches.push(`${s.label}: failed without a reason`);
+    }
+    return { dataDir, fhirUrl: fhir.embedded?.url ?? '', seeded, result, mismatches, timingsMs: { startup, seed, run } };
+  } finally {
+    for (const c of closers) await c().catch(() => undefined);
+  }
+}

@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DfaError } from '../../core/errors.ts';
+import { EXAMPLE_GOAL, runDemo } from '../../agent/demo/run-demo.ts';
+import type { Verb } from '../verb.ts';
+
+const ml = (v: number | undefined) => (v === undefined ? '' : `${Math.round(v)} mL`);
+
+export const verb: Verb = {
+  summary: 'run the example goal on embedded PACS + FHIR with phantom CTs, one MR and one broken series',
+  usage: [
+    'npx dfa demo',
+    'npx dfa demo --studies 5 --size 512 --slices 300',
+    'npx dfa demo --json > demo.json',
+    'DFA_DATA_DIR=/tmp/dfa npx dfa demo --data-dir /tmp/dfa/demo',
+  ],
+  async run(args, ctx) {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        studies: { type: 'string', default: '3' },
+        size: { type: 'string', default: '256' },
+        slices: { type: 'string', default: '100' },
+        'data-dir': { type: 'string' },
+        goal: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    const int = (name: string, v: string, lo: number, hi: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < lo || n > hi) throw new DfaError('CONFIG_INVALID', `--${name} must be an integer ${lo}..${hi}`);
+      return n;
+    };
+    const dataDir = values['data-dir'] ?? join(ctx.config.DFA_DATA_DIR, 'demo');
+    const say = values.json ? () => {} : ctx.out;
+    say(`dfa demo — goal: "${values.goal ?? EXAMPLE_GOAL}"`);
+    say(`embedded PACS + FHIR + database under ${dataDir} (wiped first)`);
+    const report = await runDemo(ctx.config, {
+      dataDir,
+      goal: values.goal,
+      ctStudies: int('studies', values.studies!, 1, 50),
+      size: int('size', values.size!, 64, 512),
+      slices: int('slices', values.slices!, 20, 600),
+      log: ctx.log,
+      onSeeded: (s) => say(`  seeded  ${s.label.padEnd(30)} ${s.instances} instances, patient ${s.patientId}, study ${s.studyInstanceUid}`),
+      onProgress: (p) => say(`  job     ${p.studyInstanceUid.slice(-12)}  ${p.status.padEnd(9)} ${p.step ?? ''}${p.reason ? ` — ${p.reason}` : ''}`),
+    });
+    if (values.json) {
+      ctx.out(JSON.stringify({ ...report.result, seeded: report.seeded, mismatches: report.mismatches, timingsMs: report.timingsMs, dataDir: report.dataDir }, null, 2));
+      return report.mismatches.length ? 1 : 0;
+    }
+    say('');
+    say('Results:');
+    for (const s of report.seeded) {
+      const j = report.result.jobs.find((x) => x.studyInstanceUid === s.studyInstanceUid);
+      say(`- ${s.label} [${s.patientId}]: ${j?.status ?? 'no job'}${j?.reason ? ` — ${j.reason}` : ''}`);
+      if (j?.volumesMl) {
+        const vols = Object.entries(j.volumesMl).map(([k, v]) => `${k} ${ml(v)}${s.truthMl?.[k] ? ` (truth ${ml(s.truthMl[k])})` : ''}`);
+        say(`    volumes: ${vols.join(', ')}`);
+      }
+      if (j?.rtstruct) say(`    RTSTRUCT: series ${j.rtstruct.seriesInstanceUid}, SOP ${j.rtstruct.sopInstanceUid}`);
+      if (j?.seg) say(`    SEG:      series ${j.seg.seriesInstanceUid}`);
+      if (j?.diagnosticReport) say(`    FHIR:     ${j.diagnosticReport}, ${s.imagingStudy} → available${j.task ? `, ${j.task} completed` : ''}`);
+      if (j && Object.keys(j.timingsMs).length) say(`    timings:  ${Object.entries(j.timingsMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+    }
+    const t = report.timingsMs;
+    say('');
+    say(`summary: ${report.result.summary.succeeded} succeeded, ${report.result.summary.skipped} skipped, ${report.result.summary.failed} failed  (start-up ${t.startup} ms, seeding ${t.seed} ms, run ${t.run} ms)`);
+    say(`where to look: DFA_DATA_DIR=${report.dataDir} npx dfa jobs   (audit table; PACS files in ${join(report.dataDir, 'pacs')}, FHIR journal in ${join(report.dataDir, 'fhir')})`);
+    if (report.mismatches.length) {
+      say('NOT as expected:');
+      for (const m of report.mismatches) say(`  - ${m}`);
+      return 1;
+    }
+    say('every job ended as expected (CT succeeded, MR skipped, broken series failed with its reason)');
+    return 0;
+  },
+};
