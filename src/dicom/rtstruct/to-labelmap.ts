@@ -5,8 +5,7 @@
  * contours of one ROI on one slice are filled together with the even-odd rule, so inner contours
  * are holes (the convention our writer uses; plastimatch's --xor-contours does the same).
  */
-import type { Volume } from '../../core/volume.ts';
-import { patientToIndex } from '../../core/volume.ts';
+import type { Vec3, Volume, VolumeGeometry } from '../../core/volume.ts';
 import { fillEvenOdd } from '../../ml/contours/fill.ts';
 import type { Rtstruct, RtstructProblem } from './read.ts';
 
@@ -21,6 +20,7 @@ const PLANE_TOLERANCE = 0.05;
 
 export function rtstructToLabelMap(rtss: Rtstruct, volume: Volume): RtstructMasks {
   const [nx, ny, nz] = volume.dims;
+  const patientToIndex = inverseGeometry(volume);
   const problems: RtstructProblem[] = [];
   const labels = new Map<string, Uint8Array>();
   const sliceOf = new Map<string, number[]>();
@@ -62,7 +62,7 @@ export function rtstructToLabelMap(rtss: Rtstruct, volume: Volume): RtstructMask
       let kMin = Infinity;
       let kMax = -Infinity;
       for (const p of c.points) {
-        const [i, j, k] = patientToIndex(volume, p);
+        const [i, j, k] = patientToIndex(p);
         xy.push(i, j);
         kSum += k;
         kMin = Math.min(kMin, k);
@@ -74,7 +74,7 @@ export function rtstructToLabelMap(rtss: Rtstruct, volume: Volume): RtstructMask
       if (ref !== undefined && !refSlices) {
         problems.push({ code: 'NON_EXISTENT_REFERENCE', roi: roi.name, message: `ROI '${roi.name}' contour ${n + 1} references image ${ref}, which is not in this volume` });
       }
-      if (kMax - kMin > 2 * PLANE_TOLERANCE || Math.abs(kSum / c.points.length - k) > PLANE_TOLERANCE || k < 0 || k >= nz) {
+      if (!Number.isFinite(k) || kMax - kMin > 2 * PLANE_TOLERANCE || Math.abs(kSum / c.points.length - k) > PLANE_TOLERANCE || k < 0 || k >= nz) {
         problems.push({
           code: 'NOT_ON_A_SLICE',
           roi: roi.name,
@@ -96,4 +96,34 @@ export function rtstructToLabelMap(rtss: Rtstruct, volume: Volume): RtstructMask
     for (const [k, polys] of bySlice) fillEvenOdd(polys, nx, ny, mask.subarray(k * nx * ny, (k + 1) * nx * ny));
   }
   return { labels, problems };
+}
+
+/**
+ * Patient (LPS) → continuous voxel index by the full inverse of the index → patient matrix, so a
+ * gantry-tilted stack (slice direction not normal to the image plane) maps back correctly too.
+ */
+function inverseGeometry(g: VolumeGeometry): (p: Vec3) => [number, number, number] {
+  const [r, c, s] = g.direction;
+  const m = [0, 1, 2].map((a) => [r[a] * g.spacing[0], c[a] * g.spacing[1], s[a] * g.spacing[2]]);
+  const [[a, b, cc], [d, e, f], [gg, h, i]] = m;
+  const A = e * i - f * h;
+  const B = -(d * i - f * gg);
+  const C = d * h - e * gg;
+  const det = a * A + b * B + cc * C;
+  const inv = [
+    [A / det, -(b * i - cc * h) / det, (b * f - cc * e) / det],
+    [B / det, (a * i - cc * gg) / det, -(a * f - cc * d) / det],
+    [C / det, -(a * h - b * gg) / det, (a * e - b * d) / det],
+  ];
+  const o = g.origin;
+  return (p) => {
+    const x = p[0] - o[0];
+    const y = p[1] - o[1];
+    const z = p[2] - o[2];
+    return [
+      inv[0][0] * x + inv[0][1] * y + inv[0][2] * z,
+      inv[1][0] * x + inv[1][1] * y + inv[1][2] * z,
+      inv[2][0] * x + inv[2][1] * y + inv[2][2] * z,
+    ];
+  };
 }

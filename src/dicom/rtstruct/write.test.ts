@@ -10,6 +10,8 @@ import { labelMapOf, loadCtGeometry, niftiMaskOnGrid, syntheticVolume } from '..
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks, plastimatchSeriesToNrrd } from '../../../test/support/rt-tools.ts';
 import { CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
+import { readRtstruct } from './read.ts';
+import { rtstructToLabelMap } from './to-labelmap.ts';
 import { writeRtstruct } from './write.ts';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
@@ -116,6 +118,26 @@ test('oblique synthetic series: dciodvfy clean and plastimatch round trip on the
   const masks = await plastimatchMasks(out.part10, g, { xorContours: true });
   assert.equal(dice(masks.get('Lung_L')!.data, l), 1);
   assert.equal(dice(masks.get('Lung_R')!.data, r), 1);
+});
+
+test('gantry-tilted synthetic series (slices sheared along y): dciodvfy clean, our reader gives the mask back', async () => {
+  const t = (15 * Math.PI) / 180;
+  // Axial images, but each slice shifted in y: the stack direction leans 15° from the image normal.
+  const g: VolumeGeometry = { dims: [30, 30, 10], spacing: [1, 1, 3 / Math.cos(t)], origin: [-15, -15, 0], direction: [[1, 0, 0], [0, 1, 0], [0, Math.sin(t), Math.cos(t)]] };
+  const volume = syntheticVolume(g, 'tilted');
+  const [l] = ellipsoids(g);
+  const out = writeRtstruct({ volume, labels: labelMapOf(g, [[1, l]]), manifest: TEST_LUNG_MANIFEST, now: NOW });
+  const report = await dciodvfy(out.part10);
+  assert.deepEqual(report.errors, [], report.output);
+  const back = rtstructToLabelMap(readRtstruct(out.part10), volume);
+  assert.deepEqual(back.problems, []);
+  assert.equal(dice(back.labels.get('Lung_L')!, l), 1);
+  // Contour z stays on its slice's plane: every point of a slice's contour has that slice's z.
+  const ds = parse(out.part10);
+  for (const c of ds.ROIContourSequence[0].ContourSequence) {
+    const zs = new Set((c.ContourData as number[]).filter((_, i) => i % 3 === 2).map((z) => Number(z).toFixed(4)));
+    assert.equal(zs.size, 1);
+  }
 });
 
 test('refuses geometry it cannot represent with DICOM_BAD_GEOMETRY', () => {
