@@ -33,6 +33,8 @@ test('create returns the stored resource with id and version; read gets it back 
   assert.ok(resource.id && resource.meta?.versionId);
   const r = await fhir.request<Patient>('GET', `Patient/${resource.id}`);
   assert.equal(r.etag, `W/"${resource.meta?.versionId}"`);
+  const raw = await fetch(`${server.url}/Patient/${resource.id}`);
+  assert.equal(raw.headers.get('last-modified'), new Date(resource.meta!.lastUpdated!).toUTCString());
   assert.equal(r.body.identifier?.[0]?.value, 'c1');
 });
 
@@ -198,6 +200,10 @@ test('a restart keeps every resource and version', async () => {
   assert.equal(back.meta?.versionId, updated.meta?.versionId);
   assert.equal(back.active, true);
   assert.equal((await fhir.search('Patient', { family: 'Paged' })).length, 7);
+});
+
+test('a second server on the same data dir is refused while the first runs', async () => {
+  await assert.rejects(() => startFhirServer({ dataDir: dir }), (e) => isDfaError(e, 'SERVICE_UNREACHABLE') && /in use|already open/.test(e.message));
 });
 
 test('Retry-After parsing: seconds and HTTP-date', () => {

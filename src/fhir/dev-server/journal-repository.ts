@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
+import { DfaError } from '../../core/errors.ts';
 
 type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resourceType: string; id: string };
 
@@ -14,12 +15,37 @@ type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resource
  */
 export class JournalRepository extends MemoryRepository {
   readonly #file: string | undefined;
+  readonly #lock: string | undefined;
   #replaying = false;
 
   constructor(dataDir?: string) {
     super();
     this.#file = dataDir ? join(dataDir, 'fhir-journal.jsonl') : undefined;
+    this.#lock = dataDir ? join(dataDir, 'fhir.lock') : undefined;
     if (dataDir) mkdirSync(dataDir, { recursive: true });
+  }
+
+  /**
+   * One process per data dir: two servers appending to one journal would each miss the other's
+   * writes. A lock left by a process that no longer runs is taken over.
+   */
+  lock(): void {
+    if (!this.#lock) return;
+    try {
+      writeFileSync(this.#lock, String(process.pid), { flag: 'wx' });
+      return;
+    } catch {
+      const pid = Number(readFileSync(this.#lock, 'utf8').trim());
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is in use by process ${pid} (a running dev FHIR server: point DFA_FHIR_URL at it)`);
+      }
+      if (pid === process.pid) throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is already open in this process`);
+      writeFileSync(this.#lock, String(process.pid));
+    }
+  }
+
+  unlock(): void {
+    if (this.#lock) rmSync(this.#lock, { force: true });
   }
 
   /** Replays the journal; returns how many entries were applied. A torn last line is ignored. */
@@ -61,5 +87,14 @@ export class JournalRepository extends MemoryRepository {
   #append(e: JournalEntry): void {
     if (!this.#file || this.#replaying) return;
     appendFileSync(this.#file, JSON.stringify(e) + '\n');
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

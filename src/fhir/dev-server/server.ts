@@ -48,7 +48,11 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export async function startFhirServer(opts: FhirServerOptions = {}): Promise<FhirServer> {
   loadR4Definitions();
   const repo = new JournalRepository(opts.dataDir);
-  await repo.replay();
+  repo.lock();
+  await repo.replay().catch((e: unknown) => {
+    repo.unlock();
+    throw e;
+  });
   const router = new FhirRouter();
   const tokens = opts.auth ? new TokenService(opts.auth) : undefined;
   const faults: InjectedFault[] = [];
@@ -159,7 +163,10 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => {
+      repo.unlock();
+      reject(e);
+    });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const addr = server.address() as AddressInfo;
@@ -176,7 +183,11 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
-        server.close((e) => (e ? reject(e) : resolve()));
+        server.close((e) => {
+          repo.unlock();
+          if (e) reject(e);
+          else resolve();
+        });
       }),
   };
 }
