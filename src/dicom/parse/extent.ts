@@ -20,10 +20,17 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
   const end = bytes.length;
 
   // Skip the items of an undefined-length sequence or encapsulated Pixel Data; returns the offset after it.
-  const skipItems = (off: number, le: boolean, imp: boolean, depth: number): number => {
+  // `owner` is set for the items of a top-level element: running out of bytes there is truncation
+  // (an encapsulated Pixel Data cut short), deeper down it may be our misreading.
+  const truncated = (tag: string, need: number, have: number) => Object.assign(new Unsure(), { truncated: { tag, need, have } });
+  const skipItems = (off: number, le: boolean, imp: boolean, depth: number, owner?: string): number => {
     if (depth > 32) throw new Unsure();
     for (;;) {
-      if (off + 8 > end) throw new Unsure();
+      if (owner && off === end) return off; // items complete, only the delimiter missing: tolerated
+      if (off + 8 > end) {
+        if (owner) throw truncated(owner, 8, end - off);
+        throw new Unsure();
+      }
       const g = dv.getUint16(off, le);
       const e = dv.getUint16(off + 2, le);
       const len = dv.getUint32(off + 4, le);
@@ -33,7 +40,10 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
       if (e !== 0xe000) throw new Unsure();
       if (len === UNDEFINED) off = skipElements(off, le, imp, depth + 1, true);
       else {
-        if (off + len > end) throw new Unsure();
+        if (off + len > end) {
+          if (owner) throw truncated(owner, len, end - off);
+          throw new Unsure();
+        }
         off += len;
       }
     }
@@ -69,12 +79,12 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
       off += head;
       if (len === UNDEFINED) {
         // PS3.5 6.2.2: an undefined-length UN holds implicit VR little endian content.
-        off = skipItems(off, vr === 'UN' ? true : le, vr === 'UN' ? true : imp, depth + 1);
+        off = skipItems(off, vr === 'UN' ? true : le, vr === 'UN' ? true : imp, depth + 1, nested ? undefined : tagString(g, e));
         continue;
       }
       if (off + len > end) {
         if (nested) throw new Unsure();
-        throw Object.assign(new Unsure(), { truncated: { tag: tagString(g, e), need: len, have: end - off } });
+        throw truncated(tagString(g, e), len, end - off);
       }
       off += len;
     }

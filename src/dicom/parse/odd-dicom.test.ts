@@ -17,8 +17,6 @@ const TYPED_CODES = new Set(['DICOM_PARSE_FAILED', 'DICOM_UNSUPPORTED_TRANSFER_S
 const KNOWN_REFUSALS: Record<string, string> = {
   // Element (4544,4952) overruns the file: dcmdump refuses it too; we call it truncated.
   'pydicom_test_files/SC_rgb_jpeg.dcm': 'DICOM_PARSE_FAILED',
-  // SpecificCharacterSet ISO 2022 IR 13 + IR 87 (Japanese code extensions): dcmjs refuses it.
-  'pydicom_test_files/J2K_pixelrep_mismatch.dcm': 'DICOM_PARSE_FAILED',
 };
 
 /** Same image in different encodings (pydicom's set): decoded stored values must be identical. */

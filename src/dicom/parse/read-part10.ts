@@ -164,7 +164,15 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>'): ParsedDicom {
   const { data } = dcmjs();
   let dict;
   try {
-    dict = data.DicomMessage.readFile(ab, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
+    try {
+      dict = data.DicomMessage.readFile(ab, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
+    } catch (e) {
+      // dcmjs refuses ISO 2022 code extensions (e.g. Japanese 'ISO 2022 IR 13\ISO 2022 IR 87'). The
+      // image does not depend on them: in its lenient mode dcmjs decodes text with the first one.
+      if (!/character set/i.test(e instanceof Error ? e.message : '')) throw e;
+      notes.push(`Specific Character Set not fully supported (${e instanceof Error ? e.message : ''}); text decoded with the first character set`);
+      dict = data.DicomMessage.readFile(ab, { ignoreErrors: true, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
+    }
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const truncated = e instanceof RangeError || /outside the bounds|out of range|beyond|end of buffer|past end|more than currently allocated|Invalid typed array length/i.test(msg);
