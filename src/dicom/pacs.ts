@@ -15,7 +15,7 @@ import type { DimseTimeouts } from './dimse/association.ts';
 import type { PeerOptions } from './dimse/connect.ts';
 import { instanceIdentifier, seriesIdentifier, studyIdentifier, toInstanceRecord, toSeriesRecord, toStudyRecord } from './dimse/queries.ts';
 import { DimseClient, type RetrieveOutcome } from './dimse/scu.ts';
-import { fileNameFor, writeInstanceFile } from './scp/instance-file.ts';
+import { InstanceWriter, fileNameFor, writeInstanceFile } from './scp/instance-file.ts';
 import { DicomScp } from './scp/receiver.ts';
 
 export interface PacsOptions {
@@ -139,6 +139,8 @@ class CompositePacs implements DicomPacs {
         const exp = scp.expect(req.studyInstanceUid, req.seriesInstanceUid, destDir);
         try {
           const outcome = await this.dimse.move(req, scp.aet);
+          const writeProblem = await exp.settle();
+          if (writeProblem) return { instances: [...exp.received], problem: `C-MOVE: could not write a received instance to ${destDir}: ${writeProblem}` };
           let problem = judge('C-MOVE', outcome, exp.received.length);
           if (problem && exp.received.length === 0 && outcome.kind === 'failure') {
             problem += ` — if the PACS log says the destination is unknown, add AE '${scp.aet}' at ${scp.host}:${scp.port} to its modality list`;
@@ -190,31 +192,6 @@ class CompositePacs implements DicomPacs {
   async close(): Promise<void> {
     if (this.ownsScp && this.scp) await this.scp.close();
     this.scp = undefined;
-  }
-}
-
-/** Disk writes in flight during a retrieve, at most `max` at a time (backpressure on the network). */
-class InstanceWriter {
-  private readonly pending = new Set<Promise<void>>();
-  private error: unknown;
-  private readonly max: number;
-
-  constructor(max = 8) {
-    this.max = max;
-  }
-
-  async add(write: Promise<void>): Promise<void> {
-    const p: Promise<void> = write.catch((e: unknown) => {
-      this.error ??= e;
-    }).finally(() => this.pending.delete(p));
-    this.pending.add(p);
-    if (this.pending.size >= this.max) await Promise.race(this.pending);
-  }
-
-  /** Wait for every write; the first failure's message, if any. */
-  async finish(): Promise<string | undefined> {
-    await Promise.all(this.pending);
-    return this.error === undefined ? undefined : this.error instanceof Error ? this.error.message : String(this.error);
   }
 }
 

@@ -33,3 +33,29 @@ export async function writeInstanceFile(path: string, i: IncomingInstance, place
 
 /** A file name safe for any SOP Instance UID (UIDs are digits and dots, PS3.5 9.1). */
 export const fileNameFor = (sopInstanceUid: string): string => `${sopInstanceUid.replace(/[^0-9.]/g, '_')}.dcm`;
+
+/** Disk writes in flight during a retrieve, at most `max` at a time (backpressure on the network). */
+export class InstanceWriter {
+  private readonly pending = new Set<Promise<void>>();
+  private error: unknown;
+  private readonly max: number;
+
+  constructor(max = 8) {
+    this.max = max;
+  }
+
+  async add(write: Promise<void>): Promise<void> {
+    const p: Promise<void> = write.catch((e: unknown) => {
+      this.error ??= e;
+    }).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    if (this.pending.size >= this.max) await Promise.race(this.pending);
+  }
+
+  /** Wait for every write; the first failure's message, if any. */
+  async finish(): Promise<string | undefined> {
+    await Promise.all(this.pending);
+    return this.error === undefined ? undefined : this.error instanceof Error ? this.error.message : String(this.error);
+  }
+}
+

@@ -9,7 +9,7 @@ import type { Logger } from '../../core/log.ts';
 import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
-import { fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
+import { InstanceWriter, fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
 import { DicomServer } from './server.ts';
 
 /** A retrieval waiting for instances of one study (or series) to arrive. */
@@ -18,6 +18,8 @@ export interface Expectation {
   readonly seriesInstanceUid?: string;
   readonly destDir: string;
   readonly received: RetrievedInstance[];
+  /** Wait until every instance routed here is on disk; the first write failure, if any. */
+  settle(): Promise<string | undefined>;
   /** Stop routing to this expectation. */
   done(): void;
 }
@@ -36,7 +38,7 @@ export interface ScpOptions {
 
 export class DicomScp {
   readonly server: DicomServer;
-  private readonly expectations = new Set<Expectation>();
+  private readonly expectations = new Set<Expectation & { writer: InstanceWriter }>();
   private readonly opts: ScpOptions;
   /** Instances that went to the inbox since start (newest last). */
   readonly inbox: RetrievedInstance[] = [];
@@ -75,11 +77,14 @@ export class DicomScp {
 
   /** Route instances of this study (or series) to destDir until `done()`. */
   expect(studyInstanceUid: string, seriesInstanceUid: string | undefined, destDir: string): Expectation {
-    const e: Expectation = {
+    const writer = new InstanceWriter();
+    const e: Expectation & { writer: InstanceWriter } = {
       studyInstanceUid,
       ...(seriesInstanceUid ? { seriesInstanceUid } : {}),
       destDir,
       received: [],
+      writer,
+      settle: () => writer.finish(),
       done: () => this.expectations.delete(e),
     };
     this.expectations.add(e);
@@ -90,7 +95,10 @@ export class DicomScp {
     const place = placeOf(i);
     for (const e of this.expectations) {
       if (e.studyInstanceUid === place.studyInstanceUid && (!e.seriesInstanceUid || e.seriesInstanceUid === place.seriesInstanceUid)) {
-        e.received.push(await writeInstanceFile(join(e.destDir, fileNameFor(i.sopInstanceUid)), i, place));
+        // Answer once the write is queued (bounded); the retrieval settles all writes before it returns.
+        await e.writer.add(writeInstanceFile(join(e.destDir, fileNameFor(i.sopInstanceUid)), i, place).then((r) => {
+          e.received.push(r);
+        }));
         return 0x0000;
       }
     }
