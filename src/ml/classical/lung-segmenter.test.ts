@@ -90,3 +90,38 @@ test('no air in the body: empty labels, not a crash; abort signal honoured; bad 
   await assert.rejects(seg.segment(volume, { signal: AbortSignal.abort() }), (e: unknown) => (e as Error).name === 'AbortError');
   await assert.rejects(seg.segment({ ...volume, data: new Int16Array(3) }), (e) => isDfaError(e, 'SEGMENTATION_FAILED'));
 });
+
+test('sagittal and coronal orderings of the same chest give the same lungs', async () => {
+  const { volume, truth } = syntheticChest({ anteriorJunction: true });
+  const [nx, ny, nz] = volume.dims;
+  // re-store the chest with k running left-right (sagittal slices) or front-back (coronal)
+  for (const order of [[2, 1, 0], [0, 2, 1]] as const) {
+    const dims = [volume.dims[order[0]], volume.dims[order[1]], volume.dims[order[2]]] as const;
+    const data = new Int16Array(volume.data.length);
+    const t = new Uint8Array(truth.length);
+    const idx = [0, 0, 0];
+    for (let k = 0; k < nz; k++) {
+      for (let j = 0; j < ny; j++) {
+        for (let i = 0; i < nx; i++) {
+          idx[0] = i;
+          idx[1] = j;
+          idx[2] = k;
+          const q = idx[order[0]] + idx[order[1]] * dims[0] + idx[order[2]] * dims[0] * dims[1];
+          data[q] = volume.data[i + j * nx + k * nx * ny];
+          t[q] = truth[i + j * nx + k * nx * ny];
+        }
+      }
+    }
+    const v = {
+      ...volume,
+      dims,
+      spacing: [volume.spacing[order[0]], volume.spacing[order[1]], volume.spacing[order[2]]] as const,
+      direction: [volume.direction[order[0]], volume.direction[order[1]], volume.direction[order[2]]] as const,
+      data,
+    };
+    const labels = await seg.segment(v);
+    assert.deepEqual(labels.dims, dims);
+    assert.ok(dice(labels.data, t, left, 1) >= 0.97, `order ${order.join('')}: left ${dice(labels.data, t, left, 1)}`);
+    assert.ok(dice(labels.data, t, right, 2) >= 0.97, `order ${order.join('')}: right ${dice(labels.data, t, right, 2)}`);
+  }
+});

@@ -5,6 +5,7 @@ import { boundingBox, boxGeometry, cropMask, nestBox, pasteMask } from '../morph
 import { fillLabelHolesPerSlice } from '../morphology/fill-holes.ts';
 import { closeLabel } from '../morphology/closing.ts';
 import { removeAirways } from './airways.ts';
+import { axialOrder, fromAxialOrder, toAxialOrder } from './axial.ts';
 import { bodyMask } from './body.ts';
 import type { ClassicalLungManifest } from './manifest.ts';
 import { lungLabelValues, shippedClassicalManifest } from './manifest.ts';
@@ -54,6 +55,13 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
         throw new DfaError('SEGMENTATION_FAILED', `volume has ${volume.data.length} voxels, dims say ${n}`);
       }
       opts.signal?.throwIfAborted();
+      const order = axialOrder(volume);
+      if (order !== undefined) {
+        // sagittal / coronal series: segment in axial order, hand the labels back on the own grid
+        const axial = await seg.segment(toAxialOrder(volume, order), opts);
+        const { dims, spacing, origin, direction } = volume;
+        return { dims, spacing, origin, direction, data: fromAxialOrder(axial.data, volume.dims, order) };
+      }
       const body = bodyMask(volume, p.bodyHu);
       const labels = new Uint8Array(n);
       let split: SplitMethod = 'single';
