@@ -238,7 +238,9 @@ export class DicomWebClient {
 
   /** Stores Part 10 files; one outcome per file, in order. Rejected instances are values, not errors. */
   async store(files: readonly string[]): Promise<StoreOutcome[]> {
-    const described = await Promise.all(files.map((f) => describeFile(f)));
+    // Read the files' UIDs a few at a time: thousands of files at once would run out of file handles.
+    const described = [];
+    for (let i = 0; i < files.length; i += 32) described.push(...(await Promise.all(files.slice(i, i + 32).map((f) => describeFile(f)))));
     const out: StoreOutcome[] = [];
     for (const batch of batches(described, this.stowMaxFiles, this.stowMaxBytes)) {
       const { body, contentType } = await stowBody(batch);
