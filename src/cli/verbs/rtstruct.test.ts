@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readRtstruct } from '../../dicom/rtstruct/read.ts';
 import { main } from '../main.ts';
 import { CIP64_DICOM_DIR, CIP64_DIR, RTSTRUCT_DIR } from '../../../test/support/testdata.ts';
 
@@ -29,4 +31,28 @@ test('dfa rtstruct read: problems are listed; a non-DICOM file and bad usage fai
   assert.ok(p.out.some((l) => l.includes('POINT_CONTOUR [Isocenter 1]')));
   assert.equal((await dfa('rtstruct', 'read', join(CIP64_DICOM_DIR, 'IMG0001.dcm'))).code, 1);
   assert.equal((await dfa('rtstruct')).code, 2);
+});
+
+test('dfa rtstruct write: NIfTI masks on the CT → RTSTRUCT + SEG that read back', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfa-rtstruct-verb-'));
+  try {
+    const rt = join(dir, 'rtss.dcm');
+    const seg = join(dir, 'seg.dcm');
+    const { code, out } = await dfa(
+      'rtstruct', 'write', '--ct', CIP64_DICOM_DIR,
+      '--mask', `Lung_L=${join(CIP64_DIR, 'lung_left_mask.nii.gz')}`,
+      '--mask', `Lung_R=${join(CIP64_DIR, 'lung_right_mask.nii.gz')}`,
+      '--out', rt, '--seg', seg,
+    );
+    assert.equal(code, 0, out.join('\n'));
+    const back = readRtstruct(new Uint8Array(await readFile(rt)));
+    assert.deepEqual(back.rois.map((r) => r.name).sort(), ['Lung_L', 'Lung_R']);
+    assert.ok(back.rois.every((r) => r.contours.length > 50));
+    assert.ok((await readFile(seg)).length > 1000);
+    // A mask for an ROI the manifest does not know is refused with a reason.
+    const bad = await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Heart=${join(CIP64_DIR, 'lung_mask.nii.gz')}`, '--out', rt);
+    assert.equal(bad.code, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,13 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
+import type { LabelMap } from '../../core/volume.ts';
 import { voxelVolumeMl } from '../../core/volume.ts';
 import { readRtstruct, type RtstructProblem } from '../../dicom/rtstruct/read.ts';
 import { rtstructToLabelMap } from '../../dicom/rtstruct/to-labelmap.ts';
+import { writeRtstruct } from '../../dicom/rtstruct/write.ts';
+import { writeSeg } from '../../dicom/seg/write.ts';
 import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
-import type { Verb } from '../verb.ts';
+import { niftiToVolumeGrid, readNifti } from '../../ml/io/nifti.ts';
+import { labelByRoiName, loadManifest, SHIPPED_MODELS_DIR } from '../../ml/manifest.ts';
+import type { Verb, VerbContext } from '../verb.ts';
 
-const USAGE = 'dfa rtstruct read <rtstruct.dcm> [--ct <ct-dir>] [--json]';
+const USAGE =
+  'dfa rtstruct read <rtstruct.dcm> [--ct <ct-dir>] [--json] | dfa rtstruct write --ct <ct-dir> (--labels <labelmap.nii.gz> | --mask <ROI>=<mask.nii.gz> ...) --out <rtss.dcm> [--seg <seg.dcm>] [--model <manifest.json>]';
 
 export const verb: Verb = {
   summary: 'read an RTSTRUCT: ROIs, contours and problems; with --ct, rasterise onto that CT and report volumes',
@@ -15,14 +22,24 @@ export const verb: Verb = {
     'npx dfa rtstruct read ../shared/testdata/rtstruct/dicompyler_core_example/rtss.dcm',
     'npx dfa rtstruct read ../shared/testdata/ct-chest-cip64/rtstruct_from_gt/*.dcm --ct ../shared/testdata/ct-chest-cip64/dicom',
     'npx dfa rtstruct read ../shared/testdata/rtstruct/pydicom_rtstruct.dcm --json',
+    'npx dfa rtstruct write --ct ../shared/testdata/ct-chest-cip64/dicom --mask Lung_L=../shared/testdata/ct-chest-cip64/lung_left_mask.nii.gz --mask Lung_R=../shared/testdata/ct-chest-cip64/lung_right_mask.nii.gz --out /tmp/rtss.dcm --seg /tmp/seg.dcm',
   ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],
       allowPositionals: true,
-      options: { ct: { type: 'string' }, json: { type: 'boolean', default: false } },
+      options: {
+        ct: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        labels: { type: 'string' },
+        mask: { type: 'string', multiple: true },
+        model: { type: 'string' },
+        out: { type: 'string' },
+        seg: { type: 'string' },
+      },
     });
     const [sub, file] = positionals;
+    if (sub === 'write' && positionals.length === 1) return write(values, ctx);
     if (sub !== 'read' || !file || positionals.length > 2) throw new DfaError('CONFIG_INVALID', `usage: ${USAGE}`);
     let bytes: Uint8Array;
     try {
@@ -71,3 +88,42 @@ export const verb: Verb = {
     return 0;
   },
 };
+
+interface WriteArgs {
+  ct?: string;
+  labels?: string;
+  mask?: string[];
+  model?: string;
+  out?: string;
+  seg?: string;
+}
+
+/** Masks (NIfTI, on the CT grid) → RTSTRUCT (+ SEG) with names and codes from a model manifest. */
+async function write(a: WriteArgs, ctx: VerbContext): Promise<number> {
+  if (!a.ct || !a.out || (!a.labels && !a.mask?.length)) throw new DfaError('CONFIG_INVALID', `usage: ${USAGE}`);
+  const manifest = await loadManifest(a.model ?? fileURLToPath(new URL('classical-lung/manifest.json', SHIPPED_MODELS_DIR)));
+  const volume = await loadVolumeFromDir(a.ct);
+  let data: Uint8Array;
+  if (a.labels) data = niftiToVolumeGrid(await readNifti(a.labels), volume);
+  else {
+    data = new Uint8Array(volume.data.length);
+    for (const spec of a.mask ?? []) {
+      const eq = spec.indexOf('=');
+      if (eq <= 0) throw new DfaError('CONFIG_INVALID', `--mask wants <ROI name>=<mask.nii.gz>, got '${spec}'`);
+      const label = labelByRoiName(manifest, spec.slice(0, eq));
+      const m = niftiToVolumeGrid(await readNifti(spec.slice(eq + 1)), volume);
+      for (let i = 0; i < m.length; i++) if (m[i]) data[i] = label.value;
+    }
+  }
+  const labels: LabelMap = { dims: volume.dims, spacing: volume.spacing, origin: volume.origin, direction: volume.direction, data };
+  const rt = writeRtstruct({ volume, labels, manifest });
+  await writeFile(a.out, rt.part10);
+  ctx.out(`RTSTRUCT ${a.out}: series ${rt.seriesInstanceUid}, instance ${rt.sopInstanceUid}`);
+  for (const [name, st] of Object.entries(rt.stats)) ctx.out(`  ${name.padEnd(20)} ${String(st.contours).padStart(5)} contours ${String(st.points).padStart(7)} points`);
+  if (a.seg) {
+    const seg = writeSeg({ volume, labels, manifest });
+    await writeFile(a.seg, seg.part10);
+    ctx.out(`SEG ${a.seg}: series ${seg.seriesInstanceUid}, instance ${seg.sopInstanceUid}, frames ${JSON.stringify(seg.framesPerSegment)}`);
+  }
+  return 0;
+}
