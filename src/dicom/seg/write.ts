@@ -181,7 +181,6 @@ export function writeSeg(input: SegInput): SegOutput {
     ],
     PerFrameFunctionalGroupsSequence: perFrame,
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
-    DimensionOrganizationType: '3D',
     DimensionIndexSequence: [
       {
         DimensionOrganizationUID: dimensionOrganizationUid,
