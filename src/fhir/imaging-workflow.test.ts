@@ -183,3 +183,12 @@ test('recordResults writes report, volumes, provenance and study update; a re-ru
   for (const ref of r1.written.map((x) => x.reference)) assertValid(await fhir.readReference(ref));
   assert.deepEqual((await wf.findWork({ status: 'registered', modality: 'CT' })).map((x) => x.studyInstanceUid), ['1.2.826.0.1.3680043.8.498.2']);
 });
+
+test('recordResults refuses to revive a study that was cancelled meanwhile', async () => {
+  const [w] = await wf.findWork({ status: 'registered', studyInstanceUid: '1.2.826.0.1.3680043.8.498.2' });
+  const s = await fhir.readReference<ImagingStudy>(w!.imagingStudy);
+  await fhir.update({ ...s, status: 'cancelled' }, { ifMatch: s.meta?.versionId });
+  await assert.rejects(() => wf.recordResults(w!, results(w!)), (e) => isDfaError(e, 'FHIR_CONFLICT') && /cancelled/.test(e.message));
+  assert.equal((await fhir.readReference<ImagingStudy>(w!.imagingStudy)).status, 'cancelled');
+  assert.equal((await fhir.search('DiagnosticReport', { 'imaging-study': w!.imagingStudy })).length, 0, 'no report written');
+});

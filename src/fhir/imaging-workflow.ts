@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.ts';
 import type { ImagingFhir, JobResults, WorkItem, WorkQuery, WrittenRef } from '../core/ports.ts';
 import type { FhirClient, SearchParams, WithId } from './client.ts';
 import { cleanDicomText, isAccession, JOB_SYSTEM, safeIdValue, tokenParam, MODEL_SYSTEM, RESULT_SYSTEM, studyUidOf, studyUidSearch } from './dicom-fhir-ids.ts';
-import { diagnosticReport, modelDevice, provenance, resultIdentifierValue, studyWithResults, volumeObservations } from './result-resources.ts';
+import { assertStudyOpen, diagnosticReport, modelDevice, provenance, resultIdentifierValue, studyWithResults, volumeObservations } from './result-resources.ts';
 
 export interface ImagingWorkflowOptions {
   /** Patient.identifier.system that holds the MRN (DFA_FHIR_MRN_SYSTEM); unset ⇒ any identifier. */
@@ -136,6 +136,10 @@ export class FhirImagingWorkflow implements ImagingFhir {
       return { reference };
     };
 
+    // Check first that the study still takes results, so a withdrawn one gets no report at all.
+    const studyId = item.imagingStudy.replace(/^ImagingStudy\//, '');
+    assertStudyOpen(await this.#fhir.read<ImagingStudy>('ImagingStudy', studyId));
+
     const dev = modelDevice(results.model);
     const device = (await this.#fhir.create<Device>(dev, { ifNoneExist: `identifier=${tokenParam(MODEL_SYSTEM, dev.identifier?.[0]?.value ?? '')}` })).resource;
     const deviceRef: Reference = { reference: `Device/${device.id}`, display: `${results.model.name} ${results.model.version}` };
@@ -152,7 +156,6 @@ export class FhirImagingWorkflow implements ImagingFhir {
     ).resource;
     const reportRef = keep(report);
 
-    const studyId = item.imagingStudy.replace(/^ImagingStudy\//, '');
     const study = await this.#fhir.modify<ImagingStudy>('ImagingStudy', studyId, (s) => studyWithResults(s, results));
     const studyRef = keep(study);
 

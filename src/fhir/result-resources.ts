@@ -1,4 +1,5 @@
 import type { Device, DiagnosticReport, ImagingStudy, ImagingStudySeries, Observation, Provenance, Reference } from '@medplum/fhirtypes';
+import { DfaError } from '../core/errors.ts';
 import type { JobResults, WorkItem } from '../core/ports.ts';
 import {
   conceptToFhir,
@@ -109,6 +110,7 @@ export function derivedSeries(results: JobResults): ImagingStudySeries[] {
  * results are stored is this project's convention, not an R4 rule.
  */
 export function studyWithResults(study: ImagingStudy, results: JobResults): ImagingStudy | undefined {
+  assertStudyOpen(study);
   const series = [...(study.series ?? [])];
   let changed = study.status !== 'available';
   for (const s of derivedSeries(results)) {
@@ -127,6 +129,13 @@ export function studyWithResults(study: ImagingStudy, results: JobResults): Imag
     numberOfSeries: series.length,
     numberOfInstances: series.reduce((n, s) => n + (s.numberOfInstances ?? s.instance?.length ?? 0), 0),
   };
+}
+
+/** Someone withdrew the study while the job ran: never bring it back to life. */
+export function assertStudyOpen(study: ImagingStudy): void {
+  if (study.status === 'cancelled' || study.status === 'entered-in-error') {
+    throw new DfaError('FHIR_CONFLICT', `ImagingStudy/${study.id} is ${study.status}; results not attached`, { details: { status: study.status } });
+  }
 }
 
 export function provenance(item: WorkItem, targets: readonly Reference[], device: Reference, recorded: string): Provenance {
