@@ -9,11 +9,9 @@
  * Parts that are not in the tree yet (phantom generator, ONNX model, writers) are reported as
  * "n/a" with the reason, so the script runs at every stage of the project.
  */
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import type { ModelManifest } from '../src/core/model.ts';
 import type { Segmenter } from '../src/core/ports.ts';
 import type { LabelMap, Volume } from '../src/core/volume.ts';
@@ -87,14 +85,13 @@ async function phantomCase(): Promise<Case> {
 
 async function realCase(): Promise<Case | { missing: string }> {
   type VolMod = { loadVolumeFromDir(dir: string): Promise<Volume> };
-  type NiftiMod = { parseNifti(b: Uint8Array, s?: string): unknown; niftiToVolumeGrid(n: unknown, g: Volume): Uint8Array };
+  type NiftiMod = { readNifti(path: string): Promise<unknown>; niftiToVolumeGrid(n: unknown, g: Volume): Uint8Array };
   const vm = await optional<VolMod>('src/dicom/volume/index.ts');
   const nm = await optional<NiftiMod>('src/ml/io/nifti.ts');
   if (isMissing(vm)) return vm;
   if (isMissing(nm)) return nm;
   const volume = await vm.loadVolumeFromDir(CIP64_DICOM_DIR);
-  // plain Uint8Array, see src/ml/classical/real-ct.test.ts
-  const mask = async (f: string) => nm.niftiToVolumeGrid(nm.parseNifti(new Uint8Array(gunzipSync(await readFile(join(CIP64_DIR, f)))), f), volume);
+  const mask = async (f: string) => nm.niftiToVolumeGrid(await nm.readNifti(join(CIP64_DIR, f)), volume);
   return { name: 'real CT cip64 (64²×79, 4 mm)', volume, truthL: await mask('lung_left_mask.nii.gz'), truthR: await mask('lung_right_mask.nii.gz') };
 }
 

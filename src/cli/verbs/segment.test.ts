@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { CIP64_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { memoryLogger } from '../../core/log.ts';
 import { CLASSICAL_LUNG_MANIFEST_PATH } from '../../ml/classical/manifest.ts';
-import { parseNifti } from '../../ml/io/nifti.ts';
+import { readNifti } from '../../ml/io/nifti.ts';
 import { main } from '../main.ts';
 
 async function dfa(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string[] }> {
@@ -28,7 +27,7 @@ test('dfa segment: real CT → volumes by ROI name, QC passed, NIfTI labels on t
     assert.equal(r.reviewRequired, false);
     // README of the test data: ≈ 4.55 L in total
     assert.ok(Math.abs(r.volumesMl.Lung_L + r.volumesMl.Lung_R - 4550) < 250, JSON.stringify(r.volumesMl));
-    const n = parseNifti(new Uint8Array(gunzipSync(await readFile(nifti))), nifti);
+    const n = await readNifti(nifti);
     assert.deepEqual(n.dims, r.dims);
     const counts = [0, 0, 0];
     for (const v of n.data) counts[v]++;

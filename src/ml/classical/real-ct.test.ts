@@ -1,12 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
-import { niftiToVolumeGrid, parseNifti } from '../io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../io/nifti.ts';
 import { dice, volumesMl } from '../metrics.ts';
 import { qcFailures, qcLungs } from '../qc.ts';
 import { createClassicalLungSegmenter } from './lung-segmenter.ts';
@@ -17,14 +15,7 @@ import { lungLabelValues } from './manifest.ts';
  * classical segmenter reaches Dice ≥ 0.95 per lung against the CIP ground truth, never swapping
  * left and right. The NIfTI truth is RAS; niftiToVolumeGrid maps it onto the DICOM (LPS) grid.
  */
-/**
- * The truth masks, decompressed here and handed to parseNifti as a plain Uint8Array: with a Node
- * Buffer (what readNifti passes on) parseNifti's `.slice()` is a view, not a copy, and the voxels
- * come out shifted by the header length (reported; src/ml/io is not ours to change).
- */
-async function readMask(name: string) {
-  return parseNifti(new Uint8Array(gunzipSync(await readFile(join(CIP64_DIR, name)))), name);
-}
+const readMask = (name: string) => readNifti(join(CIP64_DIR, name));
 
 test('real chest CT: Dice ≥ 0.95 per lung against ground truth, sides never swapped, QC passes', async () => {
   const volume = await loadVolumeFromDir(CIP64_DICOM_DIR);
