@@ -16,6 +16,8 @@ export interface LoadVolumeOptions {
   readonly seriesInstanceUid?: string;
   /** Keep gantry-tilted stacks as a sheared grid instead of refusing with DICOM_BAD_GEOMETRY. */
   readonly allowTilt?: boolean;
+  /** Drop each instance's Pixel Data once copied (set automatically when loading from files). */
+  readonly releasePixelData?: boolean;
 }
 
 export interface UnreadableFile {
@@ -177,7 +179,12 @@ export async function volumeFromSeries(group: SeriesGroup, opts: LoadVolumeOptio
     }
     const left = remaining.get(f.instance)! - 1;
     remaining.set(f.instance, left);
-    if (left === 0) decoded.delete(f.instance);
+    if (left === 0) {
+      decoded.delete(f.instance);
+      // Instances we parsed ourselves give up their pixel buffers as soon as they are copied,
+      // so peak memory stays near one volume rather than volume + every file.
+      if (opts.releasePixelData) delete f.instance.dataset.PixelData;
+    }
   }
   return { ...geometry, data, meta: metaOf(group, order) };
 }
@@ -205,7 +212,7 @@ export async function loadVolumeWithReport(input: readonly string[] | readonly P
   const selection = selectImageSeries(groupSeries(instances), { modalities, seriesInstanceUid: opts.seriesInstanceUid });
   if (!selection.selected) throw noSeriesError(selection, unreadable, modalities);
   try {
-    const volume = await volumeFromSeries(selection.selected, opts);
+    const volume = await volumeFromSeries(selection.selected, { ...opts, releasePixelData: opts.releasePixelData ?? typeof input[0] === 'string' });
     return { volume, selection, unreadable };
   } catch (e) {
     if (isDfaError(e, 'DICOM_MISSING_SLICES') && unreadable.length) {
