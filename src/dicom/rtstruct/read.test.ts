@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDfaError } from '../../core/errors.ts';
+import { loadVolumeFromDir } from '../volume/index.ts';
 import { labelMapOf, loadCtGeometry, niftiMaskOnGrid } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks } from '../../../test/support/rt-tools.ts';
@@ -76,7 +77,7 @@ test('rt-utils files: missing and dangling references are reported as problems',
 });
 
 test('our RTSTRUCT reads back to exactly the masks it was written from (real CT, and real oblique CT)', async () => {
-  const volume = await loadCtGeometry(CIP64_DICOM_DIR);
+  const volume = await loadVolumeFromDir(CIP64_DICOM_DIR);
   const left = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_left_mask.nii.gz'), volume);
   const right = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_right_mask.nii.gz'), volume);
   const out = writeRtstruct({ volume, labels: labelMapOf(volume, [[1, left], [2, right]]), manifest: TEST_LUNG_MANIFEST });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { isDfaError } from '../../core/errors.ts';
 import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { dcmjs } from '../parse/dcmjs.ts';
-import { labelMapOf, loadCtGeometry, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
+import { loadVolumeFromDir } from '../volume/index.ts';
+import { labelMapOf, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks, plastimatchSeriesToNrrd } from '../../../test/support/rt-tools.ts';
 import { CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
@@ -23,7 +24,7 @@ function parse(part10: Uint8Array): Record<string, any> {
 }
 
 test('real CT + ground-truth lungs: dciodvfy clean, plastimatch round trip Dice ≥ 0.98 (exact with --xor-contours)', async () => {
-  const volume = await loadCtGeometry(CIP64_DICOM_DIR);
+  const volume = await loadVolumeFromDir(CIP64_DICOM_DIR);
   const left = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_left_mask.nii.gz'), volume);
   const right = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_right_mask.nii.gz'), volume);
   const labels = labelMapOf(volume, [[1, left], [2, right]]);
@@ -72,7 +73,7 @@ test('real CT + ground-truth lungs: dciodvfy clean, plastimatch round trip Dice 
 });
 
 test('UIDs are deterministic per (source series, model, version); a new version gives new UIDs', async () => {
-  const volume = await loadCtGeometry(CIP64_DICOM_DIR);
+  const volume = await loadVolumeFromDir(CIP64_DICOM_DIR);
   const labels = labelMapOf(volume, []);
   const a = writeRtstruct({ volume, labels, manifest: TEST_LUNG_MANIFEST, now: NOW });
   const b = writeRtstruct({ volume, labels, manifest: TEST_LUNG_MANIFEST, now: new Date() });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LabelMap, Vec3, Volume, VolumeGeometry } from '../../core/volume.ts';
 import { patientToIndex } from '../../core/volume.ts';
-import { labelMapOf, loadCtGeometry, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
+import { loadVolumeFromDir } from '../volume/index.ts';
+import { labelMapOf, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy } from '../../../test/support/rt-tools.ts';
 import { REPO_ROOT, CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
@@ -73,7 +74,7 @@ function assertSameSegmentation(seg: PydicomSeg, volume: Volume, labels: LabelMa
 }
 
 test('SEG on the real CT: dciodvfy clean, pydicom reads the same segments, geometry and pixels', async () => {
-  const volume = await loadCtGeometry(CIP64_DICOM_DIR);
+  const volume = await loadVolumeFromDir(CIP64_DICOM_DIR);
   const left = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_left_mask.nii.gz'), volume);
   const right = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_right_mask.nii.gz'), volume);
   const labels = labelMapOf(volume, [[1, left], [2, right]]);
