@@ -134,6 +134,21 @@ test('a slow reply times out and is retried for reads', async () => {
   server.clearFaults();
 });
 
+test('a plain create that times out is not repeated (no duplicate); a conditional one is', async () => {
+  const c = new FhirClient({ baseUrl: server.url, retryBaseMs: 1, timeoutMs: 150 });
+  const n0 = server.requestCount();
+  server.injectFault({ delayMs: 400, count: 1 });
+  await assert.rejects(() => c.create({ ...patient('no-dup'), name: [{ family: 'NoDup' }] }), (e) => isDfaError(e, 'FHIR_TIMEOUT'));
+  await new Promise((r) => setTimeout(r, 400)); // the slow request still lands on the server
+  assert.equal(server.requestCount() - n0, 1);
+  assert.equal((await fhir.search('Patient', { family: 'NoDup' })).length, 1);
+  server.injectFault({ delayMs: 400, count: 1 });
+  const { resource } = await c.create({ ...patient('cond-dup'), name: [{ family: 'CondDup' }] }, { ifNoneExist: 'identifier=urn:mrn|cond-dup' });
+  assert.ok(resource.id);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal((await fhir.search('Patient', { family: 'CondDup' })).length, 1);
+});
+
 test('an invalid resource is refused with the OperationOutcome text in the error', async () => {
   await assert.rejects(
     () => fhir.create({ resourceType: 'Observation', status: 'final' } as never),

@@ -132,8 +132,9 @@ export class FhirClient {
 
   /** Transaction or batch bundle (§3.1.0.11); the response bundle's entries carry each outcome. */
   async transaction(bundle: Bundle): Promise<Bundle> {
-    // A transaction is all-or-nothing, so a retry after a lost reply cannot half-apply.
-    return (await this.request<Bundle>('POST', '', bundle, {}, bundle.type === 'transaction')).body;
+    // Repeating after a lost reply is safe only if every entry is: a plain POST would run twice.
+    const repeatable = (bundle.entry ?? []).every((e) => e.request?.method !== 'POST' || !!e.request.ifNoneExist);
+    return (await this.request<Bundle>('POST', '', bundle, {}, repeatable)).body;
   }
 
   /**
