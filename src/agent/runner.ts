@@ -47,11 +47,16 @@ export interface RunOptions {
   readonly queue?: QueueOptions;
 }
 
+/**
+ * The FHIR searches for a plan's studies. Modality is deliberately NOT a search filter: every
+ * pending study the other filters select gets a job, and one with no series of the plan's modality
+ * (an MR study) ends `skipped` at the find step with the reason recorded in the audit table, so a
+ * user sees why a pending study was not processed instead of it silently not appearing.
+ */
 export function workQueries(plan: Plan): WorkQuery[] {
   const s = plan.selection;
   const base: WorkQuery = {
     status: s.status === 'any' ? ANY_STATUS : s.status,
-    modality: s.modality,
     bodySite: s.bodySite,
     dateFrom: s.dateFrom,
     dateTo: s.dateTo,
