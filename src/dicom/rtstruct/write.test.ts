@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { isDfaError } from '../../core/errors.ts';
 import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { dcmjs } from '../parse/dcmjs.ts';
-import { loadVolumeFromDir } from '../volume/index.ts';
+import { loadVolume, loadVolumeFromDir } from '../volume/index.ts';
+import { writeSeg } from '../seg/write.ts';
 import { labelMapOf, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks, plastimatchSeriesToNrrd } from '../../../test/support/rt-tools.ts';
-import { CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
+import { CIP64_DICOM_DIR, CIP64_DIR, ODD_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { readRtstruct } from './read.ts';
 import { rtstructToLabelMap } from './to-labelmap.ts';
 import { writeRtstruct } from './write.ts';
@@ -139,6 +140,28 @@ test('gantry-tilted synthetic series (slices sheared along y): dciodvfy clean, o
     const zs = new Set((c.ContourData as number[]).filter((_, i) => i % 3 === 2).map((z) => Number(z).toFixed(4)));
     assert.equal(zs.size, 1);
   }
+});
+
+test('multi-frame Enhanced CT: contours and SEG frames reference the frame; dciodvfy clean; reads back exactly', async () => {
+  const volume = await loadVolume([join(ODD_DICOM_DIR, 'pydicom_data_store', 'eCT_Supplemental.dcm')]);
+  const [nx, ny, nz] = volume.dims;
+  assert.equal(new Set(volume.meta.slices.map((s) => s.sopInstanceUid)).size, 1, 'one instance, several frames');
+  const disc = new Uint8Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) if (Math.hypot(i - 200, j - 260) < 40 + 20 * k) disc[i + j * nx + k * nx * ny] = 1;
+  const labels = labelMapOf(volume, [[1, disc]]);
+  const rt = writeRtstruct({ volume, labels, manifest: TEST_LUNG_MANIFEST, now: NOW });
+  const seg = writeSeg({ volume, labels, manifest: TEST_LUNG_MANIFEST, now: NOW });
+  for (const o of [rt, seg]) {
+    const report = await dciodvfy(o.part10);
+    assert.deepEqual(report.errors, [], report.output);
+  }
+  const ds = parse(rt.part10);
+  const frames = ds.ROIContourSequence[0].ContourSequence.map((c: any) => Number(c.ContourImageSequence[0].ReferencedFrameNumber));
+  assert.deepEqual([...new Set(frames)].sort(), [1, 2]);
+  const back = rtstructToLabelMap(readRtstruct(rt.part10), volume);
+  assert.deepEqual(back.problems, []);
+  assert.equal(dice(back.labels.get('Lung_L')!, disc), 1);
 });
 
 test('refuses geometry it cannot represent with DICOM_BAD_GEOMETRY', () => {
