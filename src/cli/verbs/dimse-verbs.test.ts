@@ -94,3 +94,34 @@ test('dfa pacs runs the embedded PACS standalone: dcmtk stores into it and finds
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('dfa scp receives pushes from dcmtk storescu into the artifact inbox and refuses AEs not allowed', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'dfa-scp-verb-'));
+  const port = await freePort();
+  const env = { ...process.env, DFA_DATA_DIR: join(root, 'data'), DFA_SCP_PORT: String(port), DFA_SCP_ALLOWED_AETS: 'MODALITY', TCP_NODELAY: '1' };
+  const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'dfa.js'), 'scp'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('listening on')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`dfa scp exited ${code}: ${out}`)));
+    });
+    await run('storescu', ['-aet', 'MODALITY', '-aec', 'DFA', '127.0.0.1', String(port), join(CIP64_DICOM_DIR, 'IMG0001.dcm')], { env });
+    await assert.rejects(run('storescu', ['-aet', 'STRANGER', '-aec', 'DFA', '127.0.0.1', String(port), join(CIP64_DICOM_DIR, 'IMG0002.dcm')], { env }));
+    const study = (await readdir(join(root, 'data', 'artifacts', 'inbox')))[0];
+    const series = (await readdir(join(root, 'data', 'artifacts', 'inbox', study)))[0];
+    assert.equal((await readdir(join(root, 'data', 'artifacts', 'inbox', study, series))).length, 1);
+  } finally {
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+    await rm(root, { recursive: true, force: true });
+  }
+  assert.match(out, /received 1 instance/);
+  assert.match(err, /calling AE 'STRANGER' is not on the allow-list \[MODALITY\]; to accept it add it to DFA_SCP_ALLOWED_AETS/);
+});

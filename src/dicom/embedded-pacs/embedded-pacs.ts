@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../core/log.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
-import { splitPart10, str, strs, transcodeLittleEndian, type Identifier } from '../dimse/dataset.ts';
+import { splitPart10, str, strs, type Identifier } from '../dimse/dataset.ts';
 import { DimseClient, type StoreItem } from '../dimse/scu.ts';
 import { DicomServer, type RetrieveReport } from '../scp/server.ts';
 import type { SubOperations } from '../dimse/scu.ts';
@@ -58,7 +58,6 @@ export class EmbeddedPacs {
       allowedAets: opts.allowedAets,
       log: this.log,
       timeouts: opts.timeouts,
-      transcode: transcodeLittleEndian,
       permits: (aet, service) => {
         const ae = this.knownAes.get(aet);
         if (!ae || service === 'store') return true;

@@ -8,7 +8,7 @@ import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseMessage, type DimseTimeouts } from '../dimse/association.ts';
 import { CMD } from '../dimse/command.ts';
-import { decodeIdentifier, encodeIdentifier, type Identifier } from '../dimse/dataset.ts';
+import { decodeIdentifier, encodeIdentifier, transcodeLittleEndian, type Identifier } from '../dimse/dataset.ts';
 import { encodeAssociateAc, encodeAssociateRj, type AcceptedContext, type ProposedContext } from '../dimse/pdu.ts';
 import { storeResponder, type InstanceHandler, type SubOperations } from '../dimse/scu.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, TS, VERIFICATION } from '../dimse/uids.ts';
@@ -45,7 +45,8 @@ export interface DicomServerOptions {
   /** Per-AE permissions (like Orthanc's AllowFind/AllowMove/AllowGet); default: everything. A refused
    * service has its presentation context rejected (PS3.8 9.3.3.2 result 1, user rejection). */
   readonly permits?: (callingAet: string, service: 'find' | 'move' | 'get' | 'store') => boolean;
-  /** Transcoder for C-GET sub-operations whose transfer syntax the requestor did not accept. */
+  /** Transcoder for C-GET sub-operations whose transfer syntax the requestor did not accept
+   * (default: between implicit and explicit VR little endian). */
   readonly transcode?: (dataset: Buffer, from: string, to: string) => Buffer | undefined;
 }
 
@@ -213,7 +214,7 @@ export class DicomServer {
     let data = i.dataset;
     if (!ctx) {
       const other = a.contextFor(i.sopClassUid);
-      const converted = other && this.opts.transcode?.(i.dataset, i.transferSyntax, other.transferSyntax);
+      const converted = other && (this.opts.transcode ?? transcodeLittleEndian)(i.dataset, i.transferSyntax, other.transferSyntax);
       if (!other || !converted) return 0xa702; // out of resources / unable to perform sub-operation
       ctx = other;
       data = converted;

@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import { scpFromConfig } from '../../dicom/scp/receiver.ts';
+import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
+import type { Verb } from '../verb.ts';
+
+export const verb: Verb = {
+  summary: 'run our DICOM node alone (AE DFA_AET on DFA_SCP_HOST:DFA_SCP_PORT): C-ECHO + C-STORE into DFA_DATA_DIR/artifacts/inbox',
+  usage: [
+    'npx dfa scp                                       # AE DFA on 127.0.0.1:11112, accepts DFA_PACS_AET or anyone if unset',
+    'DFA_SCP_HOST=0.0.0.0 DFA_SCP_PORT=11112 DFA_SCP_ALLOWED_AETS=ORTHANC,PACS1 npx dfa scp',
+  ],
+  async run(_args, ctx) {
+    const artifacts = new LocalArtifactStore(join(ctx.config.DFA_DATA_DIR, 'artifacts'));
+    const scp = await scpFromConfig(ctx.config, { artifacts }, ctx.log).start();
+    const allowed = ctx.config.DFA_SCP_ALLOWED_AETS ?? (ctx.config.DFA_PACS_AET ? [ctx.config.DFA_PACS_AET] : undefined);
+    ctx.out(`DICOM SCP ${scp.aet} listening on ${scp.host}:${scp.port}; calling AEs: ${allowed ? allowed.join(',') : 'any'}; instances → ${join(artifacts.root, 'inbox')}  (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await scp.close();
+    ctx.out(`received ${scp.inbox.length} instance(s)`);
+    return 0;
+  },
+};
