@@ -119,3 +119,21 @@ test('Enhanced CT multi-frame: geometry from the functional groups', async () =>
   assert.equal(v.meta.slices[0].sopInstanceUid, v.meta.slices[1].sopInstanceUid);
   assert.ok(v.spacing[2] > 0);
 });
+
+test('Pixel Padding Value becomes air, not a ring of −2000 HU', async () => {
+  const corner = reference.data[0];
+  const padded = cip.map((p) => variant(p, { PixelPaddingValue: corner }));
+  const v = await loadVolume(padded);
+  assert.equal(v.data[0], -1024);
+  let left = 0;
+  let changed = 0;
+  for (let i = 0; i < v.data.length; i++) {
+    if (v.data[i] === corner) left++;
+    if (v.data[i] !== reference.data[i]) {
+      changed++;
+      assert.equal(reference.data[i], corner);
+    }
+  }
+  assert.equal(left, 0);
+  assert.ok(changed > 0);
+});

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfaError, isDfaError } from '../../core/errors.ts';
 import type { SliceRef, Volume, VolumeMeta } from '../../core/volume.ts';
-import { personName, str } from '../parse/attributes.ts';
+import { num, personName, str } from '../parse/attributes.ts';
 import { decodeFrames, type FrameSamples } from '../parse/pixels.ts';
 import { readDicomFile, type ParsedDicom } from '../parse/read-part10.ts';
 import { framesOf, type FrameInfo } from './frames.ts';
@@ -81,7 +81,7 @@ export async function readInstances(files: readonly string[]): Promise<{ instanc
  * plus one monomorphic in-place pass: no per-voxel objects, no polymorphic element access.
  * Returns false when an Int16 destination cannot hold the values (the caller switches to Float32).
  */
-function rescaleInto(dst: Int16Array | Float32Array, off: number, src: FrameSamples, slope: number, intercept: number): boolean {
+function rescaleInto(dst: Int16Array | Float32Array, off: number, src: FrameSamples | Float32Array, slope: number, intercept: number): boolean {
   const n = src.length;
   if (dst instanceof Int16Array) {
     const view = dst.subarray(off, off + n);
@@ -95,6 +95,28 @@ function rescaleInto(dst: Int16Array | Float32Array, off: number, src: FrameSamp
   view.set(src);
   if (slope !== 1 || intercept !== 0) scaleFloat32(view, slope, intercept);
   return true;
+}
+
+/**
+ * PS3.3 C.7.5.1.1.2: Pixel Padding Value (and Range Limit) mark voxels outside the reconstructed
+ * field of view (often −2000 or −3024 HU). They are not tissue: CT padding becomes air (−1024 HU),
+ * other modalities 0, so segmenters never see an artificial ring of "denser than air".
+ */
+function withoutPadding(src: FrameSamples, f: FrameInfo, modality: string): FrameSamples | Float32Array {
+  const ds = f.instance.dataset;
+  const pad = num(ds, 'PixelPaddingValue');
+  if (pad === undefined) return src;
+  const limit = num(ds, 'PixelPaddingRangeLimit') ?? pad;
+  const lo = Math.min(pad, limit);
+  const hi = Math.max(pad, limit);
+  const fill = modality === 'CT' ? (-1024 - f.intercept) / f.slope : 0;
+  let out: Float32Array | undefined;
+  for (let i = 0; i < src.length; i++) {
+    if (src[i] < lo || src[i] > hi) continue;
+    out ??= Float32Array.from(src);
+    out[i] = fill;
+  }
+  return out ?? src;
 }
 
 function addInt16Checked(a: Int16Array, b: number): boolean {
@@ -171,7 +193,7 @@ export async function volumeFromSeries(group: SeriesGroup, opts: LoadVolumeOptio
     }
     const s = frames[f.frameIndex];
     if (!s) throw new DfaError('DICOM_PARSE_FAILED', `${f.instance.source}: frame ${f.frameIndex + 1} missing from Pixel Data`);
-    const src = s.subarray(0, perSlice);
+    const src = withoutPadding(s.subarray(0, perSlice), f, group.modality);
     if (!rescaleInto(data, k * perSlice, src, f.slope, f.intercept)) {
       // Values overflow Int16 after all: redo in Float32 (slices so far are exact in either type).
       data = Float32Array.from(data);
