@@ -39,9 +39,16 @@ export async function executeJob(graph: JobGraph, audit: AuditStore, msg: JobMes
     } catch (e) {
       const err = toDfaError(e);
       const at = (await graph.getState(config)).next[0] ?? 'unknown';
+      const outcome = { status: 'failed' as const, step: at, reason: `${err.code}: ${err.message} (retries used up)` };
       // As if the step itself had returned the failure: its edge routes to `finish`.
-      await graph.updateState(config, { outcome: { status: 'failed', step: at, reason: `${err.code}: ${err.message} (retries used up)` } }, at);
-      final = (await graph.invoke(null, config)) as JobState;
+      await graph.updateState(config, { outcome }, at);
+      try {
+        final = (await graph.invoke(null, config)) as JobState;
+      } catch (e2) {
+        // `finish` itself cannot reach FHIR: the job still ends, failed, in the audit table.
+        const s = (await graph.getState(config)).values as JobState;
+        final = { ...s, outcome: { ...outcome, reason: `${outcome.reason}; then finish: ${toDfaError(e2).message}` } };
+      }
     }
   }
   const r = resultOf(final);

@@ -19,23 +19,30 @@ import { runPlan } from '../runner.ts';
 
 const WORKER = fileURLToPath(new URL('../../../test/support/job-worker-child.ts', import.meta.url));
 
+function startWorker(env: NodeJS.ProcessEnv) {
+  const p = spawn(process.execPath, [WORKER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const ready = new Promise<void>((res, rej) => {
+    p.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && res());
+    p.once('exit', (code) => rej(new Error(`worker exited ${code}: ${err}`)));
+  });
+  ready.catch(() => undefined);
+  const exited = new Promise<number | null>((res) => p.once('exit', (c) => res(c)));
+  return { p, ready, exited };
+}
+
+async function lines(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8').catch(() => '')).trim().split('\n');
+}
+
 test('two worker processes share the queue on a real PostgreSQL; every study done exactly once', async () => {
   const pgh = await startPostgres();
   const root = await mkdtemp(join(tmpdir(), 'dfa-pgq-'));
   const studies: FakeStudy[] = Array.from({ length: 4 }, (_, i) => ({ uid: `1.2.826.0.1.3680043.9.7780.${i + 1}`, modality: 'CT', patientId: `P${i}` }));
   const env = { ...process.env, DFA_DATABASE_URL: pgh.url, JOB_CHILD_ROOT: root, JOB_CHILD_STUDIES: JSON.stringify(studies) };
   const db = await openDatabase({ DFA_DATA_DIR: root, DFA_DATABASE_URL: pgh.url });
-  const children = [0, 1].map(() => {
-    const p = spawn(process.execPath, [WORKER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const ready = new Promise<void>((res, rej) => {
-      p.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && res());
-      p.once('exit', (code) => rej(new Error(`worker exited ${code}: ${err}`)));
-    });
-    const exited = new Promise<number | null>((res) => p.once('exit', (c) => res(c)));
-    return { p, ready, exited };
-  });
+  const children = [0, 1].map(() => startWorker({ ...env, JOB_CHILD_BARRIER: '2' }));
   try {
     await Promise.all(children.map((c) => c.ready));
     const world = new FakeWorld({ root: join(root), studies, stateName: 'parent.json' });
@@ -66,6 +73,51 @@ test('two worker processes share the queue on a real PostgreSQL; every study don
   } finally {
     for (const c of children) c.p.kill('SIGTERM');
     await Promise.all(children.map((c) => c.exited));
+    await db.close();
+    await pgh.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a worker killed (SIGKILL) mid-job: the job expires, another worker resumes it at the step where it stopped', async () => {
+  const pgh = await startPostgres();
+  const root = await mkdtemp(join(tmpdir(), 'dfa-pgx-'));
+  const study = '1.2.826.0.1.3680043.9.7781.1';
+  const studies: FakeStudy[] = [{ uid: study, modality: 'CT', patientId: 'P1' }];
+  // One FHIR/PACS world for both workers (they never run at the same time here).
+  const env = { ...process.env, DFA_DATABASE_URL: pgh.url, JOB_CHILD_ROOT: root, JOB_CHILD_STUDIES: JSON.stringify(studies), JOB_CHILD_STATE: 'world.json' };
+  const db = await openDatabase({ DFA_DATA_DIR: root, DFA_DATABASE_URL: pgh.url });
+  const first = startWorker({ ...env, JOB_CHILD_HANG: 'segment' });
+  let second: ReturnType<typeof startWorker> | undefined;
+  try {
+    await first.ready;
+    const world = new FakeWorld({ root, studies, stateName: 'parent.json' });
+    // Short expiry so the test does not wait 30 min for the dead worker's job to be declared lost.
+    const run = runPlan(lungPlan(), db, world.deps(), { workers: 0, pollMs: 100, queue: { expireInSeconds: 3 } });
+    for (;;) {
+      if ((await lines(join(root, 'calls.log'))).some((l) => l.startsWith('hang segment'))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.p.kill('SIGKILL');
+    await first.exited;
+    second = startWorker(env);
+    await second.ready;
+    const r = await run;
+    const ev = await new AuditStore(db.pool).events(keyOf(lungPlan(), study));
+    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0 }, JSON.stringify({ job: r.jobs[0], ev }));
+    const log = await lines(join(root, 'calls.log'));
+    const by = (prefix: string) => log.filter((l) => l.startsWith(prefix)).map((l) => l.split('@')[1]);
+    const [a, b] = [String(first.p.pid), String(second.p.pid)];
+    assert.deepEqual(by(`retrieve ${study}`), [a], 'retrieved once, by the first worker');
+    assert.deepEqual(by(`ensureTask ${study}`), [a]);
+    assert.deepEqual(by(`segment ${study}`), [a, b], 'the unfinished step ran again, on the second worker');
+    assert.deepEqual(by(`store ${study}`), [b], 'one RTSTRUCT stored');
+    assert.deepEqual(by(`recordResults ${study}`), [b]);
+  } finally {
+    first.p.kill('SIGKILL');
+    second?.p.kill('SIGTERM');
+    await first.exited;
+    if (second) await second.exited;
     await db.close();
     await pgh.stop();
     await rm(root, { recursive: true, force: true });

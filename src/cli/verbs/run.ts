@@ -85,7 +85,10 @@ export const verb: Verb = {
       }
     }
 
-    const agent = await openAgent(ctx.config, ctx.log, { checkPacs: true });
+    // The plan may name the store method (e.g. "store via STOW"); else DFA_STORE. Note: `dfa worker`
+    // processes elsewhere store with their own DFA_STORE.
+    const config = plan.store.method === 'default' ? ctx.config : { ...ctx.config, DFA_STORE: plan.store.method };
+    const agent = await openAgent(config, ctx.log, { checkPacs: true });
     try {
       if (!values.json) ctx.out(`Goal: ${plan.goal}`);
       const r = await runPlan(plan, agent.db, agent.deps, {
