@@ -32,7 +32,7 @@ export async function writeInstanceFile(path: string, i: IncomingInstance, place
 }
 
 /** A file name safe for any SOP Instance UID (UIDs are digits and dots, PS3.5 9.1). */
-export const fileNameFor = (sopInstanceUid: string): string => `${sopInstanceUid.replace(/[^0-9.]/g, '_')}.dcm`;
+export const fileNameFor = (sopInstanceUid: string): string => `${sopInstanceUid.replace(/[^0-9.]/g, '_').replace(/^\.+/, '_') || 'unknown'}.dcm`;
 
 /** Disk writes in flight during a retrieve, at most `max` at a time (backpressure on the network). */
 export class InstanceWriter {

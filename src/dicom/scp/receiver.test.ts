@@ -10,6 +10,7 @@ import { memoryLogger } from '../../core/log.ts';
 import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
 import { CIP64_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { splitPart10 } from '../dimse/dataset.ts';
+import { fileNameFor } from './instance-file.ts';
 import { DicomScp } from './receiver.ts';
 
 const run = promisify(execFile);
@@ -46,4 +47,12 @@ test('SCP stores pushes from allowed AEs in the artifact store inbox and rejects
     await scp.close();
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('file names made from sender-supplied UIDs cannot leave their directory', () => {
+  for (const uid of ['../../etc/passwd', '..', '/abs/path', '1.2.3']) {
+    const name = fileNameFor(uid);
+    assert.ok(!name.includes('/') && !name.startsWith('.'), name);
+  }
+  assert.equal(fileNameFor('1.2.3'), '1.2.3.dcm');
 });

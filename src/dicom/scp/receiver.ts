@@ -103,7 +103,9 @@ export class DicomScp {
       }
     }
     const sink = this.opts.sink;
-    const rel = join(place.studyInstanceUid || 'unknown-study', place.seriesInstanceUid || 'unknown-series');
+    // UIDs come from the sender: keep only UID characters so a crafted value cannot leave the inbox.
+    const safe = (uid: string, dflt: string) => (uid ? uid.replace(/[^0-9.]/g, '_').replace(/^\.+/, '_') : dflt);
+    const rel = join(safe(place.studyInstanceUid, 'unknown-study'), safe(place.seriesInstanceUid, 'unknown-series'));
     const dir = 'artifacts' in sink ? await sink.artifacts.dir(`inbox/${rel}`) : join(sink.dir, rel);
     const r = await writeInstanceFile(join(dir, fileNameFor(i.sopInstanceUid)), i, place);
     this.inbox.push(r);
