@@ -55,6 +55,21 @@ test('search follows next links across 3+ pages to the end, and the cap stops it
   assert.equal(capped.length, 4);
 });
 
+test('paging does not skip matches when earlier ones stop matching between pages', async () => {
+  for (let i = 0; i < 6; i++) await fhir.create({ ...patient(`shift-${i}`), name: [{ family: 'Shift' }] });
+  const first = await fhir.searchPage<Patient>('Patient', { family: 'Shift', _count: 2 });
+  const seen = (first.entry ?? []).map((e) => e.resource!.id);
+  // The worklist effect: items of page 1 are processed and leave the result set.
+  for (const e of first.entry ?? []) await fhir.update({ ...e.resource!, name: [{ family: 'Done' }] });
+  let next = first.link?.find((l) => l.relation === 'next')?.url;
+  while (next) {
+    const page = (await fhir.request<Bundle>('GET', next)).body;
+    seen.push(...(page.entry ?? []).map((e) => e.resource!.id));
+    next = page.link?.find((l) => l.relation === 'next')?.url;
+  }
+  assert.equal(new Set(seen).size, 6);
+});
+
 test('conditional create (If-None-Exist) returns the existing resource instead of a duplicate', async () => {
   const a = await fhir.create(patient('cc'), { ifNoneExist: 'identifier=urn:mrn|cc' });
   const b = await fhir.create(patient('cc'), { ifNoneExist: 'identifier=urn:mrn|cc' });

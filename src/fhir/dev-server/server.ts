@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { badRequest, getStatus, OperationOutcomeError, preconditionFailed, unauthorized, validateResource } from '@medplum/core';
+import { allOk, badRequest, getStatus, OperationOutcomeError, preconditionFailed, unauthorized, validateResource } from '@medplum/core';
 import { FhirRouter, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { capabilityStatement } from './capability.ts';
 import { loadR4Definitions } from './definitions.ts';
 import { JournalRepository } from './journal-repository.ts';
+import { SearchSnapshots } from './search-snapshots.ts';
 import { TokenService, type DevServerAuth } from './token-service.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface FhirServer {
 
 const JSON_TYPE = 'application/fhir+json; charset=utf-8';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Searches the snapshot pager does not reproduce go to FhirRouter as they are (no paging links).
+const SPECIAL_SEARCH = ['_include', '_revinclude', '_summary', '_elements', '_total'];
 
 export async function startFhirServer(opts: FhirServerOptions = {}): Promise<FhirServer> {
   loadR4Definitions();
@@ -56,6 +59,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
   const router = new FhirRouter();
   const tokens = opts.auth ? new TokenService(opts.auth) : undefined;
   const faults: InjectedFault[] = [];
+  const snapshots = new SearchSnapshots();
   let requests = 0;
   let base = '';
   let tokenUrl = '';
@@ -121,15 +125,10 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
       if (current && `W/"${current.meta?.versionId}"` !== ifMatch) return send(res, 412, preconditionFailed);
     }
 
-    const isTypeSearch = method === 'GET' && /^[A-Z][A-Za-z]+$/.test(rest);
     const query = new URLSearchParams(u.search);
-    let count = 0;
-    let offset = 0;
-    if (isTypeSearch) {
-      count = Math.min(Number(query.get('_count') ?? opts.defaultPageSize ?? 20) || 20, opts.maxPageSize ?? 1000);
-      offset = Math.max(0, Number(query.get('_offset') ?? 0) || 0);
-      query.set('_count', String(count));
-      query.set('_offset', String(offset));
+    if (method === 'GET' && /^[A-Z][A-Za-z]+$/.test(rest) && !SPECIAL_SEARCH.some((p) => query.has(p))) {
+      const [oo, bundle] = await pagedSearch(rest, query, headers);
+      return send(res, getStatus(oo), bundle ?? oo);
     }
     const qs = query.toString();
     const [oo, resource] = await router.handleRequest(
@@ -139,7 +138,6 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     const status = getStatus(oo);
     if (status >= 400 || !resource) return send(res, status, oo);
 
-    if (resource.resourceType === 'Bundle' && isTypeSearch) addPaging(resource, `${base}/${rest}`, query, count, offset);
     const h: Record<string, string> = {};
     const vid = resource.meta?.versionId;
     if (vid && resource.resourceType !== 'Bundle') {
@@ -150,16 +148,43 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
     return send(res, status, resource, JSON_TYPE, h);
   }
 
-  function addPaging(bundle: Bundle, self: string, query: URLSearchParams, count: number, offset: number): void {
-    for (const e of bundle.entry ?? []) if (e.resource?.id) e.fullUrl = `${base}/${e.resource.resourceType}/${e.resource.id}`;
+  /** Type-level search paged over a snapshot of the matching ids (see SearchSnapshots). */
+  async function pagedSearch(type: string, query: URLSearchParams, headers: IncomingMessage['headers']): Promise<[OperationOutcome, Bundle?]> {
+    const count = Math.max(0, Math.min(Number(query.get('_count') ?? opts.defaultPageSize ?? 20) || 0, opts.maxPageSize ?? 1000));
+    const offset = Math.max(0, Number(query.get('_offset') ?? 0) || 0);
+    let cursor = query.get('_cursor') ?? undefined;
+    let ids: readonly string[] | undefined;
+    if (cursor) {
+      ids = snapshots.get(cursor);
+      if (!ids) return [{ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'expired', details: { text: 'search cursor expired or unknown; run the search again' } }] }];
+    } else {
+      const q = new URLSearchParams(query);
+      for (const k of ['_count', '_offset', '_cursor']) q.delete(k);
+      const [oo, b] = await router.handleRequest({ method: 'GET', url: `/${type}?${q.toString()}`, pathname: '', body: undefined, params: {}, query: {}, headers }, repo);
+      if (getStatus(oo) >= 400 || b?.resourceType !== 'Bundle') return [oo];
+      ids = (b.entry ?? []).map((e) => e.resource?.id ?? '').filter(Boolean);
+      if (offset + count < ids.length) cursor = snapshots.create(ids);
+    }
+    const page = await Promise.all(ids.slice(offset, offset + count).map((id) => repo.readResource(type, id).catch(() => undefined)));
+    const self = `${base}/${type}`;
     const link = (o: number) => {
       const q = new URLSearchParams(query);
+      q.set('_count', String(count));
       q.set('_offset', String(o));
+      if (cursor) q.set('_cursor', cursor);
       return `${self}?${q.toString()}`;
     };
-    bundle.link = [{ relation: 'self', url: link(offset) }];
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: ids.length,
+      link: [{ relation: 'self', url: link(offset) }],
+      // A resource deleted since the snapshot is left out of its page.
+      entry: page.filter((r) => r !== undefined).map((r) => ({ fullUrl: `${self}/${r.id}`, resource: r, search: { mode: 'match' as const } })),
+    };
     // FHIR R4 §3.1.1.5.6: `next` while more matches remain.
-    if (bundle.total !== undefined && offset + count < bundle.total && count > 0) bundle.link.push({ relation: 'next', url: link(offset + count) });
+    if (count > 0 && offset + count < ids.length) bundle.link?.push({ relation: 'next', url: link(offset + count) });
+    return [allOk, bundle];
   }
 
   await new Promise<void>((resolve, reject) => {
