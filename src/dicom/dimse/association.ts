@@ -9,9 +9,10 @@ import { Socket } from 'node:net';
 import { DfaError } from '../../core/errors.ts';
 import { CMD, decodeCommand, encodeCommand, statusKind, type Command } from './command.ts';
 import {
-  PDU, PduReader, decodeAssociate, encodeAbort, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq,
+  PDU, decodeAssociate, encodeAbort, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq,
   pDataHeader, type AcceptedContext, type AssociateRq, type RoleSelection,
 } from './pdu.ts';
+import { PduReader } from './pdu-reader.ts';
 
 export interface DimseTimeouts {
   /** TCP connect. */

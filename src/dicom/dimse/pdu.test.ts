@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCommand, encodeCommand, CMD, statusKind } from './command.ts';
-import { PDU, PduReader, decodeAssociate, encodeAssociateRq, encodeReleaseRq, pDataHeader, type StreamEvent } from './pdu.ts';
+import { PDU, decodeAssociate, encodeAssociateRq, encodeReleaseRq, pDataHeader } from './pdu.ts';
+import { PduReader, type StreamEvent } from './pdu-reader.ts';
 
 function stream(): Buffer {
   const cmd = encodeCommand({ commandField: CMD.C_STORE_RQ, messageId: 7, affectedSopClassUid: '1.2.840.10008.5.1.4.1.1.2', affectedSopInstanceUid: '1.2.3', hasDataset: true });
