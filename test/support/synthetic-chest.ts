@@ -3,8 +3,9 @@ import type { Vec3, Volume } from '../../src/core/volume.ts';
 /**
  * A tiny analytic chest for unit tests of the lung segmenter (the full phantom lives in
  * src/dicom/phantom): body ellipse, table under it, two lung ellipsoids with vessels, trachea and
- * main bronchi, optionally an anterior junction where the lungs touch. Returns the volume and the
- * truth (1 = patient-left lung, 2 = patient-right lung) computed from the same shapes.
+ * main bronchi, optionally an anterior junction where the lungs touch. Returns the volume, the
+ * truth (1 = patient-left lung, 2 = patient-right lung) and the airway outside the lungs (1),
+ * computed from the same shapes.
  */
 export interface SyntheticChestOptions {
   dims?: Vec3;
@@ -13,12 +14,17 @@ export interface SyntheticChestOptions {
   anteriorJunction?: boolean;
   /** Store columns right-to-left (rowDir = -x): left/right must then come from coordinates, not array side. */
   flipRows?: boolean;
+  /**
+   * An air-filled oesophagus behind the trachea, nearer the midline than the trachea (which then
+   * sits 4 mm to the left): a second small round midline air column, shorter than the trachea.
+   */
+  oesophagusAir?: boolean;
   /** Multiply both lung sizes by this (to make QC fail). */
   lungScale?: number;
   seed?: number;
 }
 
-export function syntheticChest(opts: SyntheticChestOptions = {}): { volume: Volume; truth: Uint8Array } {
+export function syntheticChest(opts: SyntheticChestOptions = {}): { volume: Volume; truth: Uint8Array; airway: Uint8Array } {
   const dims = opts.dims ?? [80, 64, 56];
   const spacing = opts.spacing ?? [4, 4, 5];
   const [nx, ny, nz] = dims;
@@ -28,6 +34,7 @@ export function syntheticChest(opts: SyntheticChestOptions = {}): { volume: Volu
   const s = opts.lungScale ?? 1;
   const data = new Int16Array(nx * ny * nz);
   const truth = new Uint8Array(nx * ny * nz);
+  const airway = new Uint8Array(nx * ny * nz); // trachea and main bronchi outside the lungs
   let rnd = opts.seed ?? 12345;
   const noise = () => {
     rnd = (rnd * 1103515245 + 12345) & 0x7fffffff;
@@ -60,11 +67,17 @@ export function syntheticChest(opts: SyntheticChestOptions = {}): { volume: Volu
           }
           // trachea down to the carina, then two main bronchi running out and down into the lungs
           const t = (zc - z) / 40; // 0 at the carina, 1 forty mm below
-          const trachea = z >= zc && Math.hypot(x, y + 10) < 9;
-          const bronchus = t >= 0 && t <= 1 && Math.hypot(Math.abs(x) - 45 * t, y + 10) < 6;
+          const tx = opts.oesophagusAir === true ? 4 : 0;
+          const trachea = z >= zc && Math.hypot(x - tx, y + 10) < 9;
+          const bronchus = t >= 0 && t <= 1 && Math.hypot(Math.abs(x - tx) - 45 * t, y + 10) < 6;
+          const oesophagus = opts.oesophagusAir === true && z >= zc + 30 && Math.hypot(x + 1, y - 14) < 5;
+          if (oesophagus) hu = -1000;
           if (trachea || bronchus) {
             hu = -1000;
-            if (!(left || right)) truth[p] = 0;
+            if (!(left || right)) {
+              truth[p] = 0;
+              airway[p] = 1;
+            }
           }
         } else if (y > 108 && y < 120 && Math.abs(x) < 150) {
           hu = 300; // table
@@ -89,5 +102,5 @@ export function syntheticChest(opts: SyntheticChestOptions = {}): { volume: Volu
       slices: [],
     },
   };
-  return { volume, truth };
+  return { volume, truth, airway };
 }

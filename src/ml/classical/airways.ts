@@ -22,12 +22,13 @@ function superiorToInferior(g: VolumeGeometry): number[] {
 /**
  * Remove the trachea and main bronchi from the air-inside-body mask, in place.
  *
- * They are air that connects the two lungs. Found slice by slice from the head down: the trachea is
- * a small air cross-section near the midline in the upper half of the air mask's extent; it is
- * followed downwards through every small component that overlaps it in the slice above (the carina
- * makes two: the main bronchi). A branch stops where its cross-section grows beyond
- * `airwayMaxAreaMm2` — there it has entered the lung. Bronchi inside the lung that this removes are
- * enclosed by lung and come back with the per-slice hole filling.
+ * They are air that connects the two lungs. Found slice by slice from the head down: a trachea
+ * candidate is a small round air cross-section near the midline in the upper half of the air mask's
+ * extent; it is followed downwards through every small component that overlaps it in the slice
+ * above (the carina makes two: the main bronchi). A branch stops where its cross-section grows
+ * beyond `airwayMaxAreaMm2` — there it has entered the lung. The longest track is the airway
+ * (oesophageal air is shorter). Bronchi inside the lung that this removes are enclosed by lung and
+ * come back with the per-slice hole filling.
  */
 export function removeAirways(air: Uint8Array, volume: Volume, midlineX: number, params: ClassicalParams): AirwayResult {
   const g: VolumeGeometry = volume;
@@ -58,15 +59,10 @@ export function removeAirways(air: Uint8Array, volume: Volume, midlineX: number,
     return labeler.label(sliceMask, nx, ny, 1);
   };
 
-  for (let n = 0; n <= searchUntil; n++) {
-    const rc0 = labelSlice(order[n]);
-    const start = tracheaCandidate(rc0, g, order[n], midlineX, minArea, maxArea, params.airwayMaxOffsetMm);
-    if (start === 0) continue;
-    let cur = new Uint8Array(sxy);
-    const first = new Uint8Array(rc0.count + 1);
-    first[start] = 1;
-    paintRuns(rc0, nx, first, cur, 1);
-    const track: { k: number; mask: Uint8Array }[] = [{ k: order[n], mask: cur }];
+  type Track = { k: number; mask: Uint8Array }[];
+  const follow = (n: number, start: Uint8Array): Track => {
+    let cur = start;
+    const track: Track = [{ k: order[n], mask: cur }];
     // follow it down through small cross-sections that overlap it in the slice above
     for (let m = n + 1; m < order.length; m++) {
       const rc = labelSlice(order[m]);
@@ -90,25 +86,56 @@ export function removeAirways(air: Uint8Array, volume: Volume, midlineX: number,
       track.push({ k: order[m], mask: next });
       cur = next;
     }
-    // A short track is a pocket of air (skin fold, oesophagus), not the trachea: keep looking.
-    if (track.length * slabMm < params.airwayMinLengthMm) continue;
-    // remove the lumen and its partial-volume rim (the airway wall's blurred edge)
-    const rim = Math.max(1, Math.ceil(params.airwayRimMm / Math.min(g.spacing[0], g.spacing[1])));
-    let removed = 0;
-    for (const t of track) {
-      const off = t.k * sxy;
-      const grown = dilateSquare(t.mask, nx, ny, rim);
-      for (let p = 0; p < sxy; p++) {
-        if (grown[p] !== 0 && air[off + p] !== 0) {
-          air[off + p] = 0;
-          removed++;
-        }
+    return track;
+  };
+
+  // The trachea is the longest such track. Oesophageal air or a skin fold can also look like a
+  // small round midline air pocket in a slice, but it does not run on for many centimetres.
+  let best: Track | undefined;
+  let tries = 0;
+  for (let n = 0; n <= searchUntil && tries < MAX_TRACKS; ) {
+    const rc0 = labelSlice(order[n]);
+    const starts = tracheaCandidates(rc0, g, order[n], midlineX, minArea, maxArea, params.airwayMaxOffsetMm);
+    if (starts.length === 0) {
+      n++;
+      continue;
+    }
+    const masks = starts.map((l) => {
+      const sel = new Uint8Array(rc0.count + 1);
+      sel[l] = 1;
+      const m = new Uint8Array(sxy);
+      paintRuns(rc0, nx, sel, m, 1);
+      return m;
+    });
+    let longest = 1;
+    for (const m of masks) {
+      const track = follow(n, m);
+      tries++;
+      longest = Math.max(longest, track.length);
+      if (track.length * slabMm >= params.airwayMinLengthMm && (best === undefined || track.length > best.length)) best = track;
+    }
+    n += longest; // the slices a track covered hold no new start
+  }
+  if (best === undefined) return { removedVoxels: 0, slices: 0 };
+
+  // remove the lumen and its partial-volume rim (the airway wall's blurred edge)
+  const rim = Math.max(1, Math.ceil(params.airwayRimMm / Math.min(g.spacing[0], g.spacing[1])));
+  let removed = 0;
+  for (const t of best) {
+    const off = t.k * sxy;
+    const grown = dilateSquare(t.mask, nx, ny, rim);
+    for (let p = 0; p < sxy; p++) {
+      if (grown[p] !== 0 && air[off + p] !== 0) {
+        air[off + p] = 0;
+        removed++;
       }
     }
-    return { removedVoxels: removed, slices: track.length };
   }
-  return { removedVoxels: 0, slices: 0 };
+  return { removedVoxels: removed, slices: best.length };
 }
+
+/** Tracks tried before settling on the longest (bounds the work on odd scans). */
+const MAX_TRACKS = 6;
 
 /** 2D dilation by a (2r+1)² square: separable running max along rows, then columns. */
 function dilateSquare(mask: Uint8Array, nx: number, ny: number, r: number): Uint8Array {
@@ -129,8 +156,8 @@ function dilateSquare(mask: Uint8Array, nx: number, ny: number, r: number): Uint
   return out;
 }
 
-/** The component that looks like the trachea: small, round, near the midline; 0 when none. */
-function tracheaCandidate(rc: RunComponents, g: VolumeGeometry, k: number, midlineX: number, minArea: number, maxArea: number, maxOffsetMm: number): number {
+/** Components that look like the trachea (small, round, near the midline), nearest the midline first, at most three. */
+function tracheaCandidates(rc: RunComponents, g: VolumeGeometry, k: number, midlineX: number, minArea: number, maxArea: number, maxOffsetMm: number): number[] {
   const n = rc.count + 1;
   const sumI = new Float64Array(n);
   const sumJ = new Float64Array(n);
@@ -150,8 +177,7 @@ function tracheaCandidate(rc: RunComponents, g: VolumeGeometry, k: number, midli
     if (j < minJ[l]) minJ[l] = j;
     if (j > maxJ[l]) maxJ[l] = j;
   }
-  let best = 0;
-  let bestOffset = Infinity;
+  const found: { l: number; offset: number }[] = [];
   for (let l = 1; l < n; l++) {
     const a = rc.sizes[l];
     if (a < minArea || a > maxArea) continue;
@@ -161,10 +187,7 @@ function tracheaCandidate(rc: RunComponents, g: VolumeGeometry, k: number, midli
     if (a < 0.4 * w * h || Math.max(w, h) > 3 * Math.min(w, h)) continue;
     const x = indexToPatient(g, sumI[l] / a, sumJ[l] / a, k)[0];
     const offset = Math.abs(x - midlineX);
-    if (offset <= maxOffsetMm && offset < bestOffset) {
-      best = l;
-      bestOffset = offset;
-    }
+    if (offset <= maxOffsetMm) found.push({ l, offset });
   }
-  return best;
+  return found.sort((a, b) => a.offset - b.offset).slice(0, 3).map((f) => f.l);
 }
