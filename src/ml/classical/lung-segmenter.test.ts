@@ -123,3 +123,12 @@ test('sagittal and coronal orderings of the same chest give the same lungs', asy
     assert.ok(dice(labels.data, t, right, 2) >= 0.97, `order ${order.join('')}: right ${dice(labels.data, t, right, 2)}`);
   }
 });
+
+test('Float32 HU volumes (rescaled data) segment the same as Int16', async () => {
+  const { volume, truth } = syntheticChest({ seed: 5 });
+  const asFloat = { ...volume, data: Float32Array.from(volume.data, (v) => v + 0.25) };
+  const a = await seg.segment(volume);
+  const b = await seg.segment(asFloat);
+  assert.ok(dice(b.data, truth, left, 1) >= 0.97);
+  assert.ok(dice(a.data, b.data, left) > 0.99 && dice(a.data, b.data, right) > 0.99);
+});
