@@ -5,7 +5,26 @@ import type { LabelMap, Volume, VolumeGeometry } from '../../core/volume.ts';
 /**
  * Volumes and label maps between steps: a JSON header + the raw voxel bytes in the artifact store,
  * so the checkpoint only holds the key (never voxel arrays) and a resumed job reads them back.
+ * The last few are also kept in memory, so the steps after `volume` in the same process do not
+ * re-read ~150 MB per step; a job resumed in another process reads the files.
  */
+const recent = new Map<string, Volume | LabelMap>();
+const KEEP = 6;
+function remember(key: string, v: Volume | LabelMap): void {
+  recent.delete(key);
+  recent.set(key, v);
+  while (recent.size > KEEP) recent.delete(recent.keys().next().value as string);
+}
+/** Drop what a finished job kept in memory. */
+export function forget(prefix: string): void {
+  for (const k of [...recent.keys()]) if (k.startsWith(prefix)) recent.delete(k);
+}
+
+/** A typed view on the bytes when aligned (readFile's own buffer), else a copy. */
+function view<T>(raw: Uint8Array, bytesPer: number, make: (b: ArrayBufferLike, off: number, n: number) => T): T {
+  if (raw.byteOffset % bytesPer === 0) return make(raw.buffer, raw.byteOffset, raw.byteLength / bytesPer);
+  return make(raw.slice().buffer, 0, raw.byteLength / bytesPer);
+}
 type DType = 'float32' | 'int16' | 'uint8';
 
 interface Header extends VolumeGeometry {
@@ -27,25 +46,34 @@ export async function saveVolume(store: ArtifactStore, key: string, v: Volume): 
   await store.put(`${key}/volume.raw`, bytesOf(v.data));
   const h: Header = { ...geometry(v), dtype, meta: v.meta };
   await store.put(`${key}/volume.json`, new TextEncoder().encode(JSON.stringify(h)));
+  remember(`${key}/volume`, v);
 }
 
 export async function loadSavedVolume(store: ArtifactStore, key: string): Promise<Volume> {
+  const hit = recent.get(`${key}/volume`);
+  if (hit && 'meta' in hit) return hit;
   const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/volume.json`))) as Header;
   const raw = await store.get(`${key}/volume.raw`);
-  const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-  const data = h.dtype === 'float32' ? new Float32Array(buf) : new Int16Array(buf);
+  const data = h.dtype === 'float32' ? view(raw, 4, (b, o, n) => new Float32Array(b, o, n)) : view(raw, 2, (b, o, n) => new Int16Array(b, o, n));
   if (!h.meta) throw new DfaError('ARTIFACT_NOT_FOUND', `volume header without metadata: ${key}`);
-  return { ...geometry(h), data, meta: h.meta };
+  const v: Volume = { ...geometry(h), data, meta: h.meta };
+  remember(`${key}/volume`, v);
+  return v;
 }
 
 export async function saveLabels(store: ArtifactStore, key: string, l: LabelMap): Promise<void> {
   await store.put(`${key}/labels.raw`, bytesOf(l.data));
   const h: Header = { ...geometry(l), dtype: 'uint8' };
   await store.put(`${key}/labels.json`, new TextEncoder().encode(JSON.stringify(h)));
+  remember(`${key}/labels`, l);
 }
 
 export async function loadSavedLabels(store: ArtifactStore, key: string): Promise<LabelMap> {
+  const hit = recent.get(`${key}/labels`);
+  if (hit && !('meta' in hit)) return hit;
   const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/labels.json`))) as Header;
   const raw = await store.get(`${key}/labels.raw`);
-  return { ...geometry(h), data: new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) };
+  const l: LabelMap = { ...geometry(h), data: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
+  remember(`${key}/labels`, l);
+  return l;
 }

@@ -1,4 +1,5 @@
 import { jobPrefix, type JobNode } from '../context.ts';
+import { forget } from '../volume-artifacts.ts';
 
 /** complete: the Task is completed; the job succeeded. */
 export const complete: JobNode = async (state, { deps }) => {
@@ -16,6 +17,7 @@ export const finish: JobNode = async (state, { deps }) => {
   if (o?.status === 'failed' && state.task) {
     await deps.fhir.updateTask(state.task, 'failed', `${o.step ?? 'job'}: ${o.reason ?? 'failed'}`);
   }
+  forget(jobPrefix(state));
   if (o?.status === 'succeeded') {
     await deps.artifacts.remove(`${jobPrefix(state)}/input`);
     await deps.artifacts.remove(`${jobPrefix(state)}/volume`);
