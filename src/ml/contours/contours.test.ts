@@ -4,6 +4,7 @@ import type { LabelMap, Vec3 } from '../../core/volume.ts';
 import { patientToIndex } from '../../core/volume.ts';
 import { fillEvenOdd } from './fill.ts';
 import { contoursByLabel, labelContours } from './index.ts';
+import { mergeHoles } from './keyhole.ts';
 import { simplifyClosed } from './simplify.ts';
 import { cutCorners, traceLoops } from './trace.ts';
 
@@ -13,6 +14,13 @@ function grid(rows: string[]): { mask: Uint8Array; w: number; h: number } {
   const mask = new Uint8Array(w * h);
   rows.forEach((r, y) => [...r].forEach((ch, x) => (mask[x + y * w] = ch === '#' ? 1 : 0)));
   return { mask, w, h };
+}
+
+/** What plastimatch does by default: fill each contour on its own, OR the results. */
+function orFill(polys: ArrayLike<number>[], w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (const p of polys) fillEvenOdd([p], w, h).forEach((v, i) => (out[i] |= v));
+  return out;
 }
 
 /** Loops are on the pixel-edge grid; pixel centres are at +0.5 there. */
@@ -55,8 +63,12 @@ test('random masks round-trip exactly through trace + even-odd fill (holes, sadd
     const mask = new Uint8Array(w * h).map(() => (rnd() < p ? 1 : 0));
     const loops = traceLoops(mask, w, h);
     assert.deepEqual(refill(loops, w, h), mask, `case ${t}`);
-    const cut = loops.map((l) => ({ xy: simplifyClosed(cutCorners(l.xy), 0.35) }));
+    const cut = loops.map((l) => ({ xy: simplifyClosed(cutCorners(l.xy), 0.35), area: l.area }));
     assert.deepEqual(refill(cut, w, h), mask, `case ${t}, cut corners`);
+    // Keyholes: one contour per island; right under even-odd AND under OR-ing each contour's fill.
+    const merged = mergeHoles(cut).map((xy) => Array.from(xy, (v) => v - 0.5));
+    assert.deepEqual(fillEvenOdd(merged, w, h), mask, `case ${t}, keyhole even-odd`);
+    assert.deepEqual(orFill(merged, w, h), mask, `case ${t}, keyhole OR`);
   }
 });
 
@@ -80,11 +92,17 @@ test('contours in LPS refill to the same label map, with and without simplificat
   const axial: [Vec3, Vec3, Vec3] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
   for (const direction of [axial, oblique]) {
     const labels = blobLabels([48, 36, 5], direction);
-    for (const [tolerancePx, vertices] of [[0, 'corners'], [0.45, 'corners'], [0, 'midpoints'], [0.3, 'midpoints'], [0.35, 'midpoints']] as const) {
-      const byLabel = contoursByLabel(labels, [1, 2], { tolerancePx, vertices });
+    for (const [tolerancePx, vertices, holes] of [
+      [0, 'corners', 'separate'],
+      [0.45, 'corners', 'keyhole'],
+      [0, 'midpoints', 'keyhole'],
+      [0.3, 'midpoints', 'separate'],
+      [0.35, 'midpoints', 'keyhole'],
+    ] as const) {
+      const byLabel = contoursByLabel(labels, [1, 2], { tolerancePx, vertices, holes });
       for (const value of [1, 2]) {
         const cs = byLabel.get(value)!;
-        if (value === 1) assert.ok(cs.some((c) => c.hole), 'ring has hole contours');
+        if (value === 1) assert.equal(cs.some((c) => c.hole), holes === 'separate', 'ring has hole contours iff separate');
         const [nx, ny, nz] = labels.dims;
         for (let k = 0; k < nz; k++) {
           const polys = cs
@@ -100,7 +118,8 @@ test('contours in LPS refill to the same label map, with and without simplificat
             });
           const got = fillEvenOdd(polys, nx, ny);
           const want = labels.data.subarray(k * nx * ny, (k + 1) * nx * ny).map((v) => (v === value ? 1 : 0));
-          assert.deepEqual(got, want, `label ${value} slice ${k} tol ${tolerancePx} ${vertices}`);
+          assert.deepEqual(got, want, `label ${value} slice ${k} tol ${tolerancePx} ${vertices} ${holes}`);
+          if (holes === 'keyhole') assert.deepEqual(orFill(polys, nx, ny), want, `OR fill, label ${value} slice ${k}`);
         }
       }
     }

@@ -1,16 +1,18 @@
 /**
  * Label map → per-slice closed planar contours in patient coordinates (LPS, mm).
  *
- * Holes: RTSTRUCT has no hole flag (PS3.3 C.8.8.6), so a hole is written as a separate closed contour
- * inside its outer contour on the same slice ("separate contours" convention, not keyholes). Readers
- * fill the contours of one slice with the even-odd rule / XOR (plastimatch does this; so does our
- * reader, src/dicom/rtstruct/to-labelmap.ts), so the inner contour punches the hole. Islands are
- * simply further outer contours.
+ * Holes: RTSTRUCT has no hole flag (PS3.3 C.8.8.6). By default each hole is joined to its outer
+ * contour by a zero-width "keyhole" bridge (keyhole.ts), so one contour per island carries its holes
+ * and every reader gets them right: those that OR a slice's contours (plastimatch's default) and
+ * those that use even-odd / XOR (plastimatch --xor-contours, our reader). With holes: 'separate' a
+ * hole is its own inner contour instead, which needs an even-odd / XOR reader. Islands are simply
+ * further outer contours.
  */
 import { DfaError } from '../../core/errors.ts';
 import type { LabelMap, Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { DEFAULT_TOLERANCE_PX, MAX_EXACT_TOLERANCE_PX, simplifyClosed } from './simplify.ts';
+import { mergeHoles } from './keyhole.ts';
 import { labelRuns } from './runs.ts';
 import { cutCorners, traceRuns } from './trace.ts';
 
@@ -34,6 +36,12 @@ export interface ContourOptions {
    * exactly, but many more points (and simplification can do little).
    */
   readonly vertices?: 'midpoints' | 'corners';
+  /**
+   * 'keyhole' (default): each hole is joined to its outer contour by a zero-width bridge, one
+   * contour per island, right for readers that OR the contours of a slice as well as for even-odd
+   * / XOR readers. 'separate': holes are contours of their own (needs an even-odd / XOR reader).
+   */
+  readonly holes?: 'keyhole' | 'separate';
 }
 
 /**
@@ -52,6 +60,7 @@ export function contoursByLabel(
 ): Map<number, PlanarContour[]> {
   const tol = opts.tolerancePx ?? DEFAULT_TOLERANCE_PX;
   const corners = opts.vertices === 'corners';
+  const keyhole = (opts.holes ?? 'keyhole') === 'keyhole';
   // Corner polygons pass pixel centres at 0.5 px, cut-corner ones at √2/4 px (see simplify.ts).
   const maxTol = corners ? 0.5 : MAX_EXACT_TOLERANCE_PX;
   if (!(tol >= 0 && tol < maxTol)) {
@@ -66,9 +75,14 @@ export function contoursByLabel(
   values.forEach((value, li) => {
     const list = result.get(value)!;
     for (const sr of runs[li]) {
-      for (const loop of traceRuns(sr.rows, sr.y0, sr.xMin, sr.xMax)) {
-        const xy = simplifyClosed(corners ? loop.xy : cutCorners(loop.xy), tol);
-        list.push({ slice: sr.k, points: toPatient(labels, xy, 0, 0, sr.k), hole: loop.area < 0 });
+      const rings = traceRuns(sr.rows, sr.y0, sr.xMin, sr.xMax).map((loop) => ({
+        xy: simplifyClosed(corners ? loop.xy : cutCorners(loop.xy), tol),
+        area: loop.area,
+      }));
+      if (keyhole && rings.some((r) => r.area < 0)) {
+        for (const xy of mergeHoles(rings)) list.push({ slice: sr.k, points: toPatient(labels, xy, 0, 0, sr.k), hole: false });
+      } else {
+        for (const r of rings) list.push({ slice: sr.k, points: toPatient(labels, r.xy, 0, 0, sr.k), hole: r.area < 0 });
       }
     }
   });
