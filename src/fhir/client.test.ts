@@ -53,18 +53,19 @@ test('search follows next links across 3+ pages to the end, and the cap stops it
   assert.equal(new Set(all.map((p) => p.id)).size, 7);
   const capped = await fhir.search<Patient>('Patient', { family: 'Paged', _count: 2 }, { maxPages: 2 });
   assert.equal(capped.length, 4);
+  assert.ok(log.lines.some((l) => l.includes('stopped at the page cap')));
 });
 
 test('paging does not skip matches when earlier ones stop matching between pages', async () => {
   for (let i = 0; i < 6; i++) await fhir.create({ ...patient(`shift-${i}`), name: [{ family: 'Shift' }] });
   const first = await fhir.searchPage<Patient>('Patient', { family: 'Shift', _count: 2 });
-  const seen = (first.entry ?? []).map((e) => e.resource!.id);
+  const seen: string[] = (first.entry ?? []).map((e) => e.resource!.id);
   // The worklist effect: items of page 1 are processed and leave the result set.
   for (const e of first.entry ?? []) await fhir.update({ ...e.resource!, name: [{ family: 'Done' }] });
   let next = first.link?.find((l) => l.relation === 'next')?.url;
   while (next) {
     const page = (await fhir.request<Bundle>('GET', next)).body;
-    seen.push(...(page.entry ?? []).map((e) => e.resource!.id));
+    seen.push(...(page.entry ?? []).map((e) => e.resource?.id ?? ''));
     next = page.link?.find((l) => l.relation === 'next')?.url;
   }
   assert.equal(new Set(seen).size, 6);

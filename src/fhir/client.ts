@@ -78,13 +78,20 @@ export class FhirClient {
     const out: WithId<T>[] = [];
     let page = await this.searchPage<T>(type, params);
     for (let n = 1; ; n++) {
-      for (const e of page.entry ?? []) {
+      const next = page.link?.find((l) => l.relation === 'next')?.url;
+      for (const [i, e] of (page.entry ?? []).entries()) {
         // _include'd resources come back with search.mode = 'include'; callers want matches.
         if (e.resource && e.search?.mode !== 'include' && e.resource.resourceType === type) out.push(e.resource);
-        if (out.length >= maxResults) return out;
+        if (out.length >= maxResults) {
+          if (next || i < (page.entry?.length ?? 0) - 1) this.#opts.log?.warn('fhir: search stopped at the result cap', { type, maxResults });
+          return out;
+        }
       }
-      const next = page.link?.find((l) => l.relation === 'next')?.url;
-      if (!next || n >= maxPages) return out;
+      if (!next) return out;
+      if (n >= maxPages) {
+        this.#opts.log?.warn('fhir: search stopped at the page cap; more results exist', { type, maxPages, results: out.length });
+        return out;
+      }
       page = (await this.request<Bundle<WithId<T>>>('GET', next)).body;
     }
   }
