@@ -70,7 +70,7 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
   touch();
   let response: TransportResponse;
   try {
-    response = await ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal });
+    response = await ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal, onUpload: touch });
   } catch (e) {
     done();
     throw fault(e);

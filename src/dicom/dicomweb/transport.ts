@@ -21,6 +21,8 @@ export interface TransportRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Blob;
   readonly signal: AbortSignal;
+  /** Called as the request body goes out (keeps an idle timeout from firing during a long upload). */
+  readonly onUpload?: () => void;
 }
 
 export interface TransportResponse {
@@ -54,7 +56,9 @@ export const nodeHttpTransport: Transport = (url, req) =>
     r.setNoDelay(true);
     r.on('error', reject);
     if (req.body) {
-      pipeline(Readable.fromWeb(req.body.stream() as import('node:stream/web').ReadableStream), r).catch((e: unknown) => {
+      const body = Readable.fromWeb(req.body.stream() as import('node:stream/web').ReadableStream);
+      if (req.onUpload) body.on('data', req.onUpload);
+      pipeline(body, r).catch((e: unknown) => {
         r.destroy(e instanceof Error ? e : new Error(String(e)));
       });
     } else {
