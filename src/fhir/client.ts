@@ -172,6 +172,7 @@ export class FhirClient {
     let reauthed = false;
     for (let attempt = 0; ; attempt++) {
       let res: Response;
+      let parsed: unknown;
       try {
         res = await this.#fetch(url, {
           method,
@@ -184,6 +185,8 @@ export class FhirClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 30_000),
         });
+        // The timeout covers the body too: a reply that stalls half-way counts as timed out.
+        parsed = await readBody(res);
       } catch (e) {
         if (isDfaError(e)) throw e; // auth failure
         const timedOut = (e as Error).name === 'TimeoutError';
@@ -196,7 +199,6 @@ export class FhirClient {
           details: { method, attempts: attempt + 1 },
         });
       }
-      const parsed = await readBody(res);
       if (res.ok) {
         return { status: res.status, body: parsed as T, location: res.headers.get('location') ?? undefined, etag: res.headers.get('etag') ?? undefined };
       }
