@@ -8,6 +8,7 @@ import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { dcmjs } from '../parse/dcmjs.ts';
 import { loadVolume, loadVolumeFromDir } from '../volume/index.ts';
 import { writeSeg } from '../seg/write.ts';
+import { niftiToVolumeGrid, readNifti } from '../../ml/io/nifti.ts';
 import { labelMapOf, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks, plastimatchSeriesToNrrd } from '../../../test/support/rt-tools.ts';
@@ -26,8 +27,23 @@ function parse(part10: Uint8Array): Record<string, any> {
 
 test('real CT + ground-truth lungs: dciodvfy clean, plastimatch round trip Dice ≥ 0.98 (exact, with and without --xor-contours)', async () => {
   const volume = await loadVolumeFromDir(CIP64_DICOM_DIR);
-  const left = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_left_mask.nii.gz'), volume);
-  const right = await niftiMaskOnGrid(join(CIP64_DIR, 'lung_right_mask.nii.gz'), volume);
+  // The product's NIfTI reader (RAS → LPS) puts the masks on the CT grid; an independent
+  // nearest-neighbour resampling from the raw affine must agree voxel for voxel.
+  const left = niftiToVolumeGrid(await readNifti(join(CIP64_DIR, 'lung_left_mask.nii.gz')), volume);
+  const right = niftiToVolumeGrid(await readNifti(join(CIP64_DIR, 'lung_right_mask.nii.gz')), volume);
+  assert.deepEqual(await niftiMaskOnGrid(join(CIP64_DIR, 'lung_left_mask.nii.gz'), volume), left.map((v) => (v ? 1 : 0)));
+  // Left lung is on the patient's left: larger LPS x than the right lung.
+  const meanX = (m: Uint8Array) => {
+    let s = 0;
+    let n = 0;
+    for (let i = 0; i < m.length; i++) {
+      if (!m[i]) continue;
+      s += i % volume.dims[0];
+      n++;
+    }
+    return s / n;
+  };
+  assert.ok(volume.direction[0][0] > 0 && meanX(left) > meanX(right), 'left lung lies at larger x (patient left, LPS)');
   const labels = labelMapOf(volume, [[1, left], [2, right]]);
   const out = writeRtstruct({ volume, labels, manifest: TEST_LUNG_MANIFEST, now: NOW });
 
