@@ -7,7 +7,17 @@
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 const UNDEFINED = 0xffffffff;
 
-export type ExtentVerdict = { kind: 'ok' } | { kind: 'truncated'; tag: string; need: number; have: number } | { kind: 'unsure' };
+/** Where a top-level native Pixel Data (7FE0,0010) element sits: its header start and its value. */
+export interface PixelDataLocation {
+  readonly elementStart: number;
+  readonly valueStart: number;
+  readonly length: number;
+}
+
+export type ExtentVerdict =
+  | { kind: 'ok'; pixelData?: PixelDataLocation }
+  | { kind: 'truncated'; tag: string; need: number; have: number }
+  | { kind: 'unsure' };
 
 class Unsure extends Error {}
 
@@ -49,6 +59,7 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
     }
   };
 
+  let pixelData: PixelDataLocation | undefined;
   // Walk elements until the end (top level) or an item delimitation item (nested).
   const skipElements = (off: number, le: boolean, imp: boolean, depth: number, nested: boolean): number => {
     while (off < end) {
@@ -86,6 +97,7 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
         if (nested) throw new Unsure();
         throw truncated(tagString(g, e), len, end - off);
       }
+      if (!nested && g === 0x7fe0 && e === 0x0010) pixelData = { elementStart: off - head, valueStart: off, length: len };
       off += len;
     }
     return off;
@@ -93,7 +105,7 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
 
   try {
     skipElements(start, little, implicit, 0, false);
-    return { kind: 'ok' };
+    return { kind: 'ok', pixelData };
   } catch (e) {
     const t = (e as { truncated?: { tag: string; need: number; have: number } }).truncated;
     return t ? { kind: 'truncated', ...t } : { kind: 'unsure' };

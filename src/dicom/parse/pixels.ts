@@ -81,10 +81,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** Samples of one frame as the typed array its Bits Allocated / Pixel Representation call for. */
 function typedSamples(bytes: Uint8Array, f: PixelFormat, count: number): FrameSamples {
   const signed = f.pixelRepresentation === 1;
-  if (f.bitsAllocated === 8) return signed ? new Int8Array(bytes.buffer, bytes.byteOffset, count) : bytes.subarray(0, count);
+  // Plain typed-array views (never Buffer: its slice() is a view, and fitBitsStored relies on slice() copying).
+  if (f.bitsAllocated === 8) return signed ? new Int8Array(bytes.buffer, bytes.byteOffset, count) : new Uint8Array(bytes.buffer, bytes.byteOffset, count);
   const size = f.bitsAllocated / 8;
   // Typed-array views need aligned offsets; copy only when the buffer is misaligned.
-  const b = bytes.byteOffset % size === 0 ? bytes : bytes.slice(0, count * size);
+  const b = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes.subarray(0, count * size)); // a copy (Buffer#slice would be a view)
   if (f.bitsAllocated === 16) return signed ? new Int16Array(b.buffer, b.byteOffset, count) : new Uint16Array(b.buffer, b.byteOffset, count);
   return signed ? new Int32Array(b.buffer, b.byteOffset, count) : new Uint32Array(b.buffer, b.byteOffset, count);
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { DfaError } from '../../core/errors.ts';
 import { dcmjs, type NaturalDataset } from './dcmjs.ts';
-import { checkDatasetExtent } from './extent.ts';
+import { checkDatasetExtent, type PixelDataLocation } from './extent.ts';
 import { TS, transferSyntaxInfo, transferSyntaxName } from './transfer-syntax.ts';
 
 /** One DICOM instance, parsed: file meta and dataset naturalized by dcmjs (keyword → value). */
@@ -108,6 +108,32 @@ function withSyntheticMeta(dataset: Uint8Array, tsUid: string): Uint8Array {
   return out;
 }
 
+/** dcmjs read + naturalize of a whole Part 10 buffer; faults become DICOM_PARSE_FAILED naming `source`. */
+function readAndNaturalize(ab: ArrayBuffer, source: string, notes: string[]): { meta: NaturalDataset; dataset: NaturalDataset } {
+  const { data } = dcmjs();
+  let dict;
+  try {
+    try {
+      dict = data.DicomMessage.readFile(ab, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
+    } catch (e) {
+      // dcmjs refuses ISO 2022 code extensions (e.g. Japanese 'ISO 2022 IR 13\ISO 2022 IR 87'). The
+      // image does not depend on them: in its lenient mode dcmjs decodes text with the first one.
+      if (!/character set/i.test(e instanceof Error ? e.message : '')) throw e;
+      notes.push(`Specific Character Set not fully supported (${e instanceof Error ? e.message : ''}); text decoded with the first character set`);
+      dict = data.DicomMessage.readFile(ab, { ignoreErrors: true, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const truncated = e instanceof RangeError || /outside the bounds|out of range|beyond|end of buffer|past end|more than currently allocated|Invalid typed array length/i.test(msg);
+    throw fail(source, truncated ? `truncated or corrupt DICOM data (${msg})` : `cannot parse DICOM data (${msg})`, e);
+  }
+  try {
+    return { meta: data.DicomMetaDictionary.naturalizeDataset(dict.meta), dataset: data.DicomMetaDictionary.naturalizeDataset(dict.dict) };
+  } catch (e) {
+    throw fail(source, `cannot interpret DICOM attributes (${e instanceof Error ? e.message : String(e)})`, e);
+  }
+}
+
 /**
  * Parse a Part 10 file (or a bare dataset without the 128-byte preamble, as some old systems
  * write) from memory. Never throws anything but a DfaError that names `source`.
@@ -148,12 +174,22 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>'): ParsedDicom {
     // Still parse the header (a caller may only need attributes); pixel decoding refuses it later.
     notes.push(`transfer syntax ${tsUid} is not supported for pixel data`);
   }
+  let nativePixels: PixelDataLocation | undefined;
   if (tsUid !== TS.DeflatedExplicitLittle) {
     const datasetStart = scanFileMeta(bytes, source).datasetStart;
     const verdict = checkDatasetExtent(bytes, datasetStart, tsUid !== TS.ExplicitBig, tsUid === TS.ImplicitLittle);
     if (verdict.kind === 'truncated') {
       throw fail(source, `truncated file: element ${verdict.tag} declares ${verdict.need} bytes but only ${verdict.have} remain`);
     }
+    if (verdict.kind === 'ok') nativePixels = verdict.pixelData;
+  }
+  // Fast path for native Pixel Data found by the walk: dcmjs parses only the header (a few KB,
+  // copied) and Pixel Data is a zero-copy view on the file's bytes.
+  if (nativePixels) {
+    const header = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + nativePixels.elementStart) as ArrayBuffer;
+    const parsed = readAndNaturalize(header, source, notes);
+    parsed.dataset.PixelData = [bytes.subarray(nativePixels.valueStart, nativePixels.valueStart + nativePixels.length)];
+    return { source, transferSyntaxUid: tsUid, meta: parsed.meta, dataset: parsed.dataset, byteLength: buf.length, notes };
   }
   // dcmjs reads explicit/implicit/big endian and inflates deflated datasets itself.
   // dcmjs wants an ArrayBuffer: use the buffer's own when it holds exactly this file (fs.readFile does), else copy.
@@ -161,31 +197,7 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>'): ParsedDicom {
     bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
       ? bytes.buffer
       : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  const { data } = dcmjs();
-  let dict;
-  try {
-    try {
-      dict = data.DicomMessage.readFile(ab, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
-    } catch (e) {
-      // dcmjs refuses ISO 2022 code extensions (e.g. Japanese 'ISO 2022 IR 13\ISO 2022 IR 87'). The
-      // image does not depend on them: in its lenient mode dcmjs decodes text with the first one.
-      if (!/character set/i.test(e instanceof Error ? e.message : '')) throw e;
-      notes.push(`Specific Character Set not fully supported (${e instanceof Error ? e.message : ''}); text decoded with the first character set`);
-      dict = data.DicomMessage.readFile(ab, { ignoreErrors: true, noCopy: true, untilTag: null, includeUntilTagValue: false, forceStoreRaw: false });
-    }
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const truncated = e instanceof RangeError || /outside the bounds|out of range|beyond|end of buffer|past end|more than currently allocated|Invalid typed array length/i.test(msg);
-    throw fail(source, truncated ? `truncated or corrupt DICOM data (${msg})` : `cannot parse DICOM data (${msg})`, e);
-  }
-  let meta: NaturalDataset;
-  let dataset: NaturalDataset;
-  try {
-    meta = data.DicomMetaDictionary.naturalizeDataset(dict.meta);
-    dataset = data.DicomMetaDictionary.naturalizeDataset(dict.dict);
-  } catch (e) {
-    throw fail(source, `cannot interpret DICOM attributes (${e instanceof Error ? e.message : String(e)})`, e);
-  }
+  const { meta, dataset } = readAndNaturalize(ab, source, notes);
   if (tsUid === TS.DeflatedExplicitLittle) notes.push('dataset was deflated');
   return { source, transferSyntaxUid: tsUid, meta, dataset, byteLength: buf.length, notes };
 }
