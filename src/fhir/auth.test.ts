@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT, type JWK } from 'jose';
 import type { Patient } from '@medplum/fhirtypes';
 import { loadConfig } from '../core/config.ts';
 import { isDfaError } from '../core/errors.ts';
@@ -97,6 +97,25 @@ test('SMART backend services: RS384 (PEM) and ES384 (JWK) assertions accepted', 
 test('SMART backend services: a key not in the registered JWKS is refused', async () => {
   await refused(smartBackendAuth({ tokenUrl: server.tokenUrl, clientId: 'smart-rsa', privateKey: strangerPem }), 'smart-bad', /client_assertion rejected/);
   await refused(smartBackendAuth({ tokenUrl: server.tokenUrl, clientId: 'nobody', privateKey: rsaPem }), 'smart-unknown', /unknown client/);
+});
+
+test('the token endpoint refuses a replayed assertion and one for another audience', async () => {
+  const key = await importPKCS8(rsaPem, 'RS384');
+  const assertion = (aud: string, jti: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'RS384' }).setIssuer('smart-rsa').setSubject('smart-rsa').setAudience(aud).setJti(jti).setIssuedAt().setExpirationTime('4m').sign(key);
+  const ask = async (jwt: string) => {
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt });
+    const r = await fetch(server.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    return { status: r.status, body: (await r.json()) as { error?: string; error_description?: string } };
+  };
+  const once = await assertion(server.tokenUrl, 'jti-1');
+  assert.equal((await ask(once)).status, 200);
+  const replay = await ask(once);
+  assert.equal(replay.status, 401);
+  assert.match(replay.body.error_description ?? '', /jti reused/);
+  const wrongAud = await ask(await assertion('https://elsewhere.example/token', 'jti-2'));
+  assert.equal(wrongAud.status, 401);
+  assert.match(wrongAud.body.error_description ?? '', /aud/);
 });
 
 test('a revoked/expired cached token is replaced once after a 401', async () => {

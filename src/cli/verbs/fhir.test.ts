@@ -51,3 +51,9 @@ test('register: phantom stored in the embedded PACS becomes a registered Imaging
   assert.equal(missing.code, 1);
   assert.match(missing.out[0] ?? '', /FAILED .*not found in the PACS/);
 });
+
+test('fhir check without DFA_FHIR_URL uses the embedded dev server under DFA_DATA_DIR', async () => {
+  const r = await dfa(['fhir', 'check'], {});
+  assert.equal(r.code, 0);
+  assert.match(r.out.join('\n'), /\[embedded dev FHIR\]/);
+});
