@@ -1,4 +1,4 @@
-import type { Volume, VolumeGeometry } from '../../core/volume.ts';
+import type { VolumeGeometry } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import type { RunComponents } from '../morphology/runs.ts';
 import { paintRuns, RunLabeler } from '../morphology/runs.ts';
@@ -11,6 +11,13 @@ export interface AirwayResult {
   readonly slices: number;
 }
 
+/**
+ * Values of the air mask the classical steps share: 0 = not air, AIR = below lungHu inside the
+ * body, AIR_LUMEN = also below airwayHu (where an airway lumen is looked for).
+ */
+export const AIR = 1;
+export const AIR_LUMEN = 2;
+
 /** Slice indices from the patient's head towards the feet (LPS +z is superior). */
 function superiorToInferior(g: VolumeGeometry): number[] {
   const nz = g.dims[2];
@@ -20,7 +27,7 @@ function superiorToInferior(g: VolumeGeometry): number[] {
 }
 
 /**
- * Remove the trachea and main bronchi from the air-inside-body mask, in place.
+ * Remove the trachea and main bronchi from the air-inside-body mask (values AIR / AIR_LUMEN), in place.
  *
  * They are air that connects the two lungs. Found slice by slice from the head down: a trachea
  * candidate is a small round air cross-section near the midline in the upper half of the air mask's
@@ -30,9 +37,7 @@ function superiorToInferior(g: VolumeGeometry): number[] {
  * (oesophageal air is shorter). Bronchi inside the lung that this removes are enclosed by lung and
  * come back with the per-slice hole filling.
  */
-export function removeAirways(air: Uint8Array, volume: Volume, midlineX: number, params: ClassicalParams): AirwayResult {
-  const g: VolumeGeometry = volume;
-  const hu = volume.data;
+export function removeAirways(air: Uint8Array, g: VolumeGeometry, midlineX: number, params: ClassicalParams): AirwayResult {
   const [nx, ny] = g.dims;
   const sxy = nx * ny;
   const pixelMm2 = g.spacing[0] * g.spacing[1];
@@ -54,8 +59,8 @@ export function removeAirways(air: Uint8Array, volume: Volume, midlineX: number,
   const slabMm = Math.abs(g.spacing[2]);
   const labelSlice = (k: number): RunComponents => {
     const off = k * sxy;
-    // the lumen proper (tighter threshold): partial-volume voxels would join it to the lung
-    for (let p = 0; p < sxy; p++) sliceMask[p] = air[off + p] !== 0 && hu[off + p] < params.airwayHu ? 1 : 0;
+    // the lumen proper (AIR_LUMEN, the tighter threshold): partial-volume voxels would join it to the lung
+    for (let p = 0; p < sxy; p++) sliceMask[p] = air[off + p] === AIR_LUMEN ? 1 : 0;
     return labeler.label(sliceMask, nx, ny, 1);
   };
 

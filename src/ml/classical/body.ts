@@ -22,7 +22,6 @@ export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
   const [nx, ny, nz] = volume.dims;
   const sxy = nx * ny;
   const mask = new Uint8Array(sxy * nz);
-  const tissue = new Uint8Array(sxy);
   const labeler = new RunLabeler();
   const filler = new SliceHoleFiller(nx, ny);
   const data = volume.data;
@@ -34,8 +33,7 @@ export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
   const hi = [0, 0, 0];
   for (let k = 0; k < nz; k++) {
     const off = k * sxy;
-    for (let p = 0; p < sxy; p++) tissue[p] = data[off + p] > bodyHu ? 1 : 0;
-    const rc = labeler.label(tissue, nx, ny, 1);
+    const rc = labeler.labelAbove(data, bodyHu, nx, ny, 1, off);
     let body = 0;
     for (let l = 1; l <= rc.count; l++) if (body === 0 || rc.sizes[l] > rc.sizes[body]) body = l;
     if (body === 0) continue;

@@ -1,10 +1,11 @@
 import { DfaError } from '../../core/errors.ts';
 import type { Segmenter } from '../../core/ports.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
-import { boundingBox, boxGeometry, cropMask, nestBox, pasteMask } from '../morphology/crop.ts';
+import type { Box } from '../morphology/crop.ts';
+import { boundingBox, boxDims, boxGeometry, cropMask, nestBox, pasteMask } from '../morphology/crop.ts';
 import { fillLabelHolesPerSlice } from '../morphology/fill-holes.ts';
 import { closeLabel } from '../morphology/closing.ts';
-import { removeAirways } from './airways.ts';
+import { AIR, AIR_LUMEN, removeAirways } from './airways.ts';
 import { axialOrder, fromAxialOrder, toAxialOrder } from './axial.ts';
 import { bodyMask } from './body.ts';
 import type { ClassicalLungManifest } from './manifest.ts';
@@ -70,11 +71,9 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       if (body.box) {
         // everything below runs inside the body's box: outside it there is no lung
         const bg = boxGeometry(volume, body.box);
-        const hu = cropMask(volume.data, volume.dims, body.box);
-        const air = cropMask(body.mask, volume.dims, body.box);
-        for (let i = 0; i < air.length; i++) air[i] = air[i] !== 0 && hu[i] < p.lungHu ? 1 : 0;
+        const air = airInBody(volume, body.mask, body.box, p.lungHu, p.airwayHu);
         check('body');
-        airways = removeAirways(air, { ...bg, data: hu, meta: volume.meta }, body.midlineX, p);
+        airways = removeAirways(air, bg, body.midlineX, p);
         check('airways');
         const box = boundingBox(air, bg.dims, 1);
         if (box) {
@@ -106,4 +105,28 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
     },
   };
   return seg;
+}
+
+/**
+ * Air inside the body, on the body's box: AIR below lungHu, AIR_LUMEN below airwayHu too. One
+ * pass, and no copy of the HU data: the later steps need only these two thresholds.
+ */
+function airInBody(volume: Volume, bodyMask: Uint8Array, box: Box, lungHu: number, airwayHu: number): Uint8Array {
+  const [nx, ny] = volume.dims;
+  const [cx, cy, cz] = boxDims(box);
+  const air = new Uint8Array(cx * cy * cz);
+  const hu = volume.data;
+  let q = 0;
+  for (let k = 0; k < cz; k++) {
+    for (let j = 0; j < cy; j++) {
+      const s = box.lo[0] + (box.lo[1] + j) * nx + (box.lo[2] + k) * nx * ny;
+      for (let i = 0; i < cx; i++, q++) {
+        const p = s + i;
+        if (bodyMask[p] === 0) continue;
+        const v = hu[p];
+        if (v < lungHu) air[q] = v < airwayHu ? AIR_LUMEN : AIR;
+      }
+    }
+  }
+  return air;
 }

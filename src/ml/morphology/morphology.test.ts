@@ -47,6 +47,18 @@ test('run-length labelling partitions like a 6-connected flood fill (random mask
   }
 });
 
+test('labelling straight from HU above a threshold equals labelling the thresholded mask', () => {
+  const rnd = random(9);
+  const dims: Vec3 = [19, 9, 7];
+  const hu = Int16Array.from({ length: dims[0] * dims[1] * dims[2] }, () => Math.round(rnd() * 2000 - 1000));
+  const a = new RunLabeler().labelAbove(hu, -200, dims[0], dims[1], dims[2]);
+  const b = new RunLabeler().label(Uint8Array.from(hu, (v) => (v > -200 ? 1 : 0)), dims[0], dims[1], dims[2]);
+  assert.equal(a.count, b.count);
+  assert.deepEqual([...a.sizes], [...b.sizes]);
+  assert.deepEqual([...a.start], [...b.start]);
+  assert.deepEqual([...a.label], [...b.label]);
+});
+
 test('26-connectivity joins diagonal neighbours that 6-connectivity keeps apart', () => {
   const dims: Vec3 = [3, 3, 3];
   const mask = new Uint8Array(27);

@@ -61,19 +61,56 @@ export class RunLabeler {
         if (value !== undefined) while (i < nx && mask[base + i] === value) i++;
         else if (foreground) while (i < nx && mask[base + i] !== 0) i++;
         else while (i < nx && mask[base + i] === 0) i++;
-        if (n === this.start.length) this.grow();
-        this.start[n] = s;
-        this.end[n] = i;
-        this.line[n] = L;
-        this.parent[n] = n;
-        n++;
+        this.push(n++, s, i, L);
       }
-      const j = L % ny;
-      if (j > 0) this.joinLines(lineFirst[L - 1], lineFirst[L], lineFirst[L], n);
-      if (L >= ny) this.joinLines(lineFirst[L - ny], lineFirst[L - ny + 1], lineFirst[L], n);
+      this.endLine(L, ny, n);
     }
     lineFirst[lines] = n;
+    return this.finish(n, nx, ny);
+  }
 
+  /**
+   * Label the voxels with data > threshold (e.g. HU above a tissue threshold) straight from the
+   * image, without building a mask first. Same result as `label` on the thresholded mask.
+   */
+  labelAbove(data: ArrayLike<number>, threshold: number, nx: number, ny: number, nz: number, offset = 0): RunComponents {
+    const lines = ny * nz;
+    if (this.lineFirst.length < lines + 1) this.lineFirst = new Int32Array(lines + 1);
+    const lineFirst = this.lineFirst;
+    let n = 0;
+    for (let L = 0; L < lines; L++) {
+      lineFirst[L] = n;
+      const base = offset + L * nx;
+      let i = 0;
+      while (i < nx) {
+        while (i < nx && !(data[base + i] > threshold)) i++;
+        if (i >= nx) break;
+        const s = i;
+        while (i < nx && data[base + i] > threshold) i++;
+        this.push(n++, s, i, L);
+      }
+      this.endLine(L, ny, n);
+    }
+    lineFirst[lines] = n;
+    return this.finish(n, nx, ny);
+  }
+
+  private push(r: number, s: number, e: number, L: number): void {
+    if (r === this.start.length) this.grow();
+    this.start[r] = s;
+    this.end[r] = e;
+    this.line[r] = L;
+    this.parent[r] = r;
+  }
+
+  /** Join line L's runs (up to run n) with the line above (j-1) and the one before it in k. */
+  private endLine(L: number, ny: number, n: number): void {
+    const lineFirst = this.lineFirst;
+    if (L % ny > 0) this.joinLines(lineFirst[L - 1], lineFirst[L], lineFirst[L], n);
+    if (L >= ny) this.joinLines(lineFirst[L - ny], lineFirst[L - ny + 1], lineFirst[L], n);
+  }
+
+  private finish(n: number, nx: number, ny: number): RunComponents {
     const label = new Int32Array(n);
     const rootLabel = new Int32Array(n);
     const sizes: number[] = [0];
