@@ -37,8 +37,12 @@ export interface NegotiatedContext {
   readonly transferSyntax: string;
 }
 
-/** Default max PDU we announce (PS3.8 D.1: max length of the P-DATA-TF variable field). */
-export const OUR_MAX_PDU = 1 << 20;
+/**
+ * Max PDU we announce (PS3.8 D.1: max length of the P-DATA-TF variable field). 16 KiB, as dcmtk:
+ * the sender then streams a data set while encoding it instead of filling a whole PDU first; on a
+ * 300-slice C-GET from Orthanc, 1 MiB was not faster (measurements within this machine's noise).
+ */
+export const OUR_MAX_PDU = 16384;
 
 interface PendingRequest {
   readonly what: string;
