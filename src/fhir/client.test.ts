@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -233,8 +233,19 @@ test('a restart keeps every resource and version', async () => {
   assert.equal((await fhir.search('Patient', { family: 'Paged' })).length, 7);
 });
 
-test('a second server on the same data dir is refused while the first runs', async () => {
+test('a second server on the same data dir is refused while the first runs; a stale lock is taken over', async () => {
   await assert.rejects(() => startFhirServer({ dataDir: dir }), (e) => isDfaError(e, 'SERVICE_UNREACHABLE') && /in use|already open/.test(e.message));
+  const other = await mkdtemp(join(tmpdir(), 'dfa-fhir-lock-'));
+  try {
+    // Left behind by a crashed run whose pid is ours now (a container restart) or no longer exists.
+    for (const pid of [process.pid, 2 ** 22 + 1]) {
+      await writeFile(join(other, 'fhir.lock'), String(pid));
+      const s = await startFhirServer({ dataDir: other });
+      await s.stop();
+    }
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
 });
 
 test('Retry-After parsing: seconds and HTTP-date', () => {

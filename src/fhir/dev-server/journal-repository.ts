@@ -4,6 +4,9 @@ import { MemoryRepository } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import { DfaError } from '../../core/errors.ts';
 
+/** Lock files this process holds. */
+const OPEN_HERE = new Set<string>();
+
 type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resourceType: string; id: string };
 
 /**
@@ -33,19 +36,26 @@ export class JournalRepository extends MemoryRepository {
     if (!this.#lock) return;
     try {
       writeFileSync(this.#lock, String(process.pid), { flag: 'wx' });
+      OPEN_HERE.add(this.#lock);
       return;
     } catch {
       const pid = Number(readFileSync(this.#lock, 'utf8').trim());
       if (pid && pid !== process.pid && isAlive(pid)) {
         throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is in use by process ${pid} (a running dev FHIR server: point DFA_FHIR_URL at it)`);
       }
-      if (pid === process.pid) throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is already open in this process`);
+      // Same pid: open here, or left by an earlier container run that had our pid (often 1).
+      if (pid === process.pid && OPEN_HERE.has(this.#lock)) {
+        throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is already open in this process`);
+      }
       writeFileSync(this.#lock, String(process.pid));
+      OPEN_HERE.add(this.#lock);
     }
   }
 
   unlock(): void {
-    if (this.#lock) rmSync(this.#lock, { force: true });
+    if (!this.#lock) return;
+    rmSync(this.#lock, { force: true });
+    OPEN_HERE.delete(this.#lock);
   }
 
   /** Replays the journal; returns how many entries were applied. A torn last line is ignored. */
