@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDfaError } from '../../core/errors.ts';
-import { loadVolumeFromDir } from '../volume/index.ts';
+import { loadVolume, loadVolumeFromDir } from '../volume/index.ts';
 import { labelMapOf, loadCtGeometry, niftiMaskOnGrid } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks } from '../../../test/support/rt-tools.ts';
@@ -52,6 +52,17 @@ test('dicompyler example: 10 ROIs, Lt Lung with 165 contours, the empty Areola r
   assert.ok(lung.contours.every((c) => c.type === 'CLOSED_PLANAR' && c.points.length >= 3 && c.referencedSopInstanceUid));
   assert.equal(lung.color?.length, 3);
   assert.deepEqual(r.problems.map((p) => [p.code, p.roi]), [['EMPTY_ROI', 'Areola']]);
+});
+
+test('dicompyler example on its one CT slice present: BODY is filled there, the rest reported once per ROI', async () => {
+  const volume = await loadVolume([join(RTSTRUCT_DIR, 'dicompyler_core_example', 'ct.0.dcm')]);
+  const m = rtstructToLabelMap(await read('dicompyler_core_example/rtss.dcm'), volume);
+  const body = m.labels.get('BODY')!;
+  const areaCm2 = (body.reduce((s, v) => s + v, 0) * volume.spacing[0] * volume.spacing[1]) / 100;
+  assert.ok(areaCm2 > 300 && areaCm2 < 700, `BODY cross-section ${areaCm2} cm²`);
+  const lung = m.problems.filter((p) => p.roi === 'Lt Lung');
+  assert.deepEqual(lung.map((p) => p.code).sort(), ['NON_EXISTENT_REFERENCE', 'NOT_ON_A_SLICE']);
+  assert.ok(lung.every((p) => /and \d+ more/.test(p.message)));
 });
 
 test('pydicom RTSTRUCT (no Part 10 header): POINT contours are read and reported', async () => {

@@ -95,7 +95,7 @@ export function rtstructToLabelMap(rtss: Rtstruct, volume: Volume): RtstructMask
     });
     for (const [k, polys] of bySlice) fillEvenOdd(polys, nx, ny, mask.subarray(k * nx * ny, (k + 1) * nx * ny));
   }
-  return { labels, problems };
+  return { labels, problems: summarise(problems) };
 }
 
 /**
@@ -126,4 +126,18 @@ function inverseGeometry(g: VolumeGeometry): (p: Vec3) => [number, number, numbe
       inv[2][0] * x + inv[2][1] * y + inv[2][2] * z,
     ];
   };
+}
+
+/** One problem per (code, ROI): a structure set on a partial series would otherwise list hundreds. */
+function summarise(problems: RtstructProblem[]): RtstructProblem[] {
+  const groups = new Map<string, { first: RtstructProblem; count: number }>();
+  for (const p of problems) {
+    const key = `${p.code}\u0000${p.roi ?? ''}`;
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { first: p, count: 1 });
+  }
+  return [...groups.values()].map(({ first, count }) =>
+    count === 1 ? first : { ...first, message: `${first.message} (and ${count - 1} more contour(s) like it)` },
+  );
 }
