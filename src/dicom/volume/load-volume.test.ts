@@ -137,3 +137,14 @@ test('Pixel Padding Value becomes air, not a ring of −2000 HU', async () => {
   assert.equal(left, 0);
   assert.ok(changed > 0);
 });
+
+test('rescale: integer shifts stay Int16, overflow or a fractional slope gives exact Float32', async () => {
+  const shifted = await loadVolume(cip.map((p) => variant(p, { RescaleIntercept: 32000 })));
+  assert.ok(shifted.data instanceof Float32Array, 'Int16 would overflow');
+  const half = await loadVolume(cip.map((p) => variant(p, { RescaleSlope: 0.5, RescaleIntercept: -10 })));
+  assert.ok(half.data instanceof Float32Array);
+  for (const i of [0, 1000, 123456, reference.data.length - 1]) {
+    assert.equal(shifted.data[i], reference.data[i] + 32000);
+    assert.equal(half.data[i], reference.data[i] * 0.5 - 10);
+  }
+});

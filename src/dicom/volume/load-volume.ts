@@ -85,10 +85,12 @@ function rescaleInto(dst: Int16Array | Float32Array, off: number, src: FrameSamp
   const n = src.length;
   if (dst instanceof Int16Array) {
     const view = dst.subarray(off, off + n);
-    if (src instanceof Int16Array || src instanceof Int8Array || src instanceof Uint8Array) {
+    if (intercept === 0 && (src instanceof Int16Array || src instanceof Int8Array || src instanceof Uint8Array)) {
       view.set(src);
-      return intercept === 0 || addInt16Checked(view, intercept);
+      return true;
     }
+    if (src instanceof Int16Array) return shiftInt16(view, src, intercept);
+    if (src instanceof Uint16Array) return shiftUint16(view, src, intercept);
     return copyShiftedToInt16(view, src, intercept);
   }
   const view = dst.subarray(off, off + n);
@@ -119,14 +121,30 @@ function withoutPadding(src: FrameSamples, f: FrameInfo, modality: string): Fram
   return out ?? src;
 }
 
-function addInt16Checked(a: Int16Array, b: number): boolean {
-  let ok = true;
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i] + b;
-    if (v < -32768 || v > 32767) ok = false;
-    a[i] = v;
+/** dst = src + b for Int16 → Int16 (the common CT case), one monomorphic pass; false on overflow. */
+function shiftInt16(dst: Int16Array, src: Int16Array, b: number): boolean {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < dst.length; i++) {
+    const v = src[i] + b;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    dst[i] = v;
   }
-  return ok;
+  return lo >= -32768 && hi <= 32767;
+}
+
+/** Same as shiftInt16 for unsigned stored values (e.g. 12-bit CT in 16 bits); kept separate to stay monomorphic. */
+function shiftUint16(dst: Int16Array, src: Uint16Array, b: number): boolean {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < dst.length; i++) {
+    const v = src[i] + b;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    dst[i] = v;
+  }
+  return lo >= -32768 && hi <= 32767;
 }
 
 function copyShiftedToInt16(dst: Int16Array, src: ArrayLike<number>, b: number): boolean {
