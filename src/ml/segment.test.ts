@@ -7,6 +7,7 @@ import type { Segmenter } from '../core/ports.ts';
 import type { LabelMap, Volume } from '../core/volume.ts';
 import { createClassicalLungSegmenter } from './classical/lung-segmenter.ts';
 import { shippedClassicalManifest } from './classical/manifest.ts';
+import { qcLungs } from './qc.ts';
 import { segmentWithQc } from './segment.ts';
 
 const { volume } = syntheticChest();
@@ -104,4 +105,14 @@ test('an aborted job stops instead of falling back', async () => {
   const next = fake('next', empty);
   await assert.rejects(segmentWithQc(volume, [aborting, next], log, { signal: ctl.signal }));
   assert.equal(next.calls, 0);
+});
+
+test('implausibly small lungs from a working segmenter: QC fails, flagged for review, limits can be relaxed', async () => {
+  const small = syntheticChest({ lungScale: 0.45 }).volume;
+  const log = memoryLogger();
+  const r = await segmentWithQc(small, [classical], log);
+  assert.equal(r.reviewRequired, true);
+  assert.ok(r.qc.checks.some((c) => c.name === 'volume:Lung_L' && !c.ok));
+  const relaxed = await segmentWithQc(small, [classical], log, { qc: (l, m) => qcLungs(l, m, { lungMl: [50, 5000], totalMl: [100, 9000] }) });
+  assert.equal(relaxed.reviewRequired, false, JSON.stringify(relaxed.qc.checks.filter((c) => !c.ok)));
 });
