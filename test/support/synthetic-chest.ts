@@ -19,6 +19,8 @@ export interface SyntheticChestOptions {
    * sits 4 mm to the left): a second small round midline air column, shorter than the trachea.
    */
   oesophagusAir?: boolean;
+  /** A large pocket of bowel gas under the lungs (below the diaphragm). */
+  bowelGas?: boolean;
   /** Multiply both lung sizes by this (to make QC fail). */
   lungScale?: number;
   seed?: number;
@@ -72,6 +74,7 @@ export function syntheticChest(opts: SyntheticChestOptions = {}): { volume: Volu
           const bronchus = t >= 0 && t <= 1 && Math.hypot(Math.abs(x - tx) - 45 * t, y + 10) < 6;
           const oesophagus = opts.oesophagusAir === true && z >= zc + 30 && Math.hypot(x + 1, y - 14) < 5;
           if (oesophagus) hu = -1000;
+          if (opts.bowelGas === true && ((x - 20) / 60) ** 2 + ((y + 10) / 45) ** 2 + ((z + 128) / 16) ** 2 <= 1) hu = -1000;
           if (trachea || bronchus) {
             hu = -1000;
             if (!(left || right)) {

@@ -132,3 +132,19 @@ test('Float32 HU volumes (rescaled data) segment the same as Int16', async () =>
   assert.ok(dice(b.data, truth, left, 1) >= 0.97);
   assert.ok(dice(a.data, b.data, left) > 0.99 && dice(a.data, b.data, right) > 0.99);
 });
+
+test('bowel gas under the diaphragm, big enough to pass the size filter, is not lung', async () => {
+  const { volume, truth } = syntheticChest({ bowelGas: true, dims: [80, 64, 60] });
+  const labels = await seg.segment(volume);
+  let gas = 0;
+  let gasLabelled = 0;
+  for (let p = 0; p < truth.length; p++) {
+    if (truth[p] !== 0 || volume.data[p] > -900 || labels.data[p] === 0) continue;
+    gasLabelled++;
+  }
+  for (let p = 0; p < truth.length; p++) if (truth[p] === 0 && volume.data[p] < -900) gas++;
+  assert.ok(gas > 0);
+  assert.ok(gasLabelled < 50, `${gasLabelled} gas voxels labelled`);
+  assert.ok(dice(labels.data, truth, left, 1) >= 0.97);
+  assert.ok(dice(labels.data, truth, right, 2) >= 0.97);
+});

@@ -78,7 +78,7 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
         const box = boundingBox(air, bg.dims, 1);
         if (box) {
           const g = boxGeometry(bg, box);
-          const s = splitLungs(cropMask(air, bg.dims, box), g, body.midlineX, p.minLungFraction, left, right);
+          const s = splitLungs(cropMask(air, bg.dims, box), g, body.midlineX, p.minLungFraction, p.apexToleranceMm, left, right);
           split = s.method;
           erosionMm = s.erosionMm;
           check('split');

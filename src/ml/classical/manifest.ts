@@ -26,6 +26,8 @@ export const classicalParamsSchema = z.object({
   airwayMaxOffsetMm: z.number().positive().default(35),
   /** Air components smaller than this fraction of the largest are not lung (bowel, oesophagus). */
   minLungFraction: z.number().min(0).max(1).default(0.1),
+  /** A lung reaches up to within this distance of the other lung's apex; bowel gas does not. */
+  apexToleranceMm: z.number().positive().default(80),
   /**
    * Largest in-slice hole (mm²) filled as lung: vessels and bronchi inside the lung are filled, the
    * liver or heart dome that the lung wraps around (also a hole in an axial slice) is not.

@@ -22,6 +22,8 @@ interface ComponentStats {
   readonly x: number;
   /** Voxels on the patient-left side of the midline. */
   readonly leftVoxels: number;
+  /** Most superior LPS z of the component (mm): where a lung's apex is. */
+  readonly top: number;
 }
 
 /** Per-component size, centroid x and left-of-midline count, from the runs (no voxel loop). */
@@ -29,6 +31,11 @@ function componentStats(rc: RunComponents, g: VolumeGeometry, midlineX: number):
   const ny = g.dims[1];
   const n = rc.count + 1;
   const si = new Float64Array(n), sj = new Float64Array(n), sk = new Float64Array(n), left = new Float64Array(n);
+  const top = new Float64Array(n).fill(-Infinity);
+  const az = g.spacing[0] * g.direction[0][2];
+  const bz = g.spacing[1] * g.direction[1][2];
+  const cz = g.spacing[2] * g.direction[2][2];
+  const z0 = g.origin[2];
   // LPS x of voxel (i, j, k) is affine: x0 + i*ax + j*bx + k*cx
   const x0 = g.origin[0];
   const ax = g.spacing[0] * g.direction[0][0];
@@ -45,6 +52,9 @@ function componentStats(rc: RunComponents, g: VolumeGeometry, midlineX: number):
     sj[l] += j * len;
     sk[l] += k * len;
     const xj = x0 + j * bx + k * cx;
+    const zj = z0 + j * bz + k * cz;
+    const zTop = Math.max(zj + a * az, zj + (b - 1) * az);
+    if (zTop > top[l]) top[l] = zTop;
     if (ax > 0) left[l] += Math.max(0, b - Math.max(a, Math.floor((midlineX - xj) / ax) + 1));
     else if (ax < 0) left[l] += Math.max(0, Math.min(b, Math.ceil((midlineX - xj) / ax)) - a);
     else if (xj > midlineX) left[l] += len;
@@ -53,7 +63,7 @@ function componentStats(rc: RunComponents, g: VolumeGeometry, midlineX: number):
   for (let l = 1; l < n; l++) {
     const size = rc.sizes[l];
     const x = indexToPatient(g, si[l] / size, sj[l] / size, sk[l] / size)[0];
-    out.push({ label: l, size, x, leftVoxels: Math.min(size, left[l]) });
+    out.push({ label: l, size, x, leftVoxels: Math.min(size, left[l]), top: top[l] });
   }
   return out.sort((a, b) => b.size - a.size);
 }
@@ -76,13 +86,13 @@ function paintValues(rc: RunComponents, nx: number, valueOf: Uint8Array, out: Ui
  * (breadth-first, both at once, so the cut runs through the narrow part of the junction).
  * Sides come from patient coordinates (LPS +x = left), never from array order.
  */
-export function splitLungs(air: Uint8Array, g: VolumeGeometry, midlineX: number, minFraction: number, left: number, right: number): LungSplit {
+export function splitLungs(air: Uint8Array, g: VolumeGeometry, midlineX: number, minFraction: number, apexToleranceMm: number, left: number, right: number): LungSplit {
   const [nx, ny, nz] = g.dims;
   const rc = new RunLabeler().label(air, nx, ny, nz);
   const stats = componentStats(rc, g, midlineX);
   const out = new Uint8Array(air.length);
   if (stats.length === 0) return { labels: out, method: 'single' };
-  const kept = stats.filter((s) => s.size >= minFraction * stats[0].size);
+  const kept = stats.filter((s) => s.size >= minFraction * stats[0].size && s.top >= stats[0].top - apexToleranceMm);
   const valueOf = new Uint8Array(rc.count + 1);
   for (const c of kept) valueOf[c.label] = c.x > midlineX ? left : right;
   const big = kept[0];
