@@ -8,6 +8,7 @@ import { isDfaError } from '../core/errors.ts';
 import { memoryLogger } from '../core/log.ts';
 import { FhirClient, parseRetryAfter } from './client.ts';
 import { startFhirServer, type FhirServer } from './dev-server/server.ts';
+import { FHIR_CONTRACT, newMark } from './fhir-contract.ts';
 
 // Contract suite: the client against the embedded dev server over real HTTP.
 let server: FhirServer;
@@ -37,6 +38,10 @@ test('create returns the stored resource with id and version; read gets it back 
   assert.equal(raw.headers.get('last-modified'), new Date(resource.meta!.lastUpdated!).toUTCString());
   assert.equal(r.body.identifier?.[0]?.value, 'c1');
 });
+
+for (const c of FHIR_CONTRACT) {
+  test(`contract: ${c.name}`, () => c.run({ client: fhir, makeClient: (o) => new FhirClient({ baseUrl: server.url, retryBaseMs: 10, ...o }), mark: newMark() }));
+}
 
 test('201 responses carry a Location with the version', async () => {
   const r = await fhir.request<Patient>('POST', 'Patient', patient('loc'));
@@ -69,58 +74,6 @@ test('paging does not skip matches when earlier ones stop matching between pages
     next = page.link?.find((l) => l.relation === 'next')?.url;
   }
   assert.equal(new Set(seen).size, 6);
-});
-
-test('conditional create (If-None-Exist) returns the existing resource instead of a duplicate', async () => {
-  const a = await fhir.create(patient('cc'), { ifNoneExist: 'identifier=urn:mrn|cc' });
-  const b = await fhir.create(patient('cc'), { ifNoneExist: 'identifier=urn:mrn|cc' });
-  assert.equal(a.created, true);
-  assert.equal(b.created, false);
-  assert.equal(a.resource.id, b.resource.id);
-  assert.equal((await fhir.search('Patient', { identifier: 'urn:mrn|cc' })).length, 1);
-});
-
-test('conditional update creates once then updates the match', async () => {
-  const a = await fhir.conditionalUpdate({ ...patient('cu'), gender: 'male' }, { identifier: 'urn:mrn|cu' });
-  const b = await fhir.conditionalUpdate({ ...patient('cu'), gender: 'female' }, { identifier: 'urn:mrn|cu' });
-  assert.equal(a.created, true);
-  assert.equal(b.created, false);
-  assert.equal(b.resource.id, a.resource.id);
-  assert.equal((await fhir.read<Patient>('Patient', a.resource.id)).gender, 'female');
-});
-
-test('update with a stale If-Match is refused with 412 (FHIR_CONFLICT), nothing overwritten', async () => {
-  const { resource } = await fhir.create(patient('stale'));
-  const v1 = resource.meta!.versionId!;
-  await fhir.update({ ...resource, gender: 'male' }, { ifMatch: v1 });
-  await assert.rejects(
-    () => fhir.update({ ...resource, gender: 'female' }, { ifMatch: v1 }),
-    (e) => isDfaError(e, 'FHIR_CONFLICT') && e.details['status'] === 412,
-  );
-  assert.equal((await fhir.read<Patient>('Patient', resource.id)).gender, 'male');
-});
-
-test('a concurrent write between read and PUT → 412 → re-read and re-apply keeps both changes', async () => {
-  const { resource } = await fhir.create(patient('both'));
-  let first = true;
-  const racingFetch: typeof fetch = async (input, init) => {
-    if (init?.method === 'PUT' && first) {
-      first = false;
-      // Another client updates the resource just before our PUT lands.
-      const cur = await fhir.read<Patient>('Patient', resource.id);
-      await fhir.update({ ...cur, gender: 'female' }, { ifMatch: cur.meta?.versionId });
-    }
-    return fetch(input, init);
-  };
-  const client = new FhirClient({ baseUrl: server.url, fetch: racingFetch, retryBaseMs: 10 });
-  let applied = 0;
-  const out = await client.modify<Patient>('Patient', resource.id, (p) => {
-    applied++;
-    return { ...p, active: true };
-  });
-  assert.equal(applied, 2);
-  assert.equal(out.active, true);
-  assert.equal(out.gender, 'female'); // the other writer's change survived
 });
 
 test('503 with Retry-After then 200: retried and succeeds', async () => {
@@ -172,16 +125,6 @@ test('an invalid resource is refused with the OperationOutcome text in the error
   );
 });
 
-test('JSON Patch applies, and a stale If-Match on PATCH is refused', async () => {
-  const { resource } = await fhir.create(patient('patch'));
-  const p = await fhir.patch<Patient>('Patient', resource.id, [{ op: 'add', path: '/active', value: true }], { ifMatch: resource.meta?.versionId });
-  assert.equal(p.active, true);
-  await assert.rejects(
-    () => fhir.patch('Patient', resource.id, [{ op: 'add', path: '/gender', value: 'male' }], { ifMatch: resource.meta?.versionId }),
-    (e) => isDfaError(e, 'FHIR_CONFLICT'),
-  );
-});
-
 test('the server accepts unquoted and quoted If-Match alike', async () => {
   const { resource } = await fhir.create(patient('quotes'));
   const v = resource.meta!.versionId!;
@@ -194,25 +137,6 @@ test('the server accepts unquoted and quoted If-Match alike', async () => {
   const cur = (await r1.json()) as Patient;
   const r3 = await put(`"${cur.meta?.versionId}"`, { ...resource, active: false });
   assert.equal(r3.status, 200);
-});
-
-test('transaction bundle: all entries applied with resolved urn:uuid references', async () => {
-  const bundle: Bundle = {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: [
-      { fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111', resource: patient('tx'), request: { method: 'POST', url: 'Patient' } },
-      {
-        resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'urn:uuid:11111111-1111-4111-8111-111111111111' } },
-        request: { method: 'POST', url: 'Observation' },
-      },
-    ],
-  };
-  const out = await fhir.transaction(bundle);
-  assert.equal(out.type, 'transaction-response');
-  assert.deepEqual(out.entry?.map((e) => e.response?.status), ['201', '201']);
-  const obs = out.entry?.[1]?.resource as { subject?: { reference?: string } };
-  assert.match(obs.subject?.reference ?? '', /^Patient\/[0-9a-f-]+$/);
 });
 
 test('/metadata serves a CapabilityStatement', async () => {

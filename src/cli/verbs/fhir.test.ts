@@ -57,3 +57,9 @@ test('fhir check without DFA_FHIR_URL uses the embedded dev server under DFA_DAT
   assert.equal(r.code, 0);
   assert.match(r.out.join('\n'), /\[embedded dev FHIR\]/);
 });
+
+test('fhir contract: every check passes against the dev server (with auth)', async () => {
+  const r = await dfa(['fhir', 'contract'], { DFA_FHIR_URL: server.url, DFA_FHIR_AUTH: 'bearer', DFA_FHIR_TOKEN: 'cli-token' });
+  assert.equal(r.code, 0, r.out.join('\n'));
+  assert.match(r.out.at(-1) ?? '', /(\d+)\/\1 contract checks passed/);
+});

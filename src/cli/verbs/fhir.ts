@@ -4,17 +4,21 @@ import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { DfaError } from '../../core/errors.ts';
 import { startFhirServer } from '../../fhir/dev-server/server.ts';
 import type { DevServerAuth } from '../../fhir/dev-server/token-service.ts';
+import { FhirClient } from '../../fhir/client.ts';
+import { runFhirContract } from '../../fhir/fhir-contract.ts';
+import { authFromConfig } from '../../fhir/auth.ts';
 import { fhirFromConfig } from '../../fhir/fhir-from-config.ts';
 import type { Verb, VerbContext } from '../verb.ts';
 
 /** `dfa fhir serve` runs the embedded dev FHIR server standalone; `check` and `search` talk to the configured one. */
 export const verb: Verb = {
-  summary: 'FHIR: run the embedded dev FHIR server (serve), check the configured server, search it',
+  summary: 'FHIR: run the embedded dev server (serve); check, search or contract-test the configured server',
   usage: [
     'npx dfa fhir serve --port 8081                       # http://127.0.0.1:8081/fhir, data under $DFA_DATA_DIR/fhir',
     'npx dfa fhir serve --port 8081 --auth auth.json       # enforce auth: {"clients":[{"clientId":"dfa","jwks":{"keys":[...]}}]}',
     'DFA_FHIR_URL=http://127.0.0.1:8081/fhir npx dfa fhir check',
     'DFA_FHIR_URL=http://127.0.0.1:8081/fhir npx dfa fhir search ImagingStudy status=registered modality=CT',
+    'DFA_FHIR_URL=https://hapi.example/fhir npx dfa fhir contract   # checks the server does what we rely on; WRITES test Patients',
   ],
   async run(args, ctx) {
     const [sub, ...rest] = args;
@@ -25,8 +29,10 @@ export const verb: Verb = {
         return check(ctx);
       case 'search':
         return search(rest, ctx);
+      case 'contract':
+        return contract(ctx);
       default:
-        throw new DfaError('CONFIG_INVALID', `usage: dfa fhir serve|check|search (got '${sub ?? ''}')`);
+        throw new DfaError('CONFIG_INVALID', `usage: dfa fhir serve|check|search|contract (got '${sub ?? ''}')`);
     }
   },
 };
@@ -81,6 +87,22 @@ async function search(args: readonly string[], ctx: VerbContext): Promise<number
     for (const r of found) ctx.out(JSON.stringify(r));
     ctx.log.info('fhir search', { type, matches: found.length });
     return 0;
+  } finally {
+    await fhir.close();
+  }
+}
+
+/** Runs the FHIR contract (src/fhir/fhir-contract.ts) against the configured server; exit 1 on any failure. */
+async function contract(ctx: VerbContext): Promise<number> {
+  const fhir = await fhirFromConfig(ctx.config, ctx.log);
+  try {
+    const auth = fhir.embedded ? undefined : authFromConfig(ctx.config);
+    const base = { baseUrl: fhir.client.baseUrl, auth, timeoutMs: ctx.config.DFA_FHIR_TIMEOUT_MS, log: ctx.log };
+    const results = await runFhirContract((o) => new FhirClient({ ...base, ...o }));
+    for (const r of results) ctx.out(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.error ? ` — ${r.error}` : ''}`);
+    const failed = results.filter((r) => !r.ok).length;
+    ctx.out(`${fhir.client.baseUrl}: ${results.length - failed}/${results.length} contract checks passed${fhir.embedded ? ' [embedded dev FHIR]' : ''}`);
+    return failed ? 1 : 0;
   } finally {
     await fhir.close();
   }
