@@ -9,7 +9,7 @@
  * Parts that are not in the tree yet (phantom generator, ONNX model, writers) are reported as
  * "n/a" with the reason, so the script runs at every stage of the project.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelManifest } from '../src/core/model.ts';
@@ -159,7 +159,8 @@ async function main(): Promise<void> {
   if (!isMissing(onnx)) await onnx.release();
 
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  const env = `node ${process.version}, ${availableParallelism()} cores`;
+  // the machine is shared: the load average says how far the times are from an idle machine's
+  const env = `node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
   if (JSON_OUT) {
     process.stdout.write(JSON.stringify({ env, peakRssMb, rows }, null, 2) + '\n');
     return;
