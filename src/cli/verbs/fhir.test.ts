@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFhirServer, type FhirServer } from '../../fhir/dev-server/server.ts';
+import type { DevServerAuth } from '../../fhir/dev-server/token-service.ts';
 import { freePort } from '../../../test/support/ports.ts';
 import { main } from '../main.ts';
 
@@ -62,4 +63,21 @@ test('fhir contract: every check passes against the dev server (with auth)', asy
   const r = await dfa(['fhir', 'contract'], { DFA_FHIR_URL: server.url, DFA_FHIR_AUTH: 'bearer', DFA_FHIR_TOKEN: 'cli-token' });
   assert.equal(r.code, 0, r.out.join('\n'));
   assert.match(r.out.at(-1) ?? '', /(\d+)\/\1 contract checks passed/);
+});
+
+test('fhir keygen → a dev server with that auth.json → SMART backend contract passes', async () => {
+  const keys = join(dir, 'keys');
+  for (const alg of ['RS384', 'ES384']) {
+    assert.equal((await dfa(['fhir', 'keygen', '--out', keys, '--client-id', 'agent', '--alg', alg], {})).code, 0);
+    const auth = JSON.parse(await readFile(join(keys, 'auth.json'), 'utf8')) as DevServerAuth;
+    const smart = await startFhirServer({ auth });
+    try {
+      const env = { DFA_FHIR_URL: smart.url, DFA_FHIR_AUTH: 'smart-backend', DFA_FHIR_TOKEN_URL: smart.tokenUrl, DFA_FHIR_CLIENT_ID: 'agent', DFA_FHIR_PRIVATE_KEY: join(keys, 'private-key.pem') };
+      const r = await dfa(['fhir', 'contract'], env);
+      assert.equal(r.code, 0, r.out.join('\n'));
+      assert.equal((await dfa(['fhir', 'check'], { ...env, DFA_FHIR_CLIENT_ID: 'someone-else' })).code, 2);
+    } finally {
+      await smart.stop();
+    }
+  }
 });

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { join } from 'node:path';
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { DfaError } from '../../core/errors.ts';
@@ -19,6 +20,7 @@ export const verb: Verb = {
     'DFA_FHIR_URL=http://127.0.0.1:8081/fhir npx dfa fhir check',
     'DFA_FHIR_URL=http://127.0.0.1:8081/fhir npx dfa fhir search ImagingStudy status=registered modality=CT',
     'DFA_FHIR_URL=https://hapi.example/fhir npx dfa fhir contract   # checks the server does what we rely on; WRITES test Patients',
+    'npx dfa fhir keygen --out keys --client-id dfa [--alg ES384]   # SMART backend key pair: private-key.pem, jwks.json, auth.json',
   ],
   async run(args, ctx) {
     const [sub, ...rest] = args;
@@ -31,8 +33,10 @@ export const verb: Verb = {
         return search(rest, ctx);
       case 'contract':
         return contract(ctx);
+      case 'keygen':
+        return keygen(rest, ctx);
       default:
-        throw new DfaError('CONFIG_INVALID', `usage: dfa fhir serve|check|search|contract (got '${sub ?? ''}')`);
+        throw new DfaError('CONFIG_INVALID', `usage: dfa fhir serve|check|search|contract|keygen (got '${sub ?? ''}')`);
     }
   },
 };
@@ -106,4 +110,26 @@ async function contract(ctx: VerbContext): Promise<number> {
   } finally {
     await fhir.close();
   }
+}
+
+/**
+ * A key pair for SMART Backend Services: the private key (PKCS#8 PEM, for DFA_FHIR_PRIVATE_KEY)
+ * stays with the agent; jwks.json (public) is what the FHIR server's admin registers for the
+ * client; auth.json is that registration in the dev server's `--auth` format.
+ */
+async function keygen(args: readonly string[], ctx: VerbContext): Promise<number> {
+  const out = flag(args, '--out');
+  if (!out) throw new DfaError('CONFIG_INVALID', 'usage: dfa fhir keygen --out <dir> [--client-id dfa] [--alg RS384|ES384]');
+  const alg = flag(args, '--alg') ?? 'RS384';
+  if (alg !== 'RS384' && alg !== 'ES384') throw new DfaError('CONFIG_INVALID', `--alg must be RS384 or ES384, not ${alg}`);
+  const clientId = flag(args, '--client-id') ?? 'dfa';
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const kid = `${clientId}-${new Date().toISOString().slice(0, 10)}`;
+  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }] };
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'private-key.pem'), await exportPKCS8(privateKey), { mode: 0o600 });
+  await writeFile(join(out, 'jwks.json'), JSON.stringify(jwks, null, 2) + '\n');
+  await writeFile(join(out, 'auth.json'), JSON.stringify({ clients: [{ clientId, jwks }] }, null, 2) + '\n');
+  ctx.out(`${alg} key pair for client '${clientId}' (kid ${kid}) in ${out}: private-key.pem (keep secret; DFA_FHIR_PRIVATE_KEY), jwks.json (register at the server), auth.json (dfa fhir serve --auth)`);
+  return 0;
 }

@@ -65,7 +65,10 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Fhi
   let tokenUrl = '';
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => send(res, 500, outcome('exception', (e as Error).message)));
+    handle(req, res).catch((e: unknown) => {
+      if (e instanceof BodyTooLarge) send(res, 413, outcome('too-costly', `request body over ${MAX_BODY} bytes`), JSON_TYPE, { connection: 'close' });
+      else send(res, 500, outcome('exception', (e as Error).message));
+    });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -250,7 +253,7 @@ export function normaliseIfMatch(h: string | undefined): string | undefined {
   return `W/"${m ? m[1] : h.trim()}"`;
 }
 
-function outcome(code: 'exception' | 'not-found' | 'transient', text: string): OperationOutcome {
+function outcome(code: 'exception' | 'not-found' | 'transient' | 'too-costly', text: string): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
 }
 
@@ -260,8 +263,17 @@ function send(res: ServerResponse, status: number, body: unknown, type = JSON_TY
   res.end(text);
 }
 
+const MAX_BODY = 64 * 1024 * 1024; // a dev server: refuse anything absurd rather than run out of memory
+
 async function readRaw(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > MAX_BODY) throw new BodyTooLarge();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+class BodyTooLarge extends Error {}
