@@ -44,7 +44,10 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
   const ac = new AbortController();
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
+  let finished = false;
   const touch = () => {
+    // After done() (e.g. a 401 answered while the upload still runs) nothing may re-arm the timer.
+    if (finished) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timedOut = true;
@@ -52,6 +55,7 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
     }, ctx.timeoutMs);
   };
   const done = () => {
+    finished = true;
     if (timer) clearTimeout(timer);
     timer = undefined;
   };
@@ -84,6 +88,8 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
       /* the status says enough */
     }
     done();
+    // The server refused: stop sending the rest of an upload (nothing more will be read).
+    if (req.body) ac.abort();
     const hint = response.status === 401 || response.status === 403 ? `; ${authHint(response.status, ctx.endpoint.scheme)}` : '';
     throw new DfaError('DICOMWEB_HTTP_ERROR', `${req.what}: HTTP ${response.status} ${response.statusText}${text ? ` — ${text}` : ''}${hint}`, {
       details: { ...details, status: response.status, body: text },
