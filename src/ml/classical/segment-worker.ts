@@ -13,7 +13,7 @@ const { manifest, volume } = workerData as { manifest: ClassicalLungManifest; vo
 try {
   const seg = createClassicalLungSegmenter(manifest);
   const labels = await seg.segment(volume);
-  parentPort?.postMessage({ labels, run: seg.lastRun }, [labels.data.buffer]);
+  parentPort?.postMessage({ labels, run: seg.lastRun }, [labels.data.buffer as ArrayBuffer]);
 } catch (e) {
   const err = toDfaError(e, 'SEGMENTATION_FAILED');
   parentPort?.postMessage({ error: { code: err.code, message: err.message } });
