@@ -11,7 +11,8 @@ type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resource
 
 /**
  * MemoryRepository that survives a restart: every stored version is appended to a JSON-lines
- * journal (fsync'd by appendFileSync's write) and replayed on start, keeping ids, versionIds and
+ * journal (a synchronous write per version: survives a process crash; no fsync, so not a power cut)
+ * and replayed on start, keeping ids, versionIds and
  * lastUpdated exactly as they were (MemoryRepository.createResource keeps given meta).
  * MemoryRepository.updateResource and patchResource both end in createResource, so hooking
  * createResource and deleteResource sees every write.
