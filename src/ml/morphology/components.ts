@@ -3,6 +3,8 @@ import type { Vec3 } from '../../core/volume.ts';
 /**
  * Connected-component labelling of binary masks by breadth-first flood fill on typed arrays
  * (no recursion, no per-voxel objects). Label 0 = background; labels 1..count in scan order.
+ * The hot paths use the run-length labeller (runs.ts); this one also offers 26-connectivity and
+ * serves as the reference the run-length one is tested against. IndexQueue is the shared FIFO.
  */
 export interface Components {
   readonly labels: Int32Array;
@@ -95,41 +97,4 @@ export function labelComponents3d(mask: Uint8Array, dims: Vec3, connectivity: 6 
     sizes.push(size);
   }
   return { labels, sizes: Int32Array.from(sizes), count: next };
-}
-
-/**
- * Label 4-connected components of one 2D slice (a view of nx*ny values). `labels` and `queue` are
- * scratch the caller reuses across slices; returns the sizes (sizes[0] = 0).
- */
-export function labelComponents2d(mask: Uint8Array, nx: number, ny: number, labels: Int32Array, queue: IndexQueue): number[] {
-  labels.fill(0, 0, nx * ny);
-  const sizes: number[] = [0];
-  let next = 0;
-  for (let start = 0; start < nx * ny; start++) {
-    if (mask[start] === 0 || labels[start] !== 0) continue;
-    const label = ++next;
-    let size = 0;
-    labels[start] = label;
-    queue.clear();
-    queue.push(start);
-    while (queue.length > 0) {
-      const p = queue.shift();
-      size++;
-      const j = (p / nx) | 0;
-      const i = p - j * nx;
-      if (i > 0 && mask[p - 1] !== 0 && labels[p - 1] === 0) { labels[p - 1] = label; queue.push(p - 1); }
-      if (i < nx - 1 && mask[p + 1] !== 0 && labels[p + 1] === 0) { labels[p + 1] = label; queue.push(p + 1); }
-      if (j > 0 && mask[p - nx] !== 0 && labels[p - nx] === 0) { labels[p - nx] = label; queue.push(p - nx); }
-      if (j < ny - 1 && mask[p + nx] !== 0 && labels[p + nx] === 0) { labels[p + nx] = label; queue.push(p + nx); }
-    }
-    sizes.push(size);
-  }
-  return sizes;
-}
-
-/** Index of the largest label (≥ 1), or 0 when there is none. */
-export function largestLabel(sizes: ArrayLike<number>): number {
-  let best = 0;
-  for (let l = 1; l < sizes.length; l++) if (sizes[l] > (best === 0 ? 0 : sizes[best])) best = l;
-  return best;
 }
