@@ -56,7 +56,7 @@ for (let p = 0; p < Number(values.phantoms); p++) {
   sources.push({ name: 'synth', seed, make: async () => Promise.resolve(synthChest(seed)), repeat: 1 });
 }
 for (const dir of values['real-dicom']) {
-  sources.push({ name: dir, seed: 0, make: async () => pseudoLabelled(dir), repeat: Number(values['real-repeat']) });
+  sources.push({ name: `${dir} (classical-segmenter pseudo-labels)`, seed: 0, make: async () => pseudoLabelled(dir), repeat: Number(values['real-repeat']) });
 }
 
 /** Real CT labelled by the classical segmenter, mapped to this model's label values. */
