@@ -115,7 +115,8 @@ export class EmbeddedPacs {
     let rows: Record<string, string | readonly string[] | undefined>[];
     if (level === 'STUDY') rows = this.store.studyRows();
     else if (level === 'SERIES') rows = this.store.seriesRows();
-    else rows = this.store.instances().map((e) => ({ ...e }));
+    else if (level === 'IMAGE') rows = this.store.instances().map((e) => ({ ...e }));
+    else throw new Error(`query level ${level} not supported by the Study Root model`); // PS3.4 C.6.2
     const out: Identifier[] = [];
     for (const r of rows) {
       if (!matchesIdentifier(r, keys)) continue;
