@@ -22,7 +22,7 @@ export const verb: Verb = {
     if (positionals.length === 0) throw new DfaError('CONFIG_INVALID', 'no files or folders given (usage: dfa inspect <dir|files>)');
     const modalities = (values.modality ?? ['CT']).map((m) => m.toUpperCase());
     const files = await listDicomFiles(positionals);
-    const { instances, unreadable } = await readInstances(files);
+    const { instances, unreadable } = await readInstances(files, { pixelData: false });
     const groups = groupSeries(instances);
     const selection = selectImageSeries(groups, { modalities });
     let volume: Record<string, unknown> | undefined;

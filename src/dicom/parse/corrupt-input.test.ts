@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isDfaError } from '../../core/errors.ts';
 import { CIP64_DICOM_DIR, ODD_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { decodeFrames } from './pixels.ts';
-import { parseDicom } from './read-part10.ts';
+import { parseDicom, readDicomFile, readDicomHeader } from './read-part10.ts';
 
 /** Parse + decode; anything thrown must be a DfaError that names the source. */
 async function outcome(buf: Uint8Array, source: string): Promise<'ok' | string> {
@@ -61,4 +63,27 @@ test('garbage and empty input are "not a DICOM file"', async () => {
   const junk = new Uint8Array(4096).map((_, i) => (i * 31) & 0xff);
   assert.equal(await outcome(junk, 'junk'), 'DICOM_PARSE_FAILED');
   assert.equal(await outcome(new TextEncoder().encode('%PDF-1.7 not dicom at all'.repeat(20)), 'pdf'), 'DICOM_PARSE_FAILED');
+});
+
+test('readDicomHeader: same attributes from the first 64 KB, pixels re-read (and checked) on decode', async () => {
+  const f = join(ODD_DICOM_DIR, 'cip_copdgene_fullres_slice001.dcm');
+  const full = await readDicomFile(f);
+  const head = await readDicomHeader(f);
+  assert.equal(head.pixelDataOmitted, true);
+  assert.equal(head.dataset.PixelData, undefined);
+  const { PixelData: _p, ...attrs } = full.dataset;
+  assert.deepEqual(head.dataset, attrs);
+  const a = await decodeFrames(full);
+  const b = await decodeFrames(head);
+  assert.deepEqual(b.frames[0], a.frames[0]);
+  // A truncated file is caught from the file size alone, before any pixel is needed.
+  const dir = await mkdtemp(join(tmpdir(), 'dfa-header-'));
+  try {
+    const cut = join(dir, 'cut.dcm');
+    const bytes = readFileSync(f);
+    await writeFile(cut, bytes.subarray(0, bytes.length - 1000));
+    await assert.rejects(readDicomHeader(cut), (e) => isDfaError(e, 'DICOM_PARSE_FAILED') && /truncated/.test(e.message) && e.message.includes(cut));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

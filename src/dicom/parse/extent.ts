@@ -16,7 +16,7 @@ export interface PixelDataLocation {
 
 export type ExtentVerdict =
   | { kind: 'ok'; pixelData?: PixelDataLocation }
-  | { kind: 'truncated'; tag: string; need: number; have: number }
+  | { kind: 'truncated'; tag: string; need: number; have: number; elementStart?: number; valueStart?: number }
   | { kind: 'unsure' };
 
 class Unsure extends Error {}
@@ -32,7 +32,8 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
   // Skip the items of an undefined-length sequence or encapsulated Pixel Data; returns the offset after it.
   // `owner` is set for the items of a top-level element: running out of bytes there is truncation
   // (an encapsulated Pixel Data cut short), deeper down it may be our misreading.
-  const truncated = (tag: string, need: number, have: number) => Object.assign(new Unsure(), { truncated: { tag, need, have } });
+  const truncated = (tag: string, need: number, have: number, at?: { elementStart: number; valueStart: number }) =>
+    Object.assign(new Unsure(), { truncated: { tag, need, have, ...at } });
   const skipItems = (off: number, le: boolean, imp: boolean, depth: number, owner?: string): number => {
     if (depth > 32) throw new Unsure();
     for (;;) {
@@ -95,7 +96,7 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
       }
       if (off + len > end) {
         if (nested) throw new Unsure();
-        throw truncated(tagString(g, e), len, end - off);
+        throw truncated(tagString(g, e), len, end - off, { elementStart: off - head, valueStart: off });
       }
       if (!nested && g === 0x7fe0 && e === 0x0010) pixelData = { elementStart: off - head, valueStart: off, length: len };
       off += len;
@@ -107,7 +108,7 @@ export function checkDatasetExtent(bytes: Uint8Array, start: number, little: boo
     skipElements(start, little, implicit, 0, false);
     return { kind: 'ok', pixelData };
   } catch (e) {
-    const t = (e as { truncated?: { tag: string; need: number; have: number } }).truncated;
+    const t = (e as { truncated?: { tag: string; need: number; have: number; elementStart?: number; valueStart?: number } }).truncated;
     return t ? { kind: 'truncated', ...t } : { kind: 'unsure' };
   }
 }

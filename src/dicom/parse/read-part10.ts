@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { DfaError } from '../../core/errors.ts';
 import { dcmjs, type NaturalDataset } from './dcmjs.ts';
 import { checkDatasetExtent, type PixelDataLocation } from './extent.ts';
@@ -15,7 +15,14 @@ export interface ParsedDicom {
   readonly byteLength: number;
   /** Things we repaired on the way in (e.g. a file without a Part 10 header). */
   readonly notes: readonly string[];
+  /**
+   * Read by `readDicomHeader`: the file has Pixel Data but it was not kept (to hold many headers
+   * in memory); `decodeFrames` reads the file again when it needs the pixels.
+   */
+  readonly pixelDataOmitted?: boolean;
 }
+
+
 
 /** Files larger than this are refused before reading (a CT slice is < 1 MB, an Enhanced CT < 2 GB). */
 export const MAX_DICOM_FILE_BYTES = 2 * 1024 ** 3;
@@ -32,6 +39,46 @@ export async function readDicomFile(path: string): Promise<ParsedDicom> {
     throw new DfaError('DICOM_PARSE_FAILED', `${path}: ${buf.length} bytes is larger than the ${MAX_DICOM_FILE_BYTES}-byte limit`, { details: { file: path } });
   }
   return parseDicom(buf, path);
+}
+
+/** How much of a file readDicomHeader reads first: CT headers are a few KB. */
+const HEADER_PROBE_BYTES = 64 * 1024;
+
+/**
+ * The attributes of a file without keeping its Pixel Data (for holding the headers of a whole
+ * study): reads the first 64 KB when native Pixel Data starts there, else the whole file.
+ * `decodeFrames` re-reads the file (fully checked, truncation included) when it needs the pixels.
+ */
+export async function readDicomHeader(path: string): Promise<ParsedDicom> {
+  let head: Uint8Array | undefined;
+  let size: number;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      size = (await fh.stat()).size;
+      if (size > HEADER_PROBE_BYTES) {
+        head = new Uint8Array(HEADER_PROBE_BYTES);
+        const { bytesRead } = await fh.read(head, 0, HEADER_PROBE_BYTES, 0);
+        head = head.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new DfaError('DICOM_PARSE_FAILED', `${path}: cannot read file (${(e as Error).message})`, { cause: e, details: { file: path } });
+  }
+  if (head) {
+    try {
+      const p = parseDicom(head, path, { fileSize: size });
+      if (p.pixelDataOmitted) return p;
+    } catch {
+      // Header longer than the probe, encapsulated pixels, an odd file: read it whole below.
+    }
+  }
+  const p = await readDicomFile(path);
+  if (p.dataset.PixelData === undefined || p.dataset.PixelData === null) return p;
+  const { PixelData: _dropped, ...header } = p.dataset;
+  return { ...p, dataset: header, pixelDataOmitted: true };
 }
 
 const VRS = new Set(
@@ -138,7 +185,7 @@ function readAndNaturalize(ab: ArrayBuffer, source: string, notes: string[]): { 
  * Parse a Part 10 file (or a bare dataset without the 128-byte preamble, as some old systems
  * write) from memory. Never throws anything but a DfaError that names `source`.
  */
-export function parseDicom(buf: Uint8Array, source = '<buffer>'): ParsedDicom {
+export function parseDicom(buf: Uint8Array, source = '<buffer>', opts: { fileSize?: number } = {}): ParsedDicom {
   const notes: string[] = [];
   if (buf.length < 8) throw fail(source, `not a DICOM file (only ${buf.length} bytes)`);
   const hasPreamble = buf.length >= 132 && buf[128] === 0x44 && buf[129] === 0x49 && buf[130] === 0x43 && buf[131] === 0x4d;
@@ -179,6 +226,13 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>'): ParsedDicom {
     const datasetStart = scanFileMeta(bytes, source).datasetStart;
     const verdict = checkDatasetExtent(bytes, datasetStart, tsUid !== TS.ExplicitBig, tsUid === TS.ImplicitLittle);
     if (verdict.kind === 'truncated') {
+      // A deliberately partial read (readDicomHeader): native Pixel Data running to within the file is expected.
+      const v = verdict;
+      if (opts.fileSize !== undefined && bytes === buf && v.tag === '(7FE0,0010)' && v.elementStart !== undefined && v.valueStart !== undefined && v.valueStart + v.need <= opts.fileSize) {
+        const header = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + v.elementStart) as ArrayBuffer;
+        const parsed = readAndNaturalize(header, source, notes);
+        return { source, transferSyntaxUid: tsUid, meta: parsed.meta, dataset: parsed.dataset, byteLength: opts.fileSize, notes, pixelDataOmitted: true };
+      }
       throw fail(source, `truncated file: element ${verdict.tag} declares ${verdict.need} bytes but only ${verdict.have} remain`);
     }
     if (verdict.kind === 'ok') nativePixels = verdict.pixelData;

@@ -4,7 +4,7 @@ import { DfaError, isDfaError } from '../../core/errors.ts';
 import type { SliceRef, Volume, VolumeMeta } from '../../core/volume.ts';
 import { num, personName, str } from '../parse/attributes.ts';
 import { decodeFrames, type FrameSamples } from '../parse/pixels.ts';
-import { readDicomFile, type ParsedDicom } from '../parse/read-part10.ts';
+import { readDicomFile, readDicomHeader, type ParsedDicom } from '../parse/read-part10.ts';
 import { framesOf, type FrameInfo } from './frames.ts';
 import { groupSeries, selectImageSeries, type SeriesGroup, type SeriesSelection } from './series.ts';
 import { stackGeometry } from './stack-geometry.ts';
@@ -51,7 +51,7 @@ export async function listDicomFiles(paths: readonly string[]): Promise<string[]
 const READ_CONCURRENCY = 8;
 
 /** Parse files; files that are not DICOM (or are broken) are returned with the reason, not thrown. */
-export async function readInstances(files: readonly string[]): Promise<{ instances: ParsedDicom[]; unreadable: UnreadableFile[] }> {
+export async function readInstances(files: readonly string[], opts: { pixelData?: boolean } = {}): Promise<{ instances: ParsedDicom[]; unreadable: UnreadableFile[] }> {
   // A few reads in flight keep the disk busy while the CPU parses; results keep the input order.
   const results: (ParsedDicom | UnreadableFile)[] = new Array(files.length);
   let next = 0;
@@ -59,7 +59,7 @@ export async function readInstances(files: readonly string[]): Promise<{ instanc
     while (next < files.length) {
       const i = next++;
       try {
-        results[i] = await readDicomFile(files[i]);
+        results[i] = await (opts.pixelData === false ? readDicomHeader(files[i]) : readDicomFile(files[i]));
       } catch (e) {
         if (!isDfaError(e)) throw e;
         results[i] = { source: files[i], reason: e.message };
@@ -247,7 +247,9 @@ export async function loadVolumeWithReport(input: readonly string[] | readonly P
   let instances: ParsedDicom[];
   let unreadable: UnreadableFile[] = [];
   if (input.length > 0 && typeof input[0] === 'string') {
-    ({ instances, unreadable } = await readInstances(input as readonly string[]));
+    // Headers first (pixels re-read for the chosen series only): a study with several large
+    // series never sits in memory all at once.
+    ({ instances, unreadable } = await readInstances(input as readonly string[], { pixelData: false }));
   } else instances = [...(input as readonly ParsedDicom[])];
   const selection = selectImageSeries(groupSeries(instances), { modalities, seriesInstanceUid: opts.seriesInstanceUid });
   if (!selection.selected) throw noSeriesError(selection, unreadable, modalities);
