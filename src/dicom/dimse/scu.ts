@@ -81,7 +81,13 @@ export class DimseClient {
   async withAssociation<T>(abstractSyntaxes: readonly string[], fn: (a: Association) => Promise<T>, storageForGet = false,
     extra: readonly { abstractSyntax: string; transferSyntaxes: readonly string[] }[] = []): Promise<T> {
     const items = [...abstractSyntaxes.map((s) => ({ abstractSyntax: s, transferSyntaxes: QR_TS as readonly string[] })), ...extra];
-    if (storageForGet) for (const s of STORAGE_SOP_CLASSES) items.push({ abstractSyntax: s, transferSyntaxes: ACCEPTED_TRANSFER_SYNTAXES });
+    // C-GET: two contexts per storage class (PS3.8 9.3.2.2 allows several per abstract syntax), one
+    // for implicit VR and one for everything else, so the PACS can send each instance in the transfer
+    // syntax it is stored in instead of transcoding it (71 contexts of the 128 allowed).
+    if (storageForGet) {
+      const others = ACCEPTED_TRANSFER_SYNTAXES.filter((t) => t !== TS.IMPLICIT_LE);
+      for (const s of STORAGE_SOP_CLASSES) items.push({ abstractSyntax: s, transferSyntaxes: others }, { abstractSyntax: s, transferSyntaxes: [TS.IMPLICIT_LE] });
+    }
     const roles = storageForGet ? STORAGE_SOP_CLASSES.map((s) => ({ sopClassUid: s, scu: false, scp: true })) : [];
     const a = await openAssociation(this.peer, buildContexts(items), roles);
     try {

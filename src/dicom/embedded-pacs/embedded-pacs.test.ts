@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryLogger } from '../../core/log.ts';
 import { freePort } from '../../../test/support/ports.ts';
 import { CIP64_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { dcmtkCount, pacsContract, type PacsFixture } from '../pacs.contract.ts';
+import { splitPart10 } from '../dimse/dataset.ts';
 import { createPacs } from '../pacs.ts';
 import { DicomScp } from '../scp/receiver.ts';
 import { EmbeddedPacs } from './embedded-pacs.ts';
@@ -69,6 +70,33 @@ test('embedded PACS keeps its data across a restart, and rebuilds a lost index f
     assert.equal(node.instancePaths(before[0].studyInstanceUid, series[0].seriesInstanceUid).length, 10);
     await node.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('embedded PACS C-GET sends instances byte for byte as stored (implicit VR files stay implicit: no transcoding)', async () => {
+  const log = memoryLogger('warn');
+  const dir = mkdtempSync(join(tmpdir(), 'dfa-embedded-bytes-'));
+  const node = await EmbeddedPacs.start({ dir: join(dir, 'pacs'), log });
+  try {
+    const pacs = createPacs({ dimse: { host: node.host, port: node.port, calledAet: node.aet, callingAet: 'DFA' }, retrieve: ['c-get'], store: 'c-store', log });
+    const some = files.slice(0, 12);
+    await pacs.store(some);
+    const [study] = await pacs.findStudies({});
+    const r = await pacs.retrieve({ studyInstanceUid: study.studyInstanceUid }, join(dir, 'out'));
+    const src = new Map(await Promise.all(some.map(async (f) => {
+      const p = splitPart10(await readFile(f));
+      return [p.sopInstanceUid, p] as const;
+    })));
+    assert.equal(r.instances.length, some.length);
+    for (const i of r.instances) {
+      const got = splitPart10(await readFile(i.path));
+      const want = src.get(i.sopInstanceUid)!;
+      assert.equal(got.transferSyntax, want.transferSyntax);
+      assert.ok(got.dataset.equals(want.dataset), i.sopInstanceUid);
+    }
+  } finally {
+    await node.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
