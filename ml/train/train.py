@@ -15,7 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unet import UNet2D, WithSoftmax
+from export import export_onnx
+from unet import UNet2D
 
 
 def dice_per_class(pred, y, classes):
@@ -120,11 +121,7 @@ def main():
     pt = os.path.join(a.out, 'lung-unet.pt')
     torch.save(net.state_dict(), pt)
     onnx_path = os.path.join(a.out, 'lung-unet.onnx')
-    torch.onnx.export(
-        WithSoftmax(net), torch.zeros(1, 1, h, w), onnx_path, opset_version=17,
-        input_names=['image'], output_names=['probabilities'],
-        dynamic_axes={'image': {0: 'batch'}, 'probabilities': {0: 'batch'}},
-    )
+    export_onnx(net, h, w, onnx_path)
     sha = hashlib.sha256(open(onnx_path, 'rb').read()).hexdigest()
     mpath = os.path.join(a.out, 'manifest.json')
     m = json.load(open(mpath))

@@ -23,7 +23,10 @@ const SCRIPT = fileURLToPath(new URL('../../../ml/train/torch_infer.py', import.
 
 test('lung-unet.onnx reproduces the PyTorch weights on real-sized slices (max |Δp| ≤ 1e-4)', async (t) => {
   const { manifest, modelPath } = await loadOnnxManifest(join(MODEL_DIR, 'manifest.json'));
-  const [w, h] = manifest.onnx.patchSize;
+  // Wider than the training patch: also proves the exported height/width axes are dynamic
+  // (the runtime feeds whole slices, manifest wholeSlice).
+  const w = manifest.onnx.patchSize[0] + manifest.onnx.sizeMultiple;
+  const h = manifest.onnx.patchSize[1];
   // Four slices through a synthetic chest (a seed not used in training), preprocessed as at inference.
   const { volume } = synthChest(987654321);
   const grid = modelGrid(volume, manifest.onnx.spacing);

@@ -49,6 +49,14 @@ const onnxSection = z.object({
   spacing: z.tuple([positive, positive, positive.nullable()]),
   /** Patch size in voxels: [x, y] for 2d, [x, y, z] for 3d. */
   patchSize: z.union([z.tuple([z.number().int().min(1), z.number().int().min(1)]), z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)])]),
+  /**
+   * 2D only: the network is fully convolutional with dynamic height/width, so whole slices are fed
+   * at once (padded up to a multiple of `sizeMultiple`, and never below patchSize) instead of
+   * sliding patchSize windows over them: one run per slice, no blending seams.
+   */
+  wholeSlice: z.boolean().default(false),
+  /** The network's total down-sampling factor: whole-slice sizes are rounded up to a multiple of it. */
+  sizeMultiple: z.number().int().min(1).default(8),
   /** Sliding-window overlap as a fraction of the patch (0 ≤ overlap < 1). */
   overlap: z.number().min(0).lt(1).default(0.25),
   blending: z.enum(['gaussian', 'constant']).default('gaussian'),
@@ -85,6 +93,7 @@ function onnxProblems(m: z.infer<typeof onnxManifestSchema>): string[] {
   const want = m.onnx.layout === '2d' ? 2 : 3;
   if (m.onnx.patchSize.length !== want) problems.push(`onnx.patchSize: needs ${want} numbers for layout ${m.onnx.layout}`);
   if (m.onnx.layout === '3d' && m.onnx.spacing[2] === null) problems.push('onnx.spacing: 3d layout needs a z spacing');
+  if (m.onnx.layout === '3d' && m.onnx.wholeSlice) problems.push('onnx.wholeSlice: 2d layout only');
   return problems;
 }
 

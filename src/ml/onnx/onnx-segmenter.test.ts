@@ -50,6 +50,16 @@ test('2D slice-wise: a flipped volume at the model spacing comes back voxel-exac
   }
 });
 
+test('2D whole-slice mode (dynamic height/width, slice padded to a multiple of 8) is voxel-exact', async () => {
+  const seg = await createOnnxSegmenter(await writeThresholdManifest(dir, '2d', { wholeSlice: true, sizeMultiple: 8 }), { intraOpNumThreads: 1 });
+  try {
+    const v = volume([21, 17, 9], [1, 1, 2], [12, 8, 9], FLIPPED, ball);
+    assert.deepEqual((await seg.segment(v)).data, truth(v));
+  } finally {
+    await seg.release();
+  }
+});
+
 test('3D sliding window (patch smaller than the volume, 50% overlap, Gaussian) is voxel-exact', async () => {
   const seg = await createOnnxSegmenter(await writeThresholdManifest(dir, '3d'), { intraOpNumThreads: 1 });
   try {

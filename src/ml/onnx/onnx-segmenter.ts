@@ -66,12 +66,18 @@ export async function createOnnxSegmenter(manifestPath: string, opts: OnnxSegmen
     throw new DfaError('MODEL_INVALID', `ONNX model has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; manifest wants ${inputName} → ${outputName}`, { details: { modelPath } });
   }
 
-  const patch: Vec3 = spec.layout === '2d' ? [spec.patchSize[0], spec.patchSize[1], 1] : [spec.patchSize[0], spec.patchSize[1], spec.patchSize[2] ?? 1];
+  const basePatch: Vec3 = spec.layout === '2d' ? [spec.patchSize[0], spec.patchSize[1], 1] : [spec.patchSize[0], spec.patchSize[1], spec.patchSize[2] ?? 1];
+  /** Whole-slice mode: one window per slice, the slice padded up to a multiple of sizeMultiple. */
+  const patchFor = (grid: VolumeGeometry): Vec3 => {
+    if (!spec.wholeSlice) return basePatch;
+    const up = (n: number, min: number) => Math.max(min, Math.ceil(n / spec.sizeMultiple) * spec.sizeMultiple);
+    return [up(grid.dims[0], basePatch[0]), up(grid.dims[1], basePatch[1]), 1];
+  };
   const channels = spec.output.channelLabels.length;
   const batchSize = opts.batchSize ?? spec.batchSize;
   const log = opts.logger?.child({ model: manifest.name, version: manifest.version });
 
-  const run = async (input: Float32Array, n: number): Promise<Float32Array> => {
+  const run = async (input: Float32Array, n: number, patch: Vec3): Promise<Float32Array> => {
     const shape = spec.layout === '2d' ? [n, 1, patch[1], patch[0]] : [n, 1, patch[2], patch[1], patch[0]];
     const feeds = { [inputName]: new ort.Tensor('float32', input, shape) };
     const result = await session.run(feeds);
@@ -87,7 +93,8 @@ export async function createOnnxSegmenter(manifestPath: string, opts: OnnxSegmen
     const grid = modelGrid(volume, spec.spacing);
     const image = normalizeInPlace(resampleLinear(volume.data, volume, grid, spec.fillValue), spec.preprocessing);
     const n = grid.dims[0] * grid.dims[1] * grid.dims[2];
-    const probs = await slidingWindow(image, run, {
+    const patch = patchFor(grid);
+    const probs = await slidingWindow(image, async (input, count) => run(input, count, patch), {
       dims: grid.dims,
       patch,
       overlap: spec.overlap,
