@@ -1,4 +1,4 @@
-export { readDicomFile, readDicomHeader, parseDicom, MAX_DICOM_FILE_BYTES } from './read-part10.ts';
+export { readDicomFile, readDicomHeader, withPixelData, parseDicom, MAX_DICOM_FILE_BYTES } from './read-part10.ts';
 export type { ParsedDicom } from './read-part10.ts';
 export { decodeFrames, pixelFormat, hasPixelData } from './pixels.ts';
 export type { PixelFormat, FrameSamples } from './pixels.ts';

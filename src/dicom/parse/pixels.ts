@@ -2,7 +2,7 @@ import { inflateRawSync } from 'node:zlib';
 import { DfaError } from '../../core/errors.ts';
 import { num, str } from './attributes.ts';
 import { codecs, decodeCompressedFrame } from './codecs.ts';
-import { readDicomFile, type ParsedDicom } from './read-part10.ts';
+import { withPixelData, type ParsedDicom } from './read-part10.ts';
 import { TS, transferSyntaxInfo, transferSyntaxName } from './transfer-syntax.ts';
 
 /** Image Pixel module attributes (PS3.3 C.7.6.3) that decoding needs. */
@@ -175,7 +175,7 @@ function nativeYbr422(p: ParsedDicom, f: PixelFormat, all: Uint8Array): Uint8Arr
  * views on the file's buffer where possible; compressed data goes through dcmjs-codecs.
  */
 export async function decodeFrames(instance: ParsedDicom): Promise<{ format: PixelFormat; frames: FrameSamples[] }> {
-  const p = instance.pixelDataOmitted ? await readDicomFile(instance.source) : instance;
+  const p = instance.pixelDataOmitted ? await withPixelData(instance) : instance;
   const raw = p.dataset.PixelData;
   if (raw === undefined || raw === null) {
     const other = p.dataset.FloatPixelData !== undefined || p.dataset.DoubleFloatPixelData !== undefined;

@@ -81,6 +81,34 @@ export async function readDicomHeader(path: string): Promise<ParsedDicom> {
   return { ...p, dataset: header, pixelDataOmitted: true };
 }
 
+/**
+ * The instance with its Pixel Data back (after readDicomHeader): re-reads the file; for native
+ * pixels only the structural walk runs (the header parsed before is kept), else a full parse.
+ */
+export async function withPixelData(p: ParsedDicom): Promise<ParsedDicom> {
+  if (!p.pixelDataOmitted) return p;
+  let buf: Buffer;
+  try {
+    buf = await readFile(p.source);
+  } catch (e) {
+    throw new DfaError('DICOM_PARSE_FAILED', `${p.source}: cannot read file again for its pixels (${(e as Error).message})`, { cause: e, details: { file: p.source } });
+  }
+  const native = p.transferSyntaxUid !== TS.DeflatedExplicitLittle && transferSyntaxInfo(p.transferSyntaxUid)?.encoding === 'native';
+  const hasPreamble = buf.length >= 132 && buf[128] === 0x44 && buf[129] === 0x49 && buf[130] === 0x43 && buf[131] === 0x4d;
+  if (native && hasPreamble && buf.length === p.byteLength) {
+    const scan = scanFileMeta(buf, p.source);
+    if (scan.tsUid === p.transferSyntaxUid && scan.groupLengthOk) {
+      const verdict = checkDatasetExtent(buf, scan.datasetStart, p.transferSyntaxUid !== TS.ExplicitBig, p.transferSyntaxUid === TS.ImplicitLittle);
+      if (verdict.kind === 'truncated') throw fail(p.source, `truncated file: element ${verdict.tag} declares ${verdict.need} bytes but only ${verdict.have} remain`);
+      if (verdict.kind === 'ok' && verdict.pixelData) {
+        const { valueStart, length } = verdict.pixelData;
+        return { ...p, dataset: { ...p.dataset, PixelData: [buf.subarray(valueStart, valueStart + length)] }, pixelDataOmitted: false };
+      }
+    }
+  }
+  return parseDicom(buf, p.source);
+}
+
 const VRS = new Set(
   'AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
 );

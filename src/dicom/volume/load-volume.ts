@@ -49,6 +49,7 @@ export async function listDicomFiles(paths: readonly string[]): Promise<string[]
 }
 
 const READ_CONCURRENCY = 8;
+const DECODE_AHEAD = 6;
 
 /** Parse files; files that are not DICOM (or are broken) are returned with the reason, not thrown. */
 export async function readInstances(files: readonly string[], opts: { pixelData?: boolean } = {}): Promise<{ instances: ParsedDicom[]; unreadable: UnreadableFile[] }> {
@@ -198,11 +199,26 @@ export async function volumeFromSeries(group: SeriesGroup, opts: LoadVolumeOptio
   const decoded = new Map<ParsedDicom, FrameSamples[]>();
   const remaining = new Map<ParsedDicom, number>();
   for (const f of order) remaining.set(f.instance, (remaining.get(f.instance) ?? 0) + 1);
+  // Decode a few instances ahead: files read by readDicomHeader are read again here, and the
+  // reads overlap with copying. Rejections are marked handled now and surface when awaited.
+  const sequence = [...new Set(order.map((f) => f.instance))];
+  const pending = new Map<ParsedDicom, Promise<Awaited<ReturnType<typeof decodeFrames>>>>();
+  let ahead = 0;
+  const prefetch = (upTo: number) => {
+    for (; ahead < Math.min(upTo, sequence.length); ahead++) {
+      const pr = decodeFrames(sequence[ahead]);
+      pr.catch(() => undefined);
+      pending.set(sequence[ahead], pr);
+    }
+  };
+  let started = 0;
   for (let k = 0; k < nz; k++) {
     const f = order[k];
     let frames = decoded.get(f.instance);
     if (!frames) {
-      const d = await decodeFrames(f.instance);
+      prefetch(++started + DECODE_AHEAD);
+      const d = await pending.get(f.instance)!;
+      pending.delete(f.instance);
       if (d.format.samplesPerPixel !== 1) {
         throw new DfaError('DICOM_INCONSISTENT_SERIES', `${f.instance.source}: ${d.format.photometricInterpretation} colour image in a ${group.modality} series`);
       }
