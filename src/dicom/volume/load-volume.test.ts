@@ -148,3 +148,15 @@ test('rescale: integer shifts stay Int16, overflow or a fractional slope gives e
     assert.equal(half.data[i], reference.data[i] * 0.5 - 10);
   }
 });
+
+test('an ORIGINAL series is chosen over a DERIVED reformat with more slices', async () => {
+  const sorted = reference.meta.slices.map((s) => cip.find((p) => p.dataset.SOPInstanceUID === s.sopInstanceUid)!);
+  // A "reformat" series: 79 + 10 slices, marked DERIVED, on its own series UID.
+  const derived = [...sorted, ...sorted.slice(0, 10)].map((p, k) => {
+    const ipp = p.dataset.ImagePositionPatient as number[];
+    return variant(p, { SeriesInstanceUID: '1.2.3.77', SOPInstanceUID: `1.2.3.77.${k}`, ImageType: ['DERIVED', 'SECONDARY', 'MPR'], ImagePositionPatient: [ipp[0], ipp[1], k * 2] }, `mpr${k}.dcm`);
+  });
+  const { volume, selection } = await loadVolumeWithReport([...cip, ...derived]);
+  assert.equal(volume.meta.seriesInstanceUid, reference.meta.seriesInstanceUid);
+  assert.match(selection.skipped.find((s) => s.seriesInstanceUid === '1.2.3.77')!.reason, /derived/);
+});

@@ -83,7 +83,7 @@ export function instanceRejection(p: ParsedDicom, modalities: readonly string[])
 
 /**
  * Pick the series to turn into a volume: image instances of an allowed modality (CT by default),
- * the series with the most slices winning; every other series is returned with the reason it was
+ * ORIGINAL before DERIVED (reformats), then the series with the most slices; every other series is returned with the reason it was
  * skipped (a value, not an error: a study with only a localizer and a dose report is an outcome).
  */
 export function selectImageSeries(
@@ -92,7 +92,7 @@ export function selectImageSeries(
 ): SeriesSelection {
   const modalities = opts.modalities ?? ['CT'];
   const skipped: SkippedSeries[] = [];
-  const candidates: { group: SeriesGroup; slices: number; dropped: { source: string; reason: string }[] }[] = [];
+  const candidates: { group: SeriesGroup; slices: number; dropped: { source: string; reason: string }[]; original: boolean }[] = [];
   for (const g of groups) {
     const skip = (reason: string) =>
       skipped.push({ seriesInstanceUid: g.seriesInstanceUid, modality: g.modality, seriesDescription: g.seriesDescription, instanceCount: g.instances.length, reason });
@@ -115,9 +115,11 @@ export function selectImageSeries(
       continue;
     }
     const slices = kept.reduce((n, p) => n + (num(p.dataset, 'NumberOfFrames') ?? 1), 0);
-    candidates.push({ group: { ...g, instances: kept }, slices, dropped });
+    // PS3.3 C.7.6.1.1.2: ORIGINAL images come from the scan; DERIVED ones (MPR, MIP) are reformats.
+    const original = kept.some((p) => (strs(p.dataset, 'ImageType')[0] ?? '').toUpperCase() === 'ORIGINAL');
+    candidates.push({ group: { ...g, instances: kept }, slices, dropped, original });
   }
-  candidates.sort((a, b) => b.slices - a.slices);
+  candidates.sort((a, b) => Number(b.original) - Number(a.original) || b.slices - a.slices);
   const [best, ...rest] = candidates;
   for (const c of rest) {
     skipped.push({
@@ -125,7 +127,10 @@ export function selectImageSeries(
       modality: c.group.modality,
       seriesDescription: c.group.seriesDescription,
       instanceCount: c.group.instances.length,
-      reason: `another ${c.group.modality} series has more slices (${best.slices} vs ${c.slices})`,
+      reason:
+        best.original && !c.original
+          ? `derived images (reformat); the ORIGINAL ${best.group.modality} series is used`
+          : `another ${c.group.modality} series has more slices (${best.slices} vs ${c.slices})`,
     });
   }
   return { selected: best?.group, skipped, droppedInstances: best?.dropped ?? [] };
