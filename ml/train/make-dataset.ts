@@ -135,4 +135,4 @@ const meta = {
   perPhantom,
 };
 await writeFile(join(values.out, 'meta.json'), JSON.stringify(meta, null, 1));
-process.stdout.write(`wrote ${xs.length} slices from ${perPhantom.length} phantoms to ${values.out} in ${Math.round(performance.now() - t0)} ms\n`);
+process.stdout.write(`wrote ${xs.length} slices from ${perPhantom.length} volumes to ${values.out} in ${Math.round(performance.now() - t0)} ms\n`);
