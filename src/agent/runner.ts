@@ -104,12 +104,17 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
     const actions = new Map<string, ClaimAction>();
     for (const item of items) {
       const key = jobKey(plan, item.studyInstanceUid);
-      const { action, job } = await audit.claimJob({ jobKey: key, planKey: planKey(plan), runId, plan, item, rerun: plan.rerun });
+      const { action, job } = await audit.claimJob({
+        jobKey: key,
+        planKey: planKey(plan),
+        runId,
+        plan,
+        item,
+        rerun: plan.rerun,
+        enqueue: (tx, generation) => queue.enqueue({ jobKey: key, generation }, tx),
+      });
       actions.set(key, action);
-      if (action === 'enqueue') {
-        await audit.event(key, job.generation, 'queued', undefined, `run ${runId}`);
-        await queue.enqueue({ jobKey: key, generation: job.generation });
-      }
+      if (action === 'enqueue') await audit.event(key, job.generation, 'queued', undefined, `run ${runId}`);
     }
     for (const key of await audit.adoptUnfinished(runId, planKey(plan))) actions.set(key, 'in-flight');
     const rows = await waitForJobs(audit, runId, actions, opts);

@@ -45,6 +45,11 @@ export interface JobEvent {
   readonly data: unknown;
 }
 
+/** Runs SQL on one connection (pg-boss's `db` option shape). */
+export interface SqlExecutor {
+  executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 /** What a goal run should do with one study it found. */
 export type ClaimAction = 'enqueue' | 'in-flight' | 'already-done';
 
@@ -95,7 +100,16 @@ export class AuditStore {
    * ended is left alone (unless `rerun`, or it failed: a new run retries failures) and reported as
    * already done; a job queued or running elsewhere is waited for. Row lock = no double enqueue.
    */
-  async claimJob(a: { jobKey: string; planKey: string; runId: string; plan: unknown; item: WorkItem; rerun: boolean }): Promise<{
+  async claimJob(a: {
+    jobKey: string;
+    planKey: string;
+    runId: string;
+    plan: unknown;
+    item: WorkItem;
+    rerun: boolean;
+    /** Puts the queue message in the same transaction (pg-boss `db` option): both or neither. */
+    enqueue?: (tx: SqlExecutor, generation: number) => Promise<void>;
+  }): Promise<{
     action: ClaimAction;
     job: JobRecord;
   }> {
@@ -128,6 +142,9 @@ export class AuditStore {
       }
       await c.query('insert into dfa.run_jobs (run_id, job_key, action) values ($1, $2, $3) on conflict do nothing', [a.runId, a.jobKey, action]);
       const { rows } = await c.query(`select ${COLS} from dfa.jobs where job_key = $1`, [a.jobKey]);
+      // A process killed between "row says queued" and "message sent" would strand the job: so the
+      // message is written in this transaction (transactional outbox).
+      if (action === 'enqueue' && a.enqueue) await a.enqueue({ executeSql: async (text, values) => await c.query(text, values) }, rows[0].generation);
       await c.query('commit');
       return { action, job: toRecord(rows[0]) };
     } catch (e) {

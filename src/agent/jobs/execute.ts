@@ -25,9 +25,14 @@ export function threadId(m: JobMessage): string {
 export async function executeJob(graph: JobGraph, audit: AuditStore, msg: JobMessage): Promise<JobRecord | undefined> {
   const row = await audit.markRunning(msg.jobKey, msg.generation);
   if (!row) return undefined;
-  const config = { configurable: { thread_id: threadId(msg) } };
+  // durability 'sync': a step's checkpoint is in the database before the next step starts, so a
+  // kill -9 can lose at most the step in progress (LangGraph's default 'async' may lose one more).
+  const config = { configurable: { thread_id: threadId(msg) }, durability: 'sync' as const };
   const snap = await graph.getState(config);
-  const started = snap.values && (snap.values as Partial<JobState>).jobKey !== undefined;
+  const values = (snap.values ?? {}) as Partial<JobState>;
+  // A checkpoint with no next step and no outcome cannot be resumed: start the thread over (every
+  // step is idempotent, so this repeats work but never duplicates results).
+  const started = values.jobKey !== undefined && (snap.next.length > 0 || values.outcome !== undefined);
   let final: JobState;
   if (started && snap.next.length === 0) {
     final = snap.values as JobState; // ended; only the audit write below was lost

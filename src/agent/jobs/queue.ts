@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import { DfaError } from '../../core/errors.ts';
+import type { SqlExecutor } from '../../storage/audit.ts';
 import type { JobMessage } from './execute.ts';
 import { threadId } from './execute.ts';
 
@@ -56,8 +57,10 @@ export class JobQueue {
     return new JobQueue(boss, opts);
   }
 
-  async enqueue(m: JobMessage): Promise<void> {
+  /** `tx`: send inside the caller's transaction (see AuditStore.claimJob). */
+  async enqueue(m: JobMessage, tx?: SqlExecutor): Promise<void> {
     await this.boss.send(JOB_QUEUE, { ...m }, {
+      ...(tx ? { db: tx as PgBoss.Db } : {}),
       singletonKey: threadId(m),
       retryLimit: this.opts.retryLimit ?? 3,
       retryDelay: this.opts.retryDelaySeconds ?? 5,
