@@ -1,0 +1,250 @@
+/**
+ * `npm run bench:e2e` — the whole agent, end to end, against a real Orthanc (loopback,
+ * TCP_NODELAY=1) and the embedded FHIR dev server. Prints markdown tables:
+ *  1. the example goal on one 512×512×300 phantom CT study (and on a 150-slice one): wall time per
+ *     job step and in total, median of BENCH_RUNS runs, next to the fetch floor — the same study by
+ *     `curl` over WADO-RS (one multipart file) and by `TCP_NODELAY=1 getscu`, interleaved round by
+ *     round so both see the same machine load; total ÷ floor (floor = the faster of the two);
+ *  2. throughput: BENCH_TPUT_STUDIES smaller studies by 1 and by 2 `dfa worker` processes sharing a
+ *     real PostgreSQL queue (the runner only enqueues and waits) → studies/minute and the ratio;
+ *  3. the CLI's own start-up cost (bench/support/cli-startup.ts).
+ * Every run is real work: the plan is re-run (`rerun`, status any, the study's UID), so each job is
+ * a new generation that retrieves, segments, stores and records again.
+ *
+ * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
+ * (10; 0 = skip), BENCH_TPUT_SIZE (256), BENCH_TPUT_SLICES (100), BENCH_CLI_RUNS (3; 0 = skip);
+ * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Plan } from '../src/agent/plan.ts';
+import { planGoal } from '../src/agent/planner/index.ts';
+import { runPlan } from '../src/agent/runner.ts';
+import { openAgent } from '../src/agent/wiring.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { createLogger } from '../src/core/log.ts';
+import { GOAL, spawnDfa } from '../test/e2e/world.ts';
+import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts';
+import { envInt, killTracked, median, sec, track, waitForLine } from './support/bench-stats.ts';
+import { measureStartup } from './support/cli-startup.ts';
+import { DCMTK_AET, startBenchWorld, type BenchStudy, type BenchWorld } from './support/e2e-world.ts';
+
+const run = promisify(execFile);
+const RUNS = envInt('BENCH_RUNS', 3);
+const SLICES = envInt('BENCH_SLICES', 300);
+const SLICES_SMALL = envInt('BENCH_SLICES_SMALL', 150, 0);
+const TPUT_STUDIES = envInt('BENCH_TPUT_STUDIES', 10, 0);
+const TPUT_SIZE = envInt('BENCH_TPUT_SIZE', 256);
+const TPUT_SLICES = envInt('BENCH_TPUT_SLICES', 100);
+const CLI_RUNS = envInt('BENCH_CLI_RUNS', 3, 0);
+const log = createLogger({ level: 'warn' });
+const say = (s: string) => process.stderr.write(s + '\n');
+const out: string[] = [];
+/** What an interrupted run must still stop (Orthanc, FHIR server, PostgreSQL, temp dirs). */
+const onInterrupt: (() => Promise<void>)[] = [];
+
+/** The example goal's plan, narrowed to the given studies and forced to redo them. */
+async function rerunPlan(env: Record<string, string>, studies: readonly string[]): Promise<Plan> {
+  const plan = await planGoal(GOAL, loadConfig(env));
+  return { ...plan, rerun: true, selection: { ...plan.selection, status: 'any', studyInstanceUids: [...studies] } };
+}
+
+// ───────────────────────── 1. one study: per-step times vs the fetch floor ─────────────────────────
+
+interface StudyFigures {
+  readonly study: BenchStudy;
+  readonly steps: Map<string, number[]>;
+  readonly stepSums: number[];
+  readonly walls: number[];
+  readonly curl: number[];
+  readonly getscu: number[];
+}
+
+async function countFiles(dir: string): Promise<number> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+}
+
+async function benchStudy(w: BenchWorld, slices: number, seed: number): Promise<StudyFigures> {
+  say(`bench: generating and storing a 512×512×${slices} phantom CT study…`);
+  const study = await w.seedStudy({ size: 512, slices, seed, label: `S${slices}` });
+  say(`bench: stored ${slices} instances in Orthanc by C-STORE in ${study.storeSeconds.toFixed(1)} s`);
+  const env = w.env({ DFA_DATA_DIR: join(w.root, `agent-${slices}`), DFA_SCP_PORT: String(w.scpPort()) });
+  const plan = await rerunPlan(env, [study.studyInstanceUid]);
+  const agent = await openAgent(loadConfig(env), log, { checkPacs: true });
+  const f: StudyFigures = { study, steps: new Map(), stepSums: [], walls: [], curl: [], getscu: [] };
+  const uid = study.studyInstanceUid;
+  const scratch = join(w.root, `floor-${slices}`);
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      // The agent, in process (what `dfa run` does after start-up): one job, all steps.
+      const t0 = performance.now();
+      const res = await runPlan(plan, agent.db, agent.deps, { workers: 1 });
+      const wall = (performance.now() - t0) / 1000;
+      const job = res.jobs[0];
+      if (res.jobs.length !== 1 || job.status !== 'succeeded') throw new Error(`bench: the job did not succeed: ${JSON.stringify(res.jobs).slice(0, 800)}`);
+      for (const [k, ms] of Object.entries(job.timingsMs)) f.steps.set(k, [...(f.steps.get(k) ?? []), ms / 1000]);
+      f.stepSums.push(Object.values(job.timingsMs).reduce((a, b) => a + b, 0) / 1000);
+      f.walls.push(wall);
+      const removed = await w.removeResults(uid);
+      if (removed < 1) throw new Error('bench: the job succeeded but Orthanc holds no RTSTRUCT/SEG for the study');
+      // The fetch floor, same round: curl over WADO-RS, then getscu.
+      await mkdir(scratch, { recursive: true });
+      let t = performance.now();
+      await run('curl', ['-sS', '--fail', '-o', join(scratch, 'study.multipart'), '-H', 'Accept: multipart/related; type="application/dicom"; transfer-syntax=*', `${w.orthanc.dicomWebUrl}/studies/${uid}`]);
+      f.curl.push((performance.now() - t) / 1000);
+      await rm(scratch, { recursive: true, force: true });
+      await mkdir(scratch, { recursive: true });
+      t = performance.now();
+      await run('getscu', ['-aet', DCMTK_AET, '-aec', w.orthanc.aet, '-od', scratch, '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${uid}`, '127.0.0.1', String(w.orthanc.dicomPort)], { env: { ...process.env, TCP_NODELAY: '1' } });
+      f.getscu.push((performance.now() - t) / 1000);
+      const got = await countFiles(scratch);
+      if (got !== slices) throw new Error(`bench: getscu fetched ${got} instances, expected ${slices}`);
+      await rm(scratch, { recursive: true, force: true });
+      say(`bench: ${slices} slices, round ${r + 1}/${RUNS}: agent ${wall.toFixed(2)} s (steps ${f.stepSums.at(-1)!.toFixed(2)} s), curl ${f.curl.at(-1)!.toFixed(2)} s, getscu ${f.getscu.at(-1)!.toFixed(2)} s`);
+    }
+  } finally {
+    await agent.close();
+  }
+  return f;
+}
+
+function studyTables(figs: readonly StudyFigures[]): string[] {
+  const target = (slices: number) => (slices >= 300 ? '≤ 20 s' : slices <= 150 ? '≤ 10 s' : '—');
+  const head = figs.map((f) => `${f.study.slices} slices (s)`);
+  const stepNames = [...new Set(figs.flatMap((f) => [...f.steps.keys()]))];
+  const lines = [
+    `| step (median of ${RUNS}) | ${head.join(' | ')} |`,
+    `|---|${figs.map(() => '---').join('|')}|`,
+    ...stepNames.map((k) => `| ${k} | ${figs.map((f) => sec(median(f.steps.get(k) ?? []))).join(' | ')} |`),
+    `| **total: sum of steps** | ${figs.map((f) => `**${sec(median(f.stepSums))}**`).join(' | ')} |`,
+    `| total: runPlan wall (queue pick-up, audit, polling) | ${figs.map((f) => sec(median(f.walls))).join(' | ')} |`,
+    `| target | ${figs.map((f) => target(f.study.slices)).join(' | ')} |`,
+    `| fetch floor: curl WADO-RS (one multipart file) | ${figs.map((f) => sec(median(f.curl))).join(' | ')} |`,
+    `| fetch floor: TCP_NODELAY=1 getscu | ${figs.map((f) => sec(median(f.getscu))).join(' | ')} |`,
+    `| **total ÷ floor** (sum of steps ÷ faster of the two) | ${figs.map((f) => `**${(median(f.stepSums) / Math.min(median(f.curl), median(f.getscu))).toFixed(1)}×**`).join(' | ')} |`,
+    `| runPlan wall ÷ floor | ${figs.map((f) => `${(median(f.walls) / Math.min(median(f.curl), median(f.getscu))).toFixed(1)}×`).join(' | ')} |`,
+    '',
+    `Per-run totals (sum of steps, s): ${figs.map((f) => `${f.study.slices} slices: ${f.stepSums.map((x) => x.toFixed(2)).join(', ')}`).join('; ')}`,
+  ];
+  return lines;
+}
+
+// ───────────────────────── 2. throughput: 1 vs 2 `dfa worker` processes ─────────────────────────
+
+interface Throughput {
+  readonly workers: number;
+  readonly seconds: number;
+  readonly succeeded: number;
+  readonly perMinute: number;
+}
+
+async function benchThroughput(w: BenchWorld, pg: PostgresHandle): Promise<Throughput[]> {
+  say(`bench: seeding ${TPUT_STUDIES} phantom CT studies ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES}…`);
+  const studies: string[] = [];
+  for (let i = 0; i < TPUT_STUDIES; i++) studies.push((await w.seedStudy({ size: TPUT_SIZE, slices: TPUT_SLICES, seed: 500 + i, label: `T${i}` })).studyInstanceUid);
+  const runnerEnv = w.env({ DFA_DATA_DIR: join(w.root, 'tput-runner'), DFA_SCP_PORT: String(w.scpPort()), DFA_DATABASE_URL: pg.url });
+  const plan = await rerunPlan(runnerEnv, studies);
+  const workerPorts = [w.scpPort(), w.scpPort()];
+  const agent = await openAgent(loadConfig(runnerEnv), log);
+  const results: Throughput[] = [];
+  try {
+    for (const n of [1, 2]) {
+      // Workers up and listening on the queue before the clock starts: their start-up is part 3.
+      const procs = workerPorts.slice(0, n).map((port, i) =>
+        track(spawnDfa(['worker', '--concurrency', '1'], w.env({ DFA_DATA_DIR: join(w.root, `tput-worker-${n}-${i}`), DFA_SCP_PORT: String(port), DFA_DATABASE_URL: pg.url, DFA_LOG_LEVEL: 'info' }))),
+      );
+      try {
+        await Promise.all(procs.map((p) => waitForLine(p, /worker started/, 120_000)));
+        const t0 = performance.now();
+        const res = await runPlan(plan, agent.db, agent.deps, { workers: 0, pollMs: 100 });
+        const seconds = (performance.now() - t0) / 1000;
+        if (res.summary.succeeded !== studies.length) throw new Error(`bench: ${n} worker(s): ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
+        results.push({ workers: n, seconds, succeeded: res.summary.succeeded, perMinute: (res.summary.succeeded / seconds) * 60 });
+        say(`bench: ${n} worker process(es): ${studies.length} studies in ${seconds.toFixed(1)} s (load average ${loadavg()[0].toFixed(1)})`);
+      } finally {
+        for (const p of procs) p.kill('SIGTERM');
+        await Promise.all(procs.map((p) => p.output));
+      }
+    }
+  } finally {
+    await agent.close();
+  }
+  return results;
+}
+
+// ───────────────────────── main ─────────────────────────
+
+async function main(): Promise<void> {
+  const startLoad = loadavg();
+  out.push(
+    `# End-to-end benchmark — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.versions.node}, load average at start ${startLoad.map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min)`,
+    '',
+    `Goal: "${GOAL}" — real Orthanc on loopback (TCP_NODELAY=1), embedded FHIR dev server over HTTP, agent in process (runPlan, embedded PGlite), ${process.env.DFA_SEGMENTER ?? 'classical'} segmenter, retrieval ${process.env.DFA_RETRIEVE ?? 'c-get,c-move,wado-rs (first that works)'}, store ${process.env.DFA_STORE ?? 'c-store'}.`,
+    '',
+  );
+  const w = await startBenchWorld({ scpPorts: 6, log });
+  let pg: PostgresHandle | undefined;
+  onInterrupt.push(async () => {
+    await pg?.stop();
+    await w.stop();
+  });
+  try {
+    const figs = [await benchStudy(w, SLICES, 11)];
+    if (SLICES_SMALL > 0) figs.push(await benchStudy(w, SLICES_SMALL, 12));
+    out.push(`## 1. One 512×512 phantom CT study, per step (s), median of ${RUNS} runs (each a re-run that redoes all work)`, '', ...studyTables(figs), '');
+
+    if (TPUT_STUDIES > 0) {
+      pg = await startPostgres();
+      const t = await benchThroughput(w, pg);
+      const ratio = t.length === 2 ? t[1].perMinute / t[0].perMinute : NaN;
+      out.push(
+        `## 2. Throughput: ${TPUT_STUDIES} studies ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES}, \`dfa worker --concurrency 1\` processes on a real PostgreSQL queue (one measurement each)`,
+        '',
+        '| workers | wall (s) | succeeded | studies / minute |',
+        '|---|---|---|---|',
+        ...t.map((x) => `| ${x.workers} | ${sec(x.seconds)} | ${x.succeeded} | ${x.perMinute.toFixed(1)} |`),
+        `| **ratio 2 : 1** | | | **${ratio.toFixed(2)}×** (target ≥ 1.7 on 2 cores) |`,
+        '',
+        `Load average after the throughput runs: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`,
+        '',
+      );
+    }
+  } finally {
+    killTracked();
+    await pg?.stop().catch(() => undefined);
+    await w.stop();
+    onInterrupt.length = 0;
+  }
+
+  if (CLI_RUNS > 0) {
+    const rows = await measureStartup(CLI_RUNS, say);
+    const help = rows[0].medianS;
+    out.push(
+      `## 3. CLI start-up (real \`dfa\` process, everything embedded, empty worklist), median of ${CLI_RUNS}`,
+      '',
+      '| command | what starts | wall (s) | minus `dfa help` (s) |',
+      '|---|---|---|---|',
+      ...rows.map((r) => `| ${r.label} | ${r.what} | ${sec(r.medianS)} | ${r === rows[0] ? '—' : sec(r.medianS - help)} |`),
+      '',
+    );
+  }
+  out.push(`Load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killTracked('SIGKILL');
+    void Promise.allSettled(onInterrupt.map((f) => f())).finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (e) {
+  killTracked('SIGKILL');
+  if (out.length) process.stdout.write(out.join('\n') + '\n');
+  throw e;
+}
