@@ -65,6 +65,10 @@ const schema = z.object({
   DFA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DFA_API_PORT: port.default(8080),
   DFA_API_HOST: z.string().default('127.0.0.1'),
+  // `dfa serve`: a goal run for each study pushed to our SCP once it has been quiet this long.
+  DFA_STANDING_GOAL: z.string().optional(),
+  DFA_STANDING_GOAL_QUIET_MS: z.coerce.number().int().positive().default(5000),
+  DFA_STANDING_REGISTER: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(false),
 
   DFA_LLM_BASE_URL: z.string().url().optional(), // OpenAI-compatible endpoint; set ⇒ LLM planner
   DFA_LLM_MODEL: z.string().optional(),

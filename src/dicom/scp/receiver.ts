@@ -34,6 +34,8 @@ export interface ScpOptions {
   readonly sink: { readonly artifacts: ArtifactStore } | { readonly dir: string };
   readonly log: Logger;
   readonly timeouts?: Partial<DimseTimeouts>;
+  /** Called for each instance written to the inbox (not for expected retrievals), with its sender. */
+  readonly onInboxed?: (r: RetrievedInstance, from: { readonly callingAet: string }) => void;
 }
 
 export class DicomScp {
@@ -109,16 +111,17 @@ export class DicomScp {
     const dir = 'artifacts' in sink ? await sink.artifacts.dir(`inbox/${rel}`) : join(sink.dir, rel);
     const r = await writeInstanceFile(join(dir, fileNameFor(i.sopInstanceUid)), i, place);
     this.inbox.push(r);
+    this.opts.onInboxed?.(r, { callingAet: i.callingAet });
     this.opts.log.info('instance received', { callingAet: i.callingAet, sopInstanceUid: i.sopInstanceUid, path: r.path });
     return 0x0000;
   }
 }
 
 /** Our SCP from configuration: AE DFA_AET on DFA_SCP_PORT; allow-list DFA_SCP_ALLOWED_AETS, else the PACS AE. */
-export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Logger): DicomScp {
+export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Logger, onInboxed?: ScpOptions['onInboxed']): DicomScp {
   const allowed = config.DFA_SCP_ALLOWED_AETS ?? (config.DFA_PACS_AET ? [config.DFA_PACS_AET] : undefined);
   return new DicomScp({
-    aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log,
+    aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log, onInboxed,
     timeouts: { connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS, associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS, dimseMs: config.DFA_DIMSE_TIMEOUT_MS, idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS },
   });
 }

@@ -1,0 +1,146 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../../api/server.ts';
+import type { Config } from '../../core/config.ts';
+import { toDfaError } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import { DicomWebServer } from '../../dicom/dicomweb/server.ts';
+import { pacsFromConfig, type ConfiguredPacs } from '../../dicom/pacs-from-config.ts';
+import { scpFromConfig, type DicomScp } from '../../dicom/scp/receiver.ts';
+import { fhirFromConfig, type ConfiguredFhir } from '../../fhir/fhir-from-config.ts';
+import { registerStudy } from '../../fhir/register-study.ts';
+import { AuditStore } from '../../storage/audit.ts';
+import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
+import { eventsAfter, getRun } from '../../storage/run-queries.ts';
+import { startWorkers, type Workers } from '../jobs/worker.ts';
+import type { Plan } from '../plan.ts';
+import { planGoal } from '../planner/index.ts';
+import { openAgent } from '../wiring.ts';
+import { BackgroundRuns } from './background-runs.ts';
+import { readinessFrom } from './readiness.ts';
+import { StandingGoal } from './standing-goal.ts';
+
+export interface ServeOptions {
+  /** Per-probe limit for GET /ready (default 3000 ms). */
+  readonly readinessTimeoutMs?: number;
+  /** SSE poll interval of GET /events (default 500 ms). */
+  readonly ssePollMs?: number;
+}
+
+/** A running `dfa serve`: what listens where, and how to stop it. */
+export interface Served {
+  readonly apiUrl: string;
+  readonly scp: DicomScp;
+  readonly pacs: ConfiguredPacs;
+  readonly fhir: ConfiguredFhir;
+  readonly dicomweb?: DicomWebServer;
+  readonly standing?: StandingGoal;
+  readonly runs: BackgroundRuns;
+  /** One line per listening service, for the console. */
+  readonly lines: readonly string[];
+  /** Graceful stop: no new requests or pushes, workers finish their step, then everything closes. */
+  close(): Promise<void>;
+}
+
+async function packageVersion(): Promise<string> {
+  const raw = await readFile(new URL('../../../package.json', import.meta.url), 'utf8').catch(() => '{}');
+  return (JSON.parse(raw) as { version?: string }).version ?? '0.0.0';
+}
+
+/**
+ * `dfa serve` in one process: the database, long-lived workers, our SCP (also the C-MOVE
+ * destination of the agent's retrievals), the PACS and FHIR from the configuration (embedded dev
+ * servers when unset, the PACS with its DICOMweb face), the REST API, and the standing goal.
+ * A bad standing goal fails before anything starts (GOAL_UNSUPPORTED ⇒ exit 2).
+ */
+export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = {}): Promise<Served> {
+  const standingPlan: Plan | undefined = cfg.DFA_STANDING_GOAL ? await planGoal(cfg.DFA_STANDING_GOAL, cfg) : undefined;
+  const closers: { name: string; close: () => Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c.close().catch((e: unknown) => log.warn(`closing ${c.name} failed`, { error: toDfaError(e).message }));
+    closers.length = 0;
+  };
+  try {
+    const artifacts = new LocalArtifactStore(join(cfg.DFA_DATA_DIR, 'artifacts'));
+    const holder: { standing?: StandingGoal } = {};
+    const scp = await scpFromConfig(cfg, { artifacts }, log.child({ svc: 'scp' }), (r, from) => holder.standing?.received(r, from)).start();
+    closers.push({ name: 'SCP', close: () => scp.close() });
+    const pacs = await pacsFromConfig(cfg, log, { scp });
+    closers.push({ name: 'PACS', close: () => pacs.close() });
+    const fhir = await fhirFromConfig(cfg, log);
+    closers.push({ name: 'FHIR', close: () => fhir.close() });
+    const dicomweb = pacs.embedded ? await DicomWebServer.start({ store: pacs.embedded.store, host: '127.0.0.1', port: 0, log: log.child({ svc: 'dicomweb' }) }) : undefined;
+    if (dicomweb) closers.push({ name: 'DICOMweb', close: () => dicomweb.close() });
+
+    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts } });
+    closers.push({ name: 'database', close: () => agent.close() });
+    const workers: Workers = await startWorkers(agent.db, agent.deps, { concurrency: cfg.DFA_CONCURRENCY });
+    closers.push({ name: 'workers', close: () => workers.stop() });
+    const runs = new BackgroundRuns(agent.db, agent.deps, log);
+    closers.push({ name: 'runs', close: () => runs.close() });
+
+    if (standingPlan) {
+      const endpoint = dicomweb ? { address: dicomweb.url, connectionType: 'dicom-wado-rs' as const } : undefined;
+      const standing = new StandingGoal({
+        plan: standingPlan,
+        quietMs: cfg.DFA_STANDING_GOAL_QUIET_MS,
+        pacsAet: cfg.DFA_PACS_AET,
+        forward: (files) => pacs.store(files),
+        register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
+        startRun: (plan) => runs.start(plan, { dryRun: false }),
+        log: log.child({ svc: 'standing-goal' }),
+      });
+      holder.standing = standing;
+      closers.push({ name: 'standing goal', close: () => standing.close() });
+    }
+
+    const probeMs = opts.readinessTimeoutMs ?? 3000;
+    const api: FastifyInstance = buildApi({
+      version: await packageVersion(),
+      plan: (goal, planner) => planGoal(goal, cfg, { planner }),
+      startRun: (plan, o) => runs.start(plan, o),
+      audit: new AuditStore(agent.db.pool),
+      getRun: (id) => getRun(agent.db.pool, id),
+      eventsAfter: (after, runId) => eventsAfter(agent.db.pool, after, runId),
+      readiness: readinessFrom(
+        {
+          database: () => agent.db.pool.query('select 1'),
+          pacs: () => pacs.echo(),
+          fhir: () => fhir.client.request('GET', 'metadata'),
+        },
+        probeMs,
+      ),
+      log: log.child({ svc: 'api' }),
+      ssePollMs: opts.ssePollMs,
+    });
+    await api.listen({ host: cfg.DFA_API_HOST, port: cfg.DFA_API_PORT });
+    closers.push({
+      name: 'API',
+      close: async () => {
+        const closing = api.close();
+        api.server.closeAllConnections(); // open /events streams would hold the close forever
+        await closing;
+      },
+    });
+    const addr = api.server.address();
+    const apiUrl = `http://${cfg.DFA_API_HOST}:${typeof addr === 'object' && addr ? addr.port : cfg.DFA_API_PORT}`;
+
+    const lines = [
+      `REST API        ${apiUrl}/  (OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
+      `DICOM SCP       ${scp.aet}@${scp.host}:${scp.port}  (pushes → ${join(artifacts.root, 'inbox')})`,
+      pacs.embedded
+        ? `embedded PACS   ${pacs.embedded.aet}@${pacs.embedded.host}:${pacs.embedded.port}  DICOMweb ${dicomweb?.url ?? '-'}`
+        : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${cfg.DFA_DICOMWEB_URL}` : ''}`,
+      `FHIR            ${fhir.client.baseUrl}${fhir.embedded ? '  (embedded dev server)' : ''}`,
+      `workers         ${cfg.DFA_CONCURRENCY} on ${agent.db.embedded ? `embedded database in ${cfg.DFA_DATA_DIR}` : 'DFA_DATABASE_URL'}`,
+      standingPlan
+        ? `standing goal   "${standingPlan.goal}" on each pushed study after ${cfg.DFA_STANDING_GOAL_QUIET_MS} ms quiet${cfg.DFA_STANDING_REGISTER ? ', registered in FHIR first' : ''}`
+        : 'standing goal   none (set DFA_STANDING_GOAL to run one on pushed studies)',
+    ];
+    return { apiUrl, scp, pacs, fhir, dicomweb, standing: holder.standing, runs, lines, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
