@@ -8,6 +8,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Plan } from '../../src/agent/plan.ts';
+import { planGoal } from '../../src/agent/planner/index.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import type { Logger } from '../../src/core/log.ts';
 import { randomUid } from '../../src/core/uid.ts';
@@ -16,6 +18,7 @@ import { writePhantomSeries } from '../../src/dicom/phantom/index.ts';
 import { FhirClient } from '../../src/fhir/client.ts';
 import { startFhirServer, type FhirServer } from '../../src/fhir/dev-server/server.ts';
 import { registerStudy } from '../../src/fhir/register-study.ts';
+import { GOAL } from '../../test/e2e/world.ts';
 import { startOrthanc, type OrthancHandle } from '../../test/support/orthanc.ts';
 import { freePort } from '../../test/support/ports.ts';
 
@@ -49,6 +52,15 @@ export interface BenchWorld {
 
 /** DFA_* knobs a user may set for the bench run (which retrieval, segmenter, store method…). */
 const PASSED_THROUGH = ['DFA_RETRIEVE', 'DFA_STORE', 'DFA_SEGMENTER', 'DFA_FALLBACK_SEGMENTER', 'DFA_MODEL_DIR'];
+
+/**
+ * The example goal's plan, narrowed to the given studies and forced to redo them: each run is a new
+ * job generation that retrieves, segments, stores and records again (plan.rerun, status any).
+ */
+export async function rerunPlan(env: Record<string, string>, studies: readonly string[]): Promise<Plan> {
+  const plan = await planGoal(GOAL, loadConfig(env));
+  return { ...plan, rerun: true, selection: { ...plan.selection, status: 'any', studyInstanceUids: [...studies] } };
+}
 
 export async function startBenchWorld(o: { scpPorts: number; log: Logger }): Promise<BenchWorld> {
   const root = await mkdtemp(join(tmpdir(), 'dfa-bench-e2e-'));

@@ -1,0 +1,93 @@
+/**
+ * Throughput of the agent with 1 and with 2 workers on one queue: N phantom studies, a real
+ * PostgreSQL (DFA_DATABASE_URL), `dfa worker --concurrency 1` child processes (each its own Node
+ * process, so two can use both cores), and the bench process as the runner that only plans,
+ * enqueues and waits (`dfa run --workers 0`). Optionally also one process with two in-process
+ * workers (DFA_CONCURRENCY=2), which shares one Node event loop.
+ */
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { runPlan } from '../../src/agent/runner.ts';
+import { openAgent } from '../../src/agent/wiring.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import type { Logger } from '../../src/core/log.ts';
+import { spawnDfa } from '../../test/e2e/world.ts';
+import type { PostgresHandle } from '../../test/support/postgres.ts';
+import { median, track, waitForLine } from './bench-stats.ts';
+import { rerunPlan, type BenchWorld } from './e2e-world.ts';
+
+export interface ThroughputConfig {
+  readonly label: string;
+  /** `dfa worker` processes (each --concurrency 1). */
+  readonly processes: number;
+  /** Workers inside the runner process (runPlan `workers`). */
+  readonly inProcess: number;
+}
+
+export interface ThroughputRow {
+  readonly config: ThroughputConfig;
+  readonly seconds: number;
+  readonly perMinute: number;
+  /** Sum of all jobs' step times ÷ (wall × workers): how busy the workers were. */
+  readonly utilization: number;
+  /** Median over jobs of the sum of a job's step times. */
+  readonly jobSeconds: number;
+}
+
+export const THROUGHPUT_CONFIGS: readonly ThroughputConfig[] = [
+  { label: '1 × `dfa worker` process', processes: 1, inProcess: 0 },
+  { label: '2 × `dfa worker` processes', processes: 2, inProcess: 0 },
+  { label: '1 process, 2 workers in it (DFA_CONCURRENCY=2)', processes: 0, inProcess: 2 },
+];
+
+export async function benchThroughput(
+  w: BenchWorld,
+  pg: PostgresHandle,
+  o: { studies: number; size: number; slices: number; rounds: number; configs: readonly ThroughputConfig[]; log: Logger; say: (s: string) => void },
+): Promise<ThroughputRow[]> {
+  o.say(`bench: seeding ${o.studies} phantom CT studies ${o.size}×${o.size}×${o.slices}…`);
+  const studies: string[] = [];
+  for (let i = 0; i < o.studies; i++) studies.push((await w.seedStudy({ size: o.size, slices: o.slices, seed: 500 + i, label: `T${i}` })).studyInstanceUid);
+  const runnerEnv = w.env({ DFA_DATA_DIR: join(w.root, 'tput-runner'), DFA_SCP_PORT: String(w.scpPort()), DFA_DATABASE_URL: pg.url });
+  const plan = await rerunPlan(runnerEnv, studies);
+  const workerPorts = [w.scpPort(), w.scpPort()];
+  const agent = await openAgent(loadConfig(runnerEnv), o.log);
+  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[] }>();
+  try {
+    // Configurations interleaved round by round: load on this shared machine drifts.
+    for (let r = 0; r < o.rounds; r++) {
+      for (const c of o.configs) {
+        // Workers up and listening on the queue before the clock starts: their start-up is part 3.
+        const procs = workerPorts.slice(0, c.processes).map((port, i) =>
+          track(spawnDfa(['worker', '--concurrency', '1'], w.env({ DFA_DATA_DIR: join(w.root, `tput-worker-${i}`), DFA_SCP_PORT: String(port), DFA_DATABASE_URL: pg.url, DFA_LOG_LEVEL: 'info' }))),
+        );
+        try {
+          await Promise.all(procs.map((p) => waitForLine(p, /worker started/, 120_000)));
+          const t0 = performance.now();
+          const res = await runPlan(plan, agent.db, agent.deps, { workers: c.inProcess, pollMs: 100 });
+          const seconds = (performance.now() - t0) / 1000;
+          if (res.summary.succeeded !== studies.length) {
+            throw new Error(`bench: ${c.label}: ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
+          }
+          const jobS = res.jobs.map((j) => Object.values(j.timingsMs).reduce((a, b) => a + b, 0) / 1000);
+          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [] };
+          s.seconds.push(seconds);
+          s.utilization.push(jobS.reduce((a, b) => a + b, 0) / (seconds * (c.processes + c.inProcess)));
+          s.jobSeconds.push(median(jobS));
+          samples.set(c, s);
+          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s (load average ${loadavg()[0].toFixed(1)})`);
+        } finally {
+          for (const p of procs) p.kill('SIGTERM');
+          await Promise.all(procs.map((p) => p.output));
+        }
+      }
+    }
+  } finally {
+    await agent.close();
+  }
+  return o.configs.map((c) => {
+    const s = samples.get(c)!;
+    const seconds = median(s.seconds);
+    return { config: c, seconds, perMinute: (studies.length / seconds) * 60, utilization: median(s.utilization), jobSeconds: median(s.jobSeconds) };
+  });
+}
