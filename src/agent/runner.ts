@@ -116,6 +116,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
       actions.set(key, action);
       if (action === 'enqueue') await audit.event(key, job.generation, 'queued', undefined, `run ${runId}`);
     }
+    workers?.notify();
     for (const key of await audit.adoptUnfinished(runId, planKey(plan))) actions.set(key, 'in-flight');
     const rows = await waitForJobs(audit, runId, actions, opts);
     const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue'));

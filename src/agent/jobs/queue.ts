@@ -24,6 +24,7 @@ export interface QueueOptions {
 export class JobQueue {
   private readonly boss: PgBoss;
   private readonly opts: QueueOptions;
+  private readonly workerIds: string[] = [];
 
   private constructor(boss: PgBoss, opts: QueueOptions) {
     this.boss = boss;
@@ -72,14 +73,24 @@ export class JobQueue {
   /** `concurrency` fetch loops in this process, one job each at a time (DFA_CONCURRENCY). */
   async work(concurrency: number, handler: (m: JobMessage) => Promise<void>): Promise<void> {
     for (let i = 0; i < concurrency; i++) {
-      await this.boss.work<JobMessage>(
+      // Filled in when work() returns; the handler may in principle run before that.
+      const me = { id: '' };
+      me.id = await this.boss.work<JobMessage>(
         JOB_QUEUE,
         { batchSize: 1, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 1 },
         async (jobs) => {
           for (const j of jobs) await handler(j.data);
+          // Look for the next job at once rather than after the rest of the polling interval.
+          if (jobs.length > 0 && me.id) this.boss.notifyWorker(me.id);
         },
       );
+      this.workerIds.push(me.id);
     }
+  }
+
+  /** Wake this process's fetch loops now (jobs were just queued) instead of at their next poll. */
+  notify(): void {
+    for (const id of this.workerIds) this.boss.notifyWorker(id);
   }
 
   /**

@@ -15,6 +15,8 @@ export interface WorkerOptions {
 }
 
 export interface Workers {
+  /** Jobs were queued: start on them now rather than at the next poll. */
+  notify(): void;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOpti
     if (row) log.info(`job ${row.status}`, { step: row.step, reason: row.reason ?? undefined });
   });
   return {
+    notify: () => queue.notify(),
     stop: async () => {
       await queue.stop();
       await cp.close();
