@@ -55,7 +55,7 @@ test('happy path: each CT study gets one RTSTRUCT in the PACS, a report, a compl
     assert.deepEqual(row?.inputSeries, [`${j.studyInstanceUid}.1`]);
     assert.deepEqual(row?.outputSops, [j.rtstruct.sopInstanceUid]);
     assert.deepEqual(row?.model, { name: 'classical', version: '1.0.0' });
-    assert.equal(row?.fhirWritten[0].reference, j.diagnosticReport);
+    assert.deepEqual(row?.fhirWritten.map((w) => w.reference), [j.task, j.diagnosticReport]);
   }
   assert.deepEqual(Object.values(w.state.tasks).map((t) => t.history), [['in-progress', 'completed'], ['in-progress', 'completed']]);
   assert.deepEqual(progress.filter((p) => p.status === 'succeeded').map((p) => p.studyInstanceUid).sort(), [a, b].sort(), 'progress reports each study as it ends');

@@ -72,7 +72,8 @@ async function recordProgress(step: string, s: JobState, upd: JobUpdate, ms: num
     model: upd.seg?.model,
     volumesMl: upd.seg ? { ...upd.seg.volumesMl } : undefined,
     outputSops: upd.stored ? [...upd.stored] : undefined,
-    fhirWritten: upd.fhir ? [...upd.fhir.written] : undefined,
+    // The Task is ours too; recorded when made, and kept beside the results.
+    fhirWritten: upd.fhir ? [...(s.task ? [{ reference: s.task }] : []), ...upd.fhir.written] : upd.task ? [{ reference: upd.task }] : undefined,
   });
   const o = upd.outcome;
   await a.event(s.jobKey, s.generation, o ? o.status : 'step', step, o?.reason, { ms });
