@@ -168,7 +168,9 @@ test('a second run of the same goal adds nothing; rerun redoes it with the same 
 
 test('jobs running side by side on the embedded database stay correct', async () => {
   const studies = Array.from({ length: 6 }, (_, i) => ({ uid: uid(`7${i}`), modality: 'CT' as const, patientId: `P${i}` }));
-  const w = await world({ studies });
+  // Each segmentation waits until three have started: the run can only finish if three jobs
+  // really ran at the same time on the one embedded database.
+  const w = await world({ studies, persist: true, barrier: 3 });
   const plan = lungPlan();
   const r = await runPlan(plan, db, w.deps(), { ...fast, workers: 3 });
   assert.deepEqual(r.summary, { succeeded: 6, failed: 0, skipped: 0 });
