@@ -5,6 +5,8 @@
  * enqueues and waits (`dfa run --workers 0`). Optionally also one process with two in-process
  * workers (DFA_CONCURRENCY=2), which shares one Node event loop.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runPlan } from '../../src/agent/runner.ts';
@@ -32,6 +34,20 @@ export interface ThroughputRow {
   readonly utilization: number;
   /** Median over jobs of the sum of a job's step times. */
   readonly jobSeconds: number;
+  /** CPU time the workers' processes used ÷ wall: how many cores they actually got. */
+  readonly coresUsed: number;
+  /** 1-minute load average when the configuration finished. */
+  readonly load: number;
+}
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** user + system CPU seconds of a process so far (Linux /proc/<pid>/stat, fields 14 and 15). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
 export const THROUGHPUT_CONFIGS: readonly ThroughputConfig[] = [
@@ -52,7 +68,7 @@ export async function benchThroughput(
   const plan = await rerunPlan(runnerEnv, studies);
   const workerPorts = [w.scpPort(), w.scpPort()];
   const agent = await openAgent(loadConfig(runnerEnv), o.log);
-  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[] }>();
+  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; load: number[] }>();
   try {
     // Configurations interleaved round by round: load on this shared machine drifts.
     for (let r = 0; r < o.rounds; r++) {
@@ -63,19 +79,25 @@ export async function benchThroughput(
         );
         try {
           await Promise.all(procs.map((p) => waitForLine(p, /worker started/, 120_000)));
+          // CPU of the processes that run jobs: the worker children, or this process for in-process workers.
+          const cpu = () => (c.inProcess > 0 ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : 0) + procs.reduce((a, p) => a + cpuSecondsOf(p.pid), 0);
+          const cpu0 = cpu();
           const t0 = performance.now();
           const res = await runPlan(plan, agent.db, agent.deps, { workers: c.inProcess, pollMs: 100 });
           const seconds = (performance.now() - t0) / 1000;
+          const cores = (cpu() - cpu0) / seconds;
           if (res.summary.succeeded !== studies.length) {
             throw new Error(`bench: ${c.label}: ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
           }
           const jobS = res.jobs.map((j) => Object.values(j.timingsMs).reduce((a, b) => a + b, 0) / 1000);
-          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [] };
+          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [], cores: [], load: [] };
+          s.cores.push(cores);
+          s.load.push(loadavg()[0]);
           s.seconds.push(seconds);
           s.utilization.push(jobS.reduce((a, b) => a + b, 0) / (seconds * (c.processes + c.inProcess)));
           s.jobSeconds.push(median(jobS));
           samples.set(c, s);
-          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s (load average ${loadavg()[0].toFixed(1)})`);
+          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s, ${cores.toFixed(2)} cores used (load average ${loadavg()[0].toFixed(1)})`);
         } finally {
           for (const p of procs) p.kill('SIGTERM');
           await Promise.all(procs.map((p) => p.output));
@@ -88,6 +110,14 @@ export async function benchThroughput(
   return o.configs.map((c) => {
     const s = samples.get(c)!;
     const seconds = median(s.seconds);
-    return { config: c, seconds, perMinute: (studies.length / seconds) * 60, utilization: median(s.utilization), jobSeconds: median(s.jobSeconds) };
+    return {
+      config: c,
+      seconds,
+      perMinute: (studies.length / seconds) * 60,
+      utilization: median(s.utilization),
+      jobSeconds: median(s.jobSeconds),
+      coresUsed: median(s.cores),
+      load: median(s.load),
+    };
   });
 }
