@@ -1,9 +1,10 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { DfaError } from '../core/errors.ts';
 import { migrate } from './migrations.ts';
+import { takePidLock } from './pid-lock.ts';
 import { PgliteServer } from './pglite-server.ts';
 
 /**
@@ -53,8 +54,10 @@ async function openExternal(url: string, opts: OpenDatabaseOptions): Promise<Dat
 
 async function openEmbedded(dir: string, opts: OpenDatabaseOptions): Promise<Database> {
   await mkdir(dir, { recursive: true });
-  const lock = `${dir}.lock`;
-  await takeLock(lock);
+  const lock = takePidLock(`${dir}.lock`, (pid) =>
+    new DfaError('DATABASE_ERROR', `the embedded database is in use by process ${pid}; stop it, or share a PostgreSQL via DFA_DATABASE_URL`),
+  );
+  // A stale lock (kill -9) is taken over: PGlite recovers from its WAL on open.
   // Loaded lazily: a worker pointed at a real PostgreSQL never pays for the WASM module.
   const { PGlite } = await import('@electric-sql/pglite');
   let db: InstanceType<typeof PGlite> | undefined;
@@ -79,13 +82,13 @@ async function openEmbedded(dir: string, opts: OpenDatabaseOptions): Promise<Dat
         await pool.end().catch(() => undefined);
         await s.stop();
         await d.close();
-        await rm(lock, { force: true });
+        lock.release();
       },
     };
   } catch (e) {
     await server?.stop().catch(() => undefined);
     await db?.close().catch(() => undefined);
-    await rm(lock, { force: true });
+    lock.release();
     throw new DfaError('DATABASE_ERROR', `embedded database at ${dir}: ${errMsg(e)}`, { cause: e });
   }
 }
@@ -96,33 +99,6 @@ export function newPool(url: string, max = 4): pg.Pool {
   // An idle client losing its socket must not crash the process (pg emits 'error' on the pool).
   pool.on('error', () => undefined);
   return pool;
-}
-
-async function takeLock(lock: string): Promise<void> {
-  try {
-    await writeFile(lock, String(process.pid), { flag: 'wx' });
-    return;
-  } catch {
-    // exists: is its holder alive?
-  }
-  const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-  if (pid > 0 && pid !== process.pid && isAlive(pid)) {
-    throw new DfaError(
-      'DATABASE_ERROR',
-      `the embedded database is in use by process ${pid}; stop it, or share a PostgreSQL via DFA_DATABASE_URL`,
-    );
-  }
-  // Stale lock from a process that died (kill -9): PGlite recovers from its WAL on open.
-  await writeFile(lock, String(process.pid));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function redactUrl(url: string): string {

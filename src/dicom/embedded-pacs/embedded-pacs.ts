@@ -4,7 +4,9 @@
  * For `dfa demo` and local use with nothing installed; the same Pacs contract suite runs against it
  * and against Orthanc.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
 import { splitPart10, str, strs, type Identifier } from '../dimse/dataset.ts';
@@ -13,6 +15,7 @@ import { DicomServer, type RetrieveReport } from '../scp/server.ts';
 import type { SubOperations } from '../dimse/scu.ts';
 import { PacsIndexStore, type IndexedInstance } from './index-store.ts';
 import { matchesIdentifier } from './matching.ts';
+import { takePidLock, type PidLock } from '../../storage/pid-lock.ts';
 
 export interface KnownAe {
   readonly host: string;
@@ -78,9 +81,21 @@ export class EmbeddedPacs {
     });
   }
 
+  /** One process per PACS directory (src/storage/pid-lock.ts): two would append to one index blind to each other. */
   static async start(opts: EmbeddedPacsOptions): Promise<EmbeddedPacs> {
-    const p = new EmbeddedPacs(await PacsIndexStore.open(opts.dir), opts);
-    await p.server.start();
+    await mkdir(opts.dir, { recursive: true });
+    const lock = takePidLock(join(opts.dir, 'pacs.lock'), (pid) =>
+      new DfaError('SERVICE_UNREACHABLE', `the embedded PACS in ${opts.dir} is in use by process ${pid}; point DFA_PACS_HOST/PORT/AET at it instead`),
+    );
+    let p: EmbeddedPacs;
+    try {
+      p = new EmbeddedPacs(await PacsIndexStore.open(opts.dir), opts);
+      await p.server.start();
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    p.lock = lock;
     p.log.debug('embedded PACS started', { aet: p.aet, host: p.host, port: p.port, dir: opts.dir, instances: p.store.size });
     return p;
   }
@@ -97,8 +112,14 @@ export class EmbeddedPacs {
     this.knownAes.set(aet, ae);
   }
 
-  close(): Promise<void> {
-    return this.server.close();
+  private lock: PidLock | undefined;
+
+  async close(): Promise<void> {
+    try {
+      await this.server.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 
   // Query API for a DICOMweb face (delegates to the index).

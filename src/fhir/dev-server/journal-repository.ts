@@ -1,11 +1,9 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import { DfaError } from '../../core/errors.ts';
-
-/** Lock files this process holds. */
-const OPEN_HERE = new Set<string>();
+import { takePidLock, type PidLock } from '../../storage/pid-lock.ts';
 
 type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resourceType: string; id: string };
 
@@ -20,6 +18,7 @@ type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resource
 export class JournalRepository extends MemoryRepository {
   readonly #file: string | undefined;
   readonly #lock: string | undefined;
+  #held: PidLock | undefined;
   #replaying = false;
 
   constructor(dataDir?: string) {
@@ -31,32 +30,23 @@ export class JournalRepository extends MemoryRepository {
 
   /**
    * One process per data dir: two servers appending to one journal would each miss the other's
-   * writes. A lock left by a process that no longer runs is taken over.
+   * writes (src/storage/pid-lock.ts).
    */
   lock(): void {
-    if (!this.#lock) return;
-    try {
-      writeFileSync(this.#lock, String(process.pid), { flag: 'wx' });
-      OPEN_HERE.add(this.#lock);
-      return;
-    } catch {
-      const pid = Number(readFileSync(this.#lock, 'utf8').trim());
-      if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is in use by process ${pid} (a running dev FHIR server: point DFA_FHIR_URL at it)`);
-      }
-      // Same pid: open here, or left by an earlier container run that had our pid (often 1).
-      if (pid === process.pid && OPEN_HERE.has(this.#lock)) {
-        throw new DfaError('SERVICE_UNREACHABLE', `FHIR data dir ${this.#lock} is already open in this process`);
-      }
-      writeFileSync(this.#lock, String(process.pid));
-      OPEN_HERE.add(this.#lock);
-    }
+    if (!this.#lock || this.#held) return;
+    this.#held = takePidLock(this.#lock, (pid) =>
+      new DfaError(
+        'SERVICE_UNREACHABLE',
+        pid === process.pid
+          ? `FHIR data dir ${this.#lock} is already open in this process`
+          : `FHIR data dir ${this.#lock} is in use by process ${pid} (a running dev FHIR server: point DFA_FHIR_URL at it)`,
+      ),
+    );
   }
 
   unlock(): void {
-    if (!this.#lock) return;
-    rmSync(this.#lock, { force: true });
-    OPEN_HERE.delete(this.#lock);
+    this.#held?.release();
+    this.#held = undefined;
   }
 
   /** Replays the journal; returns how many entries were applied. A torn last line is ignored. */
@@ -98,14 +88,5 @@ export class JournalRepository extends MemoryRepository {
   #append(e: JournalEntry): void {
     if (!this.#file || this.#replaying) return;
     appendFileSync(this.#file, JSON.stringify(e) + '\n');
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
