@@ -36,11 +36,20 @@ export interface ThroughputRow {
   readonly jobSeconds: number;
   /** CPU time the workers' processes used ÷ wall: how many cores they actually got. */
   readonly coresUsed: number;
+  /** Whole machine (every process, other users' too) busy CPU ÷ wall, from /proc/stat. */
+  readonly machineCores: number;
   /** 1-minute load average when the configuration finished. */
   readonly load: number;
 }
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** Busy CPU seconds of the whole machine so far: the `cpu` line of /proc/stat minus idle and iowait. */
+function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
 
 /** user + system CPU seconds of a process so far (Linux /proc/<pid>/stat, fields 14 and 15). */
 function cpuSecondsOf(pid: number | undefined): number {
@@ -68,7 +77,7 @@ export async function benchThroughput(
   const plan = await rerunPlan(runnerEnv, studies);
   const workerPorts = [w.scpPort(), w.scpPort()];
   const agent = await openAgent(loadConfig(runnerEnv), o.log);
-  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; load: number[] }>();
+  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[] }>();
   try {
     // Configurations interleaved round by round: load on this shared machine drifts.
     for (let r = 0; r < o.rounds; r++) {
@@ -82,22 +91,25 @@ export async function benchThroughput(
           // CPU of the processes that run jobs: the worker children, or this process for in-process workers.
           const cpu = () => (c.inProcess > 0 ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : 0) + procs.reduce((a, p) => a + cpuSecondsOf(p.pid), 0);
           const cpu0 = cpu();
+          const machine0 = machineBusySeconds();
           const t0 = performance.now();
           const res = await runPlan(plan, agent.db, agent.deps, { workers: c.inProcess, pollMs: 100 });
           const seconds = (performance.now() - t0) / 1000;
           const cores = (cpu() - cpu0) / seconds;
+          const machineCores = (machineBusySeconds() - machine0) / seconds;
           if (res.summary.succeeded !== studies.length) {
             throw new Error(`bench: ${c.label}: ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
           }
           const jobS = res.jobs.map((j) => Object.values(j.timingsMs).reduce((a, b) => a + b, 0) / 1000);
-          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [], cores: [], load: [] };
+          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [] };
           s.cores.push(cores);
+          s.machine.push(machineCores);
           s.load.push(loadavg()[0]);
           s.seconds.push(seconds);
           s.utilization.push(jobS.reduce((a, b) => a + b, 0) / (seconds * (c.processes + c.inProcess)));
           s.jobSeconds.push(median(jobS));
           samples.set(c, s);
-          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s, ${cores.toFixed(2)} cores used (load average ${loadavg()[0].toFixed(1)})`);
+          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s, ${cores.toFixed(2)} cores used by the workers, ${machineCores.toFixed(2)} busy on the machine (load average ${loadavg()[0].toFixed(1)})`);
         } finally {
           for (const p of procs) p.kill('SIGTERM');
           await Promise.all(procs.map((p) => p.output));
@@ -117,6 +129,7 @@ export async function benchThroughput(
       utilization: median(s.utilization),
       jobSeconds: median(s.jobSeconds),
       coresUsed: median(s.cores),
+      machineCores: median(s.machine),
       load: median(s.load),
     };
   });
