@@ -62,6 +62,8 @@ const schema = z.object({
   DFA_SEGMENTER: z.string().default('classical'), // 'classical' | 'onnx' | a model name
   DFA_FALLBACK_SEGMENTER: z.string().optional(),
   DFA_MODEL_DIR: z.string().optional(), // where ONNX models + manifests live; default: the shipped models/
+  // onnxruntime intra-op threads per session; 1 measured fastest on 2 shared cores (several jobs in parallel)
+  DFA_ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   DFA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DFA_API_PORT: port.default(8080),
   DFA_API_HOST: z.string().default('127.0.0.1'),

@@ -72,6 +72,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
   switch (e.code) {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
+    case 'MODEL_INVALID': // a missing or broken model is a configuration problem
     case 'SERVICE_UNREACHABLE':
     case 'DICOM_CONNECTION_FAILED':
     case 'DICOM_ASSOCIATION_REJECTED':

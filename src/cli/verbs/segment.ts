@@ -1,41 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
-import type { Segmenter } from '../../core/ports.ts';
 import { loadVolume, listDicomFiles } from '../../dicom/volume/load-volume.ts';
-import { createClassicalLungSegmenter } from '../../ml/classical/lung-segmenter.ts';
-import { classicalManifestSchema } from '../../ml/classical/manifest.ts';
 import { encodeNifti } from '../../ml/io/nifti.ts';
-import { loadManifest, SHIPPED_MODELS_DIR } from '../../ml/manifest.ts';
 import { qcFailures } from '../../ml/qc.ts';
 import { segmentWithQc } from '../../ml/segment.ts';
+import { createSegmenter } from '../../agent/segmenters.ts';
 import type { Verb } from '../verb.ts';
-
-/**
- * `dfa segment`: contour the lungs of a local CT series with QC and fallback, print the volumes by
- * ROI name and the checks, optionally write the label map as NIfTI. Exit 0 when QC passed, 1 when
- * the result needs review, 2 for bad arguments or an unknown model.
- */
-async function segmenterByName(name: string, modelDir: string): Promise<Segmenter> {
-  // 'classical' / 'onnx' pick the shipped model of that kind; any other name is a folder of modelDir
-  const folder = name === 'classical' ? 'classical-lung' : name === 'onnx' ? 'lung-unet' : name;
-  const path = join(modelDir, folder, 'manifest.json');
-  let kind: unknown;
-  try {
-    kind = (JSON.parse(await readFile(path, 'utf8')) as { kind?: unknown }).kind;
-  } catch (e) {
-    throw new DfaError('CONFIG_INVALID', `no model '${name}' (${path})`, { cause: e });
-  }
-  if (kind === 'classical') return createClassicalLungSegmenter(await loadManifest(path, classicalManifestSchema));
-  if (kind === 'onnx') {
-    // loaded on demand: onnxruntime is only needed when an ONNX model is asked for
-    const { createOnnxSegmenter } = await import('../../ml/onnx/index.ts');
-    return createOnnxSegmenter(path);
-  }
-  throw new DfaError('CONFIG_INVALID', `model '${name}' has unknown kind '${String(kind)}'`);
-}
 
 export const verb: Verb = {
   summary: 'segment the lungs of a local CT series (QC, fallback), print volumes by ROI; optional NIfTI labels',
@@ -56,8 +27,7 @@ export const verb: Verb = {
     });
     if (positionals.length === 0) throw new DfaError('CONFIG_INVALID', 'no DICOM files or folders given (usage: dfa segment <dir|files>)');
     const names = values.segmenter ?? [ctx.config.DFA_SEGMENTER, ...(ctx.config.DFA_FALLBACK_SEGMENTER ? [ctx.config.DFA_FALLBACK_SEGMENTER] : [])];
-    const modelDir = ctx.config.DFA_MODEL_DIR ?? fileURLToPath(SHIPPED_MODELS_DIR);
-    const segmenters = await Promise.all(names.map((n) => segmenterByName(n, modelDir)));
+    const segmenters = await Promise.all(names.map((n) => createSegmenter(n, ctx.config, ctx.log)));
     try {
       const t0 = performance.now();
       const volume = await loadVolume(await listDicomFiles(positionals));
