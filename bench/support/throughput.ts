@@ -30,6 +30,8 @@ export interface ThroughputRow {
   readonly config: ThroughputConfig;
   readonly seconds: number;
   readonly perMinute: number;
+  /** Throughput ÷ the first configuration's, median of the per-round ratios (same-round load). */
+  readonly vsFirst: number;
   /** Sum of all jobs' step times ÷ (wall × workers): how busy the workers were. */
   readonly utilization: number;
   /** Median over jobs of the sum of a job's step times. */
@@ -119,6 +121,7 @@ export async function benchThroughput(
   } finally {
     await agent.close();
   }
+  const first = samples.get(o.configs[0])!.seconds;
   return o.configs.map((c) => {
     const s = samples.get(c)!;
     const seconds = median(s.seconds);
@@ -126,6 +129,7 @@ export async function benchThroughput(
       config: c,
       seconds,
       perMinute: (studies.length / seconds) * 60,
+      vsFirst: median(s.seconds.map((x, r) => first[r] / x)),
       utilization: median(s.utilization),
       jobSeconds: median(s.jobSeconds),
       coresUsed: median(s.cores),
