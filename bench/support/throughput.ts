@@ -36,6 +36,8 @@ export interface ThroughputRow {
   readonly utilization: number;
   /** Median over jobs of the sum of a job's step times. */
   readonly jobSeconds: number;
+  /** Per step: median over all jobs of all rounds (s) — which step slows down when workers share the machine. */
+  readonly stepSeconds: ReadonlyMap<string, number>;
   /** CPU time the workers' processes used ÷ wall: how many cores they actually got. */
   readonly coresUsed: number;
   /** Whole machine (every process, other users' too) busy CPU ÷ wall, from /proc/stat. */
@@ -79,7 +81,7 @@ export async function benchThroughput(
   const plan = await rerunPlan(runnerEnv, studies);
   const workerPorts = [w.scpPort(), w.scpPort()];
   const agent = await openAgent(loadConfig(runnerEnv), o.log);
-  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[] }>();
+  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[]; steps: Map<string, number[]> }>();
   try {
     // Configurations interleaved round by round: load on this shared machine drifts.
     for (let r = 0; r < o.rounds; r++) {
@@ -103,7 +105,8 @@ export async function benchThroughput(
             throw new Error(`bench: ${c.label}: ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
           }
           const jobS = res.jobs.map((j) => Object.values(j.timingsMs).reduce((a, b) => a + b, 0) / 1000);
-          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [] };
+          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [], steps: new Map<string, number[]>() };
+          for (const j of res.jobs) for (const [k, ms] of Object.entries(j.timingsMs)) s.steps.set(k, [...(s.steps.get(k) ?? []), ms / 1000]);
           s.cores.push(cores);
           s.machine.push(machineCores);
           s.load.push(loadavg()[0]);
@@ -132,6 +135,7 @@ export async function benchThroughput(
       vsFirst: median(s.seconds.map((x, r) => first[r] / x)),
       utilization: median(s.utilization),
       jobSeconds: median(s.jobSeconds),
+      stepSeconds: new Map([...s.steps].map(([k, v]) => [k, median(v)])),
       coresUsed: median(s.cores),
       machineCores: median(s.machine),
       load: median(s.load),
