@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DfaError, toDfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { AuditStore } from '../../storage/audit.ts';
+import { AuditStore, TERMINAL } from '../../storage/audit.ts';
 import type { Database } from '../../storage/db.ts';
 import { getRun } from '../../storage/run-queries.ts';
 import type { JobDeps } from '../jobs/deps.ts';
@@ -14,6 +14,12 @@ import { dryRun, runPlan } from '../runner.ts';
  * studies, enqueues one job per study and waits); a run id is chosen first so POST /goals can answer
  * 202 as soon as the run row exists.
  */
+interface Summary {
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
 export class BackgroundRuns {
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
@@ -54,18 +60,12 @@ export class BackgroundRuns {
       await audit.finishRun(runId, { dryRun: true, studies: d.studies });
       return { runId };
     }
-    const log = this.log.child({ run: runId });
     let failure: unknown;
-    const p = runPlan(plan, this.runDb, this.deps, { workers: 0, runId }).then(
-      (r) => log.info('run finished', { goal: plan.goal, ...r.summary }),
-      (e: unknown) => {
-        failure = e;
-        if (this.stopping) log.info('run left unfinished (stopping); its queued jobs stay queued for the next start');
-        else log.error('run failed', { goal: plan.goal, error: toDfaError(e).message });
-      },
-    );
-    const settled = p.finally(() => this.inFlight.delete(runId));
-    this.inFlight.set(runId, settled);
+    this.track(runId, plan.goal, runPlan(plan, this.runDb, this.deps, { workers: 0, runId }).then((r) => r.summary), (e) => {
+      failure = e;
+      // A run that failed as a whole (not its jobs) still ends, with why, if its row was written.
+      if (!this.stopping) void audit.finishRun(runId, { error: toDfaError(e).message }).catch(() => undefined);
+    });
     // Answer once the run row exists (runPlan writes it after finding the studies), or with why not.
     for (;;) {
       if (await getRun(this.db.pool, runId)) return { runId };
@@ -73,6 +73,45 @@ export class BackgroundRuns {
       if (!this.inFlight.has(runId)) throw new DfaError('INTERNAL', `run ${runId} ended before it was recorded`);
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+
+  /**
+   * Runs an earlier `dfa serve` left unfinished when it stopped (their jobs stayed in the durable
+   * queue and the workers take them again): follow each to its end and record its summary. Only for
+   * the embedded database, which no other process can be using; on a shared PostgreSQL an
+   * unfinished run may belong to a `dfa run` that is still waiting for it.
+   */
+  resumeUnfinished(runs: readonly { runId: string; goal: string }[]): void {
+    for (const r of runs) this.track(r.runId, r.goal, this.follow(r.runId), () => undefined);
+  }
+
+  private async follow(runId: string): Promise<Summary> {
+    const audit = new AuditStore(this.runDb.pool);
+    for (;;) {
+      const rows = await audit.listJobs({ runId });
+      if (rows.every((r) => TERMINAL.includes(r.status))) {
+        const count = (s: string) => rows.filter((r) => (r.runAction === 'already-done' ? 'skipped' : r.status) === s).length;
+        const summary = { succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped') };
+        await audit.finishRun(runId, summary);
+        return summary;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  private track(runId: string, goal: string, run: Promise<Summary>, onError: (e: unknown) => void): void {
+    const log = this.log.child({ run: runId });
+    const settled = run
+      .then(
+        (summary) => log.info('run finished', { goal, ...summary }),
+        (e: unknown) => {
+          onError(e);
+          if (this.stopping) log.info('run left unfinished (stopping); its queued jobs stay queued for the next start');
+          else log.error('run failed', { goal, error: toDfaError(e).message });
+        },
+      )
+      .finally(() => this.inFlight.delete(runId));
+    this.inFlight.set(runId, settled);
   }
 
   /** Stop following runs: their waits end; jobs already queued stay in the durable queue. */

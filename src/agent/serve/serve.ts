@@ -79,6 +79,11 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     closers.push({ name: 'workers', close: () => workers.stop() });
     const runs = new BackgroundRuns(agent.db, agent.deps, log);
     closers.push({ name: 'runs', close: () => runs.close() });
+    if (agent.db.embedded) {
+      const unfinished = (await new AuditStore(agent.db.pool).listRuns(100)).filter((r) => r.finishedAt === null);
+      if (unfinished.length > 0) log.info('following runs left unfinished by an earlier start', { runs: unfinished.length });
+      runs.resumeUnfinished(unfinished);
+    }
 
     if (standingPlan) {
       const endpoint = dicomweb ? { address: dicomweb.url, connectionType: 'dicom-wado-rs' as const } : undefined;

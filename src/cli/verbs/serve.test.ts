@@ -30,6 +30,7 @@ function serve(env: NodeJS.ProcessEnv) {
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  if (process.env.DFA_TEST_DEBUG) p.stderr.pipe(process.stderr);
   const exited = new Promise<{ code: number | null }>((res) => p.once('exit', (code) => res({ code })));
   const said = async (re: RegExp): Promise<RegExpExecArray> => {
     for (;;) {
@@ -188,6 +189,48 @@ test('dfa serve: a standing goal the planner cannot serve stops it at start-up (
     assert.match(s.err(), /missing: a task I can do/);
     assert.doesNotMatch(s.out(), /REST API/);
   } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('dfa serve: SIGTERM while a job runs exits 0; the next start finishes the job and the run', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'dfa-serve-stop-'));
+  const env = { DFA_DATA_DIR: join(root, 'data'), DFA_API_PORT: String(await freePort()), DFA_SCP_PORT: String(await freePort()), DFA_LOG_LEVEL: 'info' };
+  let s = serve(env);
+  try {
+    const api = (await s.said(/REST API\s+(http:\/\/\S+?)\/? /))[1];
+    const pacsLine = await s.said(/embedded PACS\s+(\S+)@([\d.]+):(\d+)/);
+    const fhirUrl = (await s.said(/FHIR\s+(http\S+)/))[1];
+    const pacs = createPacs({ dimse: { host: pacsLine[2], port: Number(pacsLine[3]), calledAet: pacsLine[1], callingAet: 'SEEDER' }, retrieve: ['c-get'], store: 'c-store', log });
+    const [ct] = await seedDemoStudies({ pacs, fhir: new FhirClient({ baseUrl: fhirUrl, log }), workDir: join(root, 'seed'), ctStudies: 1, withMr: false, withBroken: false, size: 96, slices: 40, log });
+    await pacs.close();
+
+    const posted = await postGoal(api, GOAL);
+    assert.equal(posted.status, 202);
+    const runId = posted.body.runId as string;
+    await errSaid(s, /(retrieved study)/); // the job is under way: retrieved, segmenting next
+    s.p.kill('SIGTERM');
+    assert.equal((await s.exited).code, 0, s.err());
+    assert.doesNotMatch(s.err(), /ERROR/);
+
+    s = serve(env);
+    const api2 = (await s.said(/REST API\s+(http:\/\/\S+?)\/? /))[1];
+    const { run } = await followRun(api2, runId, 1);
+    assert.equal(run.jobs[0].studyInstanceUid, ct.studyInstanceUid);
+    assert.equal(run.jobs[0].status, 'succeeded', JSON.stringify(run.jobs[0]));
+    let finished = run;
+    while (!finished.finishedAt) {
+      await new Promise((r) => setTimeout(r, 100));
+      finished = (await (await fetch(`${api2}/runs/${runId}`)).json()) as RunView;
+    }
+    assert.deepEqual(finished.summary, { succeeded: 1, failed: 0, skipped: 0 });
+    s.p.kill('SIGTERM');
+    assert.equal((await s.exited).code, 0, s.err());
+  } finally {
+    if (s.p.exitCode === null) {
+      s.p.kill('SIGKILL');
+      await s.exited;
+    }
     await rm(root, { recursive: true, force: true });
   }
 });
