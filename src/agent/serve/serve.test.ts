@@ -16,7 +16,7 @@ import { startServe } from './serve.ts';
 
 const log = createLogger({ level: 'error' });
 
-test('/ready is 503 with a reason per dependency that does not answer; a dry run queues nothing', async () => {
+test('/ready is 503 with a reason per dependency that does not answer; a dry run queues nothing; GET / serves the dashboard', async () => {
   const root = await mkdtemp(join(tmpdir(), 'dfa-serve-ready-'));
   // A FHIR server that accepts connections and never answers.
   const held: Socket[] = [];
@@ -68,6 +68,12 @@ test('/ready is 503 with a reason per dependency that does not answer; a dry run
     assert.deepEqual(run.summary, { dryRun: true, studies: [] });
     assert.deepEqual(run.jobs, []);
     assert.equal((await fetch(`${s2.apiUrl}/ready`)).status, 200);
+    const page = await fetch(`${s2.apiUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const html = await page.text();
+    assert.match(html, /new EventSource\('events'\)/);
+    assert.match(html, /fetch\('runs'\)/);
   } finally {
     await s2.close();
     await rm(root, { recursive: true, force: true });

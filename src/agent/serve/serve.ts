@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { registerDashboard } from '../../api/dashboard.ts';
 import { buildApi } from '../../api/server.ts';
 import type { Config } from '../../core/config.ts';
 import { toDfaError } from '../../core/errors.ts';
@@ -119,6 +120,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       log: log.child({ svc: 'api' }),
       ssePollMs: opts.ssePollMs,
     });
+    registerDashboard(api);
     await api.listen({ host: cfg.DFA_API_HOST, port: cfg.DFA_API_PORT });
     closers.push({
       name: 'API',
@@ -132,7 +134,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     const apiUrl = `http://${cfg.DFA_API_HOST}:${typeof addr === 'object' && addr ? addr.port : cfg.DFA_API_PORT}`;
 
     const lines = [
-      `REST API        ${apiUrl}/  (OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
+      `REST API        ${apiUrl}/  (dashboard ${apiUrl}/, OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
       `DICOM SCP       ${scp.aet}@${scp.host}:${scp.port}  (pushes → ${join(artifacts.root, 'inbox')})`,
       pacs.embedded
         ? `embedded PACS   ${pacs.embedded.aet}@${pacs.embedded.host}:${pacs.embedded.port}  DICOMweb ${dicomweb?.url ?? '-'}`
