@@ -68,6 +68,16 @@ test('/ready is 503 with a reason per dependency that does not answer; a dry run
     assert.deepEqual(run.summary, { dryRun: true, studies: [] });
     assert.deepEqual(run.jobs, []);
     assert.equal((await fetch(`${s2.apiUrl}/ready`)).status, 200);
+    // The embedded PACS takes C-STORE: a goal asking for STOW-RS is refused, not run another way.
+    const stow = await fetch(`${s2.apiUrl}/goals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ goal: 'contour the lungs on pending CT scans and store via STOW' }),
+    });
+    assert.equal(stow.status, 400);
+    const refusal = (await stow.json()) as { error: string; details: { missing: string[] } };
+    assert.equal(refusal.error, 'GOAL_UNSUPPORTED');
+    assert.match(refusal.details.missing[0], /stow-rs.*stores with c-store/);
     const page = await fetch(`${s2.apiUrl}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);

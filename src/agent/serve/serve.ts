@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from '../../api/dashboard.ts';
 import { buildApi } from '../../api/server.ts';
-import type { Config } from '../../core/config.ts';
-import { toDfaError } from '../../core/errors.ts';
+import type { Config, StoreMethod } from '../../core/config.ts';
+import { DfaError, toDfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { DicomWebServer } from '../../dicom/dicomweb/server.ts';
 import { pacsFromConfig, type ConfiguredPacs } from '../../dicom/pacs-from-config.ts';
@@ -44,6 +44,21 @@ export interface Served {
   close(): Promise<void>;
 }
 
+/**
+ * A goal planned for this server. Its jobs run on the shared long-lived workers, which store with
+ * one method (DFA_STORE; C-STORE for the embedded PACS): a goal asking for another is refused
+ * with the reason, not run with a different one than it said.
+ */
+export async function planForServer(goal: string, cfg: Config, storeMethod: StoreMethod, planner?: 'rules' | 'llm'): Promise<Plan> {
+  const plan = await planGoal(goal, cfg, { planner });
+  const asked = plan.store.method;
+  if (asked !== 'default' && asked !== storeMethod) {
+    const missing = [`workers that store with ${asked}: this server stores with ${storeMethod} (DFA_STORE; the embedded PACS takes C-STORE only)`];
+    throw new DfaError('GOAL_UNSUPPORTED', `cannot serve this goal — missing: ${missing[0]}`, { details: { understood: plan.understood, missing } });
+  }
+  return plan;
+}
+
 async function packageVersion(): Promise<string> {
   const raw = await readFile(new URL('../../../package.json', import.meta.url), 'utf8').catch(() => '{}');
   return (JSON.parse(raw) as { version?: string }).version ?? '0.0.0';
@@ -56,7 +71,9 @@ async function packageVersion(): Promise<string> {
  * A bad standing goal fails before anything starts (GOAL_UNSUPPORTED ⇒ exit 2).
  */
 export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = {}): Promise<Served> {
-  const standingPlan: Plan | undefined = cfg.DFA_STANDING_GOAL ? await planGoal(cfg.DFA_STANDING_GOAL, cfg) : undefined;
+  // The embedded PACS is used over C-STORE whatever DFA_STORE says (pacsFromConfig).
+  const storeMethod: StoreMethod = cfg.DFA_PACS_HOST || cfg.DFA_DICOMWEB_URL ? cfg.DFA_STORE : 'c-store';
+  const standingPlan: Plan | undefined = cfg.DFA_STANDING_GOAL ? await planForServer(cfg.DFA_STANDING_GOAL, cfg, storeMethod) : undefined;
   const closers: { name: string; close: () => Promise<void> }[] = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c.close().catch((e: unknown) => log.warn(`closing ${c.name} failed`, { error: toDfaError(e).message }));
@@ -104,7 +121,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     const probeMs = opts.readinessTimeoutMs ?? 3000;
     const api: FastifyInstance = buildApi({
       version: await packageVersion(),
-      plan: (goal, planner) => planGoal(goal, cfg, { planner }),
+      plan: (goal, planner) => planForServer(goal, cfg, storeMethod, planner),
       startRun: (plan, o) => runs.start(plan, o),
       audit: new AuditStore(agent.db.pool),
       getRun: (id) => getRun(agent.db.pool, id),
