@@ -30,7 +30,6 @@ function serve(env: NodeJS.ProcessEnv) {
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  if (process.env.DFA_TEST_DEBUG) p.stderr.pipe(process.stderr);
   const exited = new Promise<{ code: number | null }>((res) => p.once('exit', (code) => res({ code })));
   const said = async (re: RegExp): Promise<RegExpExecArray> => {
     for (;;) {
