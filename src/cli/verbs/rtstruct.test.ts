@@ -49,9 +49,9 @@ test('dfa rtstruct write: NIfTI masks on the CT → RTSTRUCT + SEG that read bac
     assert.deepEqual(back.rois.map((r) => r.name).sort(), ['Lung_L', 'Lung_R']);
     assert.ok(back.rois.every((r) => r.contours.length > 50));
     assert.ok((await readFile(seg)).length > 1000);
-    // A mask for an ROI the manifest does not know is refused with a reason.
+    // A mask for an ROI the manifest does not know is refused with a reason: a bad argument, exit 2.
     const bad = await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Heart=${join(CIP64_DIR, 'lung_mask.nii.gz')}`, '--out', rt);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
