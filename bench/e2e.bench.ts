@@ -31,7 +31,7 @@ import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts'
 import { envInt, killTracked, median, sec } from './support/bench-stats.ts';
 import { measureStartup } from './support/cli-startup.ts';
 import { DCMTK_AET, rerunPlan, startBenchWorld, type BenchStudy, type BenchWorld } from './support/e2e-world.ts';
-import { benchThroughput, THROUGHPUT_CONFIGS } from './support/throughput.ts';
+import { benchThroughput, THROUGHPUT_CONFIGS, type ThroughputRow } from './support/throughput.ts';
 
 const run = promisify(execFile);
 const RUNS = envInt('BENCH_RUNS', 3);
@@ -129,6 +129,30 @@ function studyTables(figs: readonly StudyFigures[]): string[] {
   return lines;
 }
 
+/**
+ * Where the CPU of one job goes, and the ratio it allows: with C CPU-seconds per job over all our
+ * processes, N cores finish at most N / C jobs per second, whatever the queue does.
+ */
+function cpuTable(t: readonly ThroughputRow[]): string[] {
+  const total = (x: ThroughputRow) => x.cpuPerJob.workers + x.cpuPerJob.orthanc + x.cpuPerJob.postgres + x.cpuPerJob.bench;
+  const row = (name: string, f: (x: ThroughputRow) => number) => `| ${name} | ${t.map((x) => f(x).toFixed(3)).join(' | ')} |`;
+  const one = t[0];
+  const ceilingPerS = cpus().length / total(one);
+  return [
+    '',
+    `| CPU seconds per job (median of rounds) | ${t.map((x) => x.config.label).join(' | ')} |`,
+    `|---|${t.map(() => '---').join('|')}|`,
+    row('`dfa worker` processes, all threads', (x) => x.cpuPerJob.workers),
+    row('… of which their main threads (event loop)', (x) => x.cpuPerJob.workersMainThread),
+    row('Orthanc', (x) => x.cpuPerJob.orthanc),
+    row('PostgreSQL (postmaster + backends)', (x) => x.cpuPerJob.postgres),
+    row('bench process: runner, FHIR dev server (and the in-process workers)', (x) => x.cpuPerJob.bench),
+    row('**total**', total),
+    '',
+    `CPU ceiling: ${cpus().length} cores ÷ ${total(one).toFixed(2)} CPU s per job (1-worker row) = ${(ceilingPerS * 60).toFixed(0)} studies/min at most = **${(ceilingPerS / (one.perMinute / 60)).toFixed(2)}× the 1-worker throughput**, with nothing else running on the machine.`,
+  ];
+}
+
 // ───────────────────────── main ─────────────────────────
 
 async function main(): Promise<void> {
@@ -166,6 +190,8 @@ async function main(): Promise<void> {
         `| step: median over jobs (s) | ${t.map((x) => x.config.label).join(' | ')} |`,
         `|---|${t.map(() => '---').join('|')}|`,
         ...[...t[0].stepSeconds.keys()].filter((k) => t.some((x) => (x.stepSeconds.get(k) ?? 0) >= 0.01)).map((k) => `| ${k} | ${t.map((x) => sec(x.stepSeconds.get(k))).join(' | ')} |`),
+        '',
+        ...cpuTable(t),
         '',
         `Load average after the throughput runs: ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`,
         '',

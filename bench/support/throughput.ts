@@ -6,7 +6,7 @@
  * workers (DFA_CONCURRENCY=2), which shares one Node event loop.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runPlan } from '../../src/agent/runner.ts';
@@ -42,6 +42,13 @@ export interface ThroughputRow {
   readonly coresUsed: number;
   /** Whole machine (every process, other users' too) busy CPU ÷ wall, from /proc/stat. */
   readonly machineCores: number;
+  /**
+   * CPU seconds per job by part of our system (median over rounds): the `dfa worker` processes,
+   * Orthanc, PostgreSQL (postmaster + backends), and the bench process itself (runner, FHIR dev
+   * server, in-process workers). Their sum ÷ the 1-worker job interval says how many cores one
+   * worker's pipeline keeps busy, which bounds the 2-worker ratio on 2 cores whatever the queue does.
+   */
+  readonly cpuPerJob: { readonly workers: number; readonly workersMainThread: number; readonly orthanc: number; readonly postgres: number; readonly bench: number };
   /** 1-minute load average when the configuration finished. */
   readonly load: number;
 }
@@ -55,12 +62,49 @@ function machineBusySeconds(): number {
   return (user + nice + system + irq + softirq + steal) / CLK_TCK;
 }
 
-/** user + system CPU seconds of a process so far (Linux /proc/<pid>/stat, fields 14 and 15). */
-function cpuSecondsOf(pid: number | undefined): number {
+/**
+ * user + system CPU seconds of a process so far, all its threads (Linux /proc/<pid>/stat, fields
+ * 14 and 15), or of its main thread only (`mainThread`: /proc/<pid>/task/<pid>/stat).
+ */
+function cpuSecondsOf(pid: number | undefined, mainThread = false): number {
   if (pid === undefined) return 0;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Every pid whose command line contains `needle`, and their children (PostgreSQL backends). */
+function pidsOf(needle: string): number[] {
+  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const cmd = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '); } catch { return ''; } };
+  const ppid = (pid: number) => { try { const st = readFileSync(`/proc/${pid}/stat`, 'utf8'); return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]); } catch { return -1; } };
+  const roots = all.filter((p) => cmd(p).includes(needle));
+  return [...roots, ...all.filter((p) => roots.includes(ppid(p)) && !roots.includes(p))];
+}
+
+/** CPU seconds per pid so far (a pid gone is left out). */
+function cpuByPid(pids: readonly number[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const p of pids) {
+    try {
+      m.set(p, cpuSecondsOf(p));
+    } catch {
+      /* exited */
+    }
+  }
+  return m;
+}
+
+/** CPU seconds used between two readings; a pid born in between counts from 0, one that died is missed. */
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let t = 0;
+  for (const [p, c] of after) t += c - (before.get(p) ?? 0);
+  return t;
+}
+
+function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 export const THROUGHPUT_CONFIGS: readonly ThroughputConfig[] = [
@@ -81,7 +125,7 @@ export async function benchThroughput(
   const plan = await rerunPlan(runnerEnv, studies);
   const workerPorts = [w.scpPort(), w.scpPort()];
   const agent = await openAgent(loadConfig(runnerEnv), o.log);
-  const samples = new Map<ThroughputConfig, { seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[]; steps: Map<string, number[]> }>();
+  const samples = new Map<ThroughputConfig, { perJob: ThroughputRow['cpuPerJob'][]; seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[]; steps: Map<string, number[]> }>();
   try {
     // Configurations interleaved round by round: load on this shared machine drifts.
     for (let r = 0; r < o.rounds; r++) {
@@ -95,26 +139,41 @@ export async function benchThroughput(
           // CPU of the processes that run jobs: the worker children, or this process for in-process workers.
           const cpu = () => (c.inProcess > 0 ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : 0) + procs.reduce((a, p) => a + cpuSecondsOf(p.pid), 0);
           const cpu0 = cpu();
+          // The event loop's share: what two jobs in one process (DFA_CONCURRENCY=2) cannot overlap.
+          const mainCpu = () => (c.inProcess > 0 ? cpuSecondsOf(process.pid, true) : 0) + procs.reduce((a, p) => a + cpuSecondsOf(p.pid, true), 0);
+          const main0 = mainCpu();
+          const parts = () => ({ orthanc: cpuByPid(pidsOf(w.orthanc.storageDir)), postgres: cpuByPid(pidsOf(`-p ${pg.port} `)), bench: selfCpuSeconds() });
+          const parts0 = parts();
           const machine0 = machineBusySeconds();
           const t0 = performance.now();
           const res = await runPlan(plan, agent.db, agent.deps, { workers: c.inProcess, pollMs: 100 });
           const seconds = (performance.now() - t0) / 1000;
           const cores = (cpu() - cpu0) / seconds;
+          const parts1 = parts();
+          const n = studies.length;
+          const perJob = {
+            workers: c.processes > 0 ? (cpu() - cpu0) / n : 0,
+            workersMainThread: (mainCpu() - main0) / n,
+            orthanc: cpuSince(parts0.orthanc, parts1.orthanc) / n,
+            postgres: cpuSince(parts0.postgres, parts1.postgres) / n,
+            bench: (parts1.bench - parts0.bench) / n,
+          };
           const machineCores = (machineBusySeconds() - machine0) / seconds;
           if (res.summary.succeeded !== studies.length) {
             throw new Error(`bench: ${c.label}: ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
           }
           const jobS = res.jobs.map((j) => Object.values(j.timingsMs).reduce((a, b) => a + b, 0) / 1000);
-          const s = samples.get(c) ?? { seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [], steps: new Map<string, number[]>() };
+          const s = samples.get(c) ?? { perJob: [], seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [], steps: new Map<string, number[]>() };
           for (const j of res.jobs) for (const [k, ms] of Object.entries(j.timingsMs)) s.steps.set(k, [...(s.steps.get(k) ?? []), ms / 1000]);
           s.cores.push(cores);
+          s.perJob.push(perJob);
           s.machine.push(machineCores);
           s.load.push(loadavg()[0]);
           s.seconds.push(seconds);
           s.utilization.push(jobS.reduce((a, b) => a + b, 0) / (seconds * (c.processes + c.inProcess)));
           s.jobSeconds.push(median(jobS));
           samples.set(c, s);
-          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s, ${cores.toFixed(2)} cores used by the workers, ${machineCores.toFixed(2)} busy on the machine (load average ${loadavg()[0].toFixed(1)})`);
+          o.say(`bench: ${c.label}: ${studies.length} studies in ${seconds.toFixed(1)} s, ${cores.toFixed(2)} cores used by the workers, ${machineCores.toFixed(2)} busy on the machine (load average ${loadavg()[0].toFixed(1)}); CPU s/job: workers ${perJob.workers.toFixed(2)} (main thread ${perJob.workersMainThread.toFixed(2)}), Orthanc ${perJob.orthanc.toFixed(2)}, PostgreSQL ${perJob.postgres.toFixed(2)}, bench (runner + FHIR) ${perJob.bench.toFixed(2)}`);
         } finally {
           for (const p of procs) p.kill('SIGTERM');
           await Promise.all(procs.map((p) => p.output));
@@ -138,6 +197,13 @@ export async function benchThroughput(
       stepSeconds: new Map([...s.steps].map(([k, v]) => [k, median(v)])),
       coresUsed: median(s.cores),
       machineCores: median(s.machine),
+      cpuPerJob: {
+        workers: median(s.perJob.map((x) => x.workers)),
+        workersMainThread: median(s.perJob.map((x) => x.workersMainThread)),
+        orthanc: median(s.perJob.map((x) => x.orthanc)),
+        postgres: median(s.perJob.map((x) => x.postgres)),
+        bench: median(s.perJob.map((x) => x.bench)),
+      },
       load: median(s.load),
     };
   });
