@@ -9,6 +9,7 @@ import type { JobResult } from './jobs/result.ts';
 import { JobQueue, type QueueOptions } from './jobs/queue.ts';
 import type { RetryTiming } from './jobs/retry.ts';
 import { startWorkers, type Workers } from './jobs/worker.ts';
+import { wakeWorkers } from './jobs/wake-up.ts';
 import { jobKey, planKey, type Plan } from './plan.ts';
 
 /** `dfa run --json` (DESIGN.md "Contracts"). */
@@ -117,6 +118,8 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
       if (action === 'enqueue') await audit.event(key, job.generation, 'queued', undefined, `run ${runId}`);
     }
     workers?.notify();
+    // `dfa worker` processes on a shared database: fetch now, not at their next poll.
+    if (!db.embedded && actions.size > 0) await wakeWorkers(db.pool).catch((e: unknown) => deps.log.debug('could not wake the workers; they poll', { error: String(e) }));
     for (const key of await audit.adoptUnfinished(runId, planKey(plan))) actions.set(key, 'in-flight');
     const rows = await waitForJobs(audit, runId, actions, opts);
     const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue'));
@@ -136,7 +139,8 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
 async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string, ClaimAction>, opts: RunOptions): Promise<JobRecord[]> {
   const seen = new Map<string, string>();
   for (;;) {
-    const rows = await audit.listJobs({ runId });
+    // The light query while waiting; the full rows (plan, result, timings) once, at the end.
+    const rows = await audit.listJobStates(runId);
     for (const r of rows) {
       const sig = `${r.status}|${r.step ?? ''}`;
       if (seen.get(r.jobKey) !== sig) {
@@ -144,7 +148,7 @@ async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string
         opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, action: actions.get(r.jobKey) ?? 'enqueue' });
       }
     }
-    if (rows.every((r) => TERMINAL.includes(r.status))) return rows;
+    if (rows.every((r) => TERMINAL.includes(r.status))) return await audit.listJobs({ runId });
     await new Promise((res) => setTimeout(res, opts.pollMs ?? 250));
   }
 }

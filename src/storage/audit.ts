@@ -230,6 +230,25 @@ export class AuditStore {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
+  /**
+   * Where each job of a run stands, without the plan / result / timings documents: what a waiting
+   * runner polls several times a second (listJobs parses every row's jsonb, CPU the workers need).
+   */
+  async listJobStates(runId: string): Promise<Pick<JobRecord, 'jobKey' | 'studyInstanceUid' | 'status' | 'step' | 'reason'>[]> {
+    const { rows } = await this.pool.query(
+      `select j.job_key, j.study_instance_uid, j.status, j.step, j.reason
+       from dfa.run_jobs r join dfa.jobs j using (job_key) where r.run_id = $1 order by j.created_at, j.job_key`,
+      [runId],
+    );
+    return rows.map((r: { job_key: string; study_instance_uid: string; status: JobRecord['status']; step: string | null; reason: string | null }) => ({
+      jobKey: r.job_key,
+      studyInstanceUid: r.study_instance_uid,
+      status: r.status,
+      step: r.step,
+      reason: r.reason,
+    }));
+  }
+
   /** All jobs, or those a goal run touched (with what that run did about each). */
   async listJobs(q: { runId?: string; limit?: number } = {}): Promise<(JobRecord & { runAction?: ClaimAction })[]> {
     if (q.runId) {

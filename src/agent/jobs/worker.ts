@@ -6,6 +6,7 @@ import { executeJob } from './execute.ts';
 import { buildJobGraph } from './graph.ts';
 import { JobQueue, type QueueOptions } from './queue.ts';
 import type { RetryTiming } from './retry.ts';
+import { listenForWakeUps } from './wake-up.ts';
 
 export interface WorkerOptions {
   /** Jobs this process runs side by side (DFA_CONCURRENCY). */
@@ -55,9 +56,12 @@ export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOpti
     const row = await executeJob(graph, audit, m);
     if (row) log.info(`job ${row.status}`, { step: row.step, reason: row.reason ?? undefined });
   });
+  // Shared database: a runner in another process NOTIFYs when it queued jobs (see wake-up.ts).
+  const wake = db.embedded ? undefined : await listenForWakeUps(db.url, () => queue.notify(), deps.log);
   return {
     notify: () => queue.notify(),
     stop: async () => {
+      await wake?.close();
       await queue.stop();
       await cp.close();
     },
