@@ -48,14 +48,11 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
   const touch = () => {
     // After done() (e.g. a 401 answered while the upload still runs) nothing may re-arm the timer.
     if (finished) return;
-    // refresh() re-arms the same timer: called once per body chunk, a new timer each time costs.
-    if (timer) timer.refresh();
-    else {
-      timer = setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, ctx.timeoutMs);
-    }
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, ctx.timeoutMs);
   };
   const done = () => {
     finished = true;

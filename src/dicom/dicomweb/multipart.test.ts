@@ -78,22 +78,3 @@ test('multipart: content-type parameters, quoted or not', () => {
   assert.deepEqual(ct.params, { type: 'application/dicom', boundary: 'a b;c' });
   assert.deepEqual(parseContentType('Multipart/Related;Boundary=xyz').params, { boundary: 'xyz' });
 });
-
-test('multipart: a sink gets the same parts, piece by piece, at every split point', () => {
-  const b = body();
-  for (let k = 0; k <= b.length; k++) {
-    const got: { headers: Readonly<Record<string, string>>; bytes: Buffer[]; size: number }[] = [];
-    const p = new MultipartParser(BOUNDARY, {
-      partStart: (headers) => got.push({ headers, bytes: [], size: -1 }),
-      partBody: (bytes) => got[got.length - 1].bytes.push(Buffer.from(bytes)),
-      partEnd: (size) => (got[got.length - 1].size = size),
-    });
-    assert.deepEqual([...p.push(b.subarray(0, k)), ...p.push(b.subarray(k))], [], 'parts go to the sink, not the return value');
-    p.end();
-    assert.equal(p.partsComplete, BODIES.length);
-    check(
-      got.map((g) => ({ headers: g.headers, chunks: g.bytes, size: g.size })),
-      `sink, split at ${k}`,
-    );
-  }
-});

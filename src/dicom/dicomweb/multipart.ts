@@ -9,9 +9,6 @@
  * caller can write it to disk while the rest of the body is still on the wire.
  *
  * Usage: `const p = new MultipartParser(boundary); for (chunk) for (part of p.push(chunk)) …; p.end()`.
- * Streaming usage: `new MultipartParser(boundary, sink)` hands each part's body bytes to the sink as
- * they arrive and keeps none of them (push then returns no parts); the WADO-RS client writes them
- * to disk while they are still in the CPU cache (see client.ts for the measured effect).
  */
 import { DfaError } from '../../core/errors.ts';
 
@@ -21,14 +18,6 @@ export interface MultipartPart {
   /** The body as the chunks it arrived in (no copy); `Buffer.concat` if one buffer is needed. */
   readonly chunks: readonly Buffer[];
   readonly size: number;
-}
-
-/** Receives parts piece by piece, in order; each callback may throw to abort the parse. */
-export interface MultipartSink {
-  partStart(headers: Readonly<Record<string, string>>): void;
-  /** A slice of the current part's body (a view on the pushed chunk, not a copy). */
-  partBody(bytes: Buffer): void;
-  partEnd(size: number): void;
 }
 
 type State = 'preamble' | 'afterDelimiter' | 'headers' | 'body' | 'epilogue';
@@ -49,10 +38,7 @@ export class MultipartParser {
   private size = 0;
   private partsSeen = 0;
 
-  private readonly sink: MultipartSink | undefined;
-
-  constructor(boundary: string, sink?: MultipartSink) {
-    this.sink = sink;
+  constructor(boundary: string) {
     if (!boundary || boundary.length > 70) {
       // RFC 2046 5.1.1: 1 to 70 characters
       throw new DfaError('DICOMWEB_HTTP_ERROR', `invalid multipart boundary '${boundary}'`);
@@ -169,8 +155,7 @@ export class MultipartParser {
   }
 
   private endPart(done: MultipartPart[]): void {
-    if (this.sink) this.sink.partEnd(this.size);
-    else done.push({ headers: this.headers, chunks: this.chunks, size: this.size });
+    done.push({ headers: this.headers, chunks: this.chunks, size: this.size });
     this.partsSeen++;
     this.chunks = [];
     this.size = 0;
@@ -181,12 +166,10 @@ export class MultipartParser {
     this.state = 'body';
     this.chunks = [];
     this.size = 0;
-    this.sink?.partStart(this.headers);
   }
 
   private take(b: Buffer): void {
-    if (this.sink) this.sink.partBody(b);
-    else this.chunks.push(b);
+    this.chunks.push(b);
     this.size += b.length;
   }
 }
