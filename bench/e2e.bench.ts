@@ -185,7 +185,7 @@ async function main(): Promise<void> {
         '|---|---|---|---|---|---|---|---|---|',
         ...t.map((x) => `| ${x.config.label} | ${sec(x.seconds)} | ${x.perMinute.toFixed(1)} | ${x === t[0] ? '1.00×' : `**${x.vsFirst.toFixed(2)}×**`} | ${sec(x.jobSeconds)} | ${(x.utilization * 100).toFixed(0)} % | ${x.coresUsed.toFixed(2)} | ${x.machineCores.toFixed(2)} of ${cpus().length} | ${x.load.toFixed(1)} |`),
         '',
-        'Target: 2 workers ≥ 1.7× of 1 worker on 2 cores. Utilization = sum of all jobs\' step times ÷ (wall × workers); the rest is queue pick-up (pg-boss polls every 1 s), the runner\'s 100 ms audit polling, and waiting. CPU cores = user+system CPU seconds of the job-running processes ÷ wall (Orthanc, PostgreSQL and the FHIR server not included); machine CPU busy = all processes on the machine, other users\' included (/proc/stat): when it is near the core count, the machine, not the queue, bounds the ratio.',
+        'Target: 2 workers ≥ 1.7× of 1 worker on 2 cores. Utilization = sum of all jobs\' step times ÷ (wall × workers); the rest is queue pick-up (the runner NOTIFYs the `dfa worker` processes; pg-boss polling every 1 s is the fallback), checkpoint and audit writes between steps, and waiting. CPU cores = user+system CPU seconds of the job-running processes ÷ wall (Orthanc, PostgreSQL and the FHIR server not included); machine CPU busy = all processes on the machine, other users\' included (/proc/stat): when it is near the core count, the machine, not the queue, bounds the ratio.',
         '',
         `| step: median over jobs (s) | ${t.map((x) => x.config.label).join(' | ')} |`,
         `|---|${t.map(() => '---').join('|')}|`,
