@@ -29,3 +29,28 @@ test('worker-thread segmenter: faults keep their code; abort rejects and stops t
   ctl.abort();
   await assert.rejects(pending, (e: unknown) => (e as Error).name === 'AbortError');
 });
+
+test('worker-thread segmenter: a finished thread is reused; concurrent calls get their own; faulted or aborted threads are not reused', async () => {
+  const small = syntheticChest({ dims: [24, 20, 10] }).volume;
+  const s = createClassicalLungSegmenterInWorker();
+  const a = await s.segment(small);
+  const b = await s.segment(small);
+  assert.deepEqual(a.data, b.data);
+  assert.equal(s.threadsStarted, 1, 'sequential jobs share one thread');
+  await Promise.all([s.segment(small), s.segment(small)]);
+  assert.equal(s.threadsStarted, 2, 'two at once: the parked thread plus one new');
+  // A fault terminates that thread; the next job still works (on a parked or new thread).
+  await assert.rejects(s.segment({ ...small, data: new Int16Array(3) }), (e) => isDfaError(e, 'SEGMENTATION_FAILED'));
+  assert.deepEqual((await s.segment(small)).data, a.data);
+  const ctl = new AbortController();
+  const pending = s.segment(syntheticChest().volume, { signal: ctl.signal });
+  ctl.abort();
+  await assert.rejects(pending, (e: unknown) => (e as Error).name === 'AbortError');
+  assert.deepEqual((await s.segment(small)).data, a.data);
+  await s.release();
+  // After release every parked thread is gone; a new call starts a fresh one.
+  const before = s.threadsStarted;
+  assert.deepEqual((await s.segment(small)).data, a.data);
+  assert.equal(s.threadsStarted, before + 1);
+  await s.release();
+});
