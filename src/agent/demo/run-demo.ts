@@ -1,11 +1,11 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/log.ts';
 import { pacsFromConfig } from '../../dicom/pacs-from-config.ts';
 import { fhirFromConfig } from '../../fhir/fhir-from-config.ts';
 import { planGoal } from '../planner/index.ts';
+import { freePort } from '../free-port.ts';
 import { runPlan, type RunProgress, type RunResult } from '../runner.ts';
 import { openAgent } from '../wiring.ts';
 import { seedDemoStudies, type SeededStudy } from './seed-studies.ts';
@@ -34,17 +34,6 @@ export interface DemoReport {
   readonly timingsMs: { readonly startup: number; readonly seed: number; readonly run: number };
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return await new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 /**
  * `dfa demo`: embedded PACS + embedded FHIR + phantom studies, the example goal, and a check that
  * every job ended as expected (CT succeeded, MR skipped, broken series failed with its reason).
@@ -64,7 +53,7 @@ export async function runDemo(base: Config, o: DemoOptions): Promise<DemoReport>
     DFA_PACS_PORT: undefined,
     DFA_PACS_AET: undefined,
     DFA_DICOMWEB_URL: undefined,
-    DFA_SCP_PORT: await freeLoopbackPort(),
+    DFA_SCP_PORT: await freePort(),
   };
   const t0 = Date.now();
   const fhir = await fhirFromConfig(cfg, o.log);
