@@ -15,7 +15,7 @@ import type { DimseTimeouts } from './dimse/association.ts';
 import type { PeerOptions } from './dimse/connect.ts';
 import { instanceIdentifier, seriesIdentifier, studyIdentifier, toInstanceRecord, toSeriesRecord, toStudyRecord } from './dimse/queries.ts';
 import { DimseClient, type RetrieveOutcome } from './dimse/scu.ts';
-import { InstanceWriter, fileNameFor, writeInstanceFile } from './scp/instance-file.ts';
+import { fileNameFor, writeInstanceFile } from './scp/instance-file.ts';
 import { DicomScp } from './scp/receiver.ts';
 
 export interface PacsOptions {
@@ -120,16 +120,18 @@ class CompositePacs implements DicomPacs {
       case 'c-get': {
         if (!this.dimse) return { instances: [], problem: 'no DIMSE peer configured (DFA_PACS_HOST)' };
         const instances: RetrievedInstance[] = [];
-        const writer = new InstanceWriter();
+        let writeProblem: string | undefined;
         const outcome = await this.dimse.get(req, async (inst) => {
-          // Answer as soon as the write is queued: the next instance's transfer overlaps this one's disk
-          // write, and the retrieve only returns once every write has finished (or reports the failure).
-          await writer.add(writeInstanceFile(join(destDir, fileNameFor(inst.sopInstanceUid)), inst).then((r) => {
-            instances.push(r);
-          }));
-          return 0x0000;
-        });
-        const writeProblem = await writer.finish();
+          // Answered once the file is in place: a write that failed goes back to the PACS as a failed
+          // sub-operation (PS3.4 B.2.3, 0xA700 out of resources), never as stored.
+          try {
+            instances.push(await writeInstanceFile(join(destDir, fileNameFor(inst.sopInstanceUid)), inst));
+            return 0x0000;
+          } catch (e) {
+            writeProblem ??= e instanceof Error ? e.message : String(e);
+            return 0xa700;
+          }
+        }, { transientDatasets: true }); // the instance is on disk (or failed) when the handler settles
         if (writeProblem) return { instances, problem: `C-GET: could not write a received instance to ${destDir}: ${writeProblem}` };
         return { instances, problem: judge('C-GET', outcome, instances.length) };
       }

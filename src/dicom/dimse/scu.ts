@@ -153,10 +153,15 @@ export class DimseClient {
     return r.matches;
   }
 
-  /** C-GET of a study or series; every instance goes to `onInstance` (which stores it and returns a status). */
-  async get(req: { studyInstanceUid: string; seriesInstanceUid?: string; level?: QueryLevel }, onInstance: InstanceHandler): Promise<RetrieveOutcome> {
+  /**
+   * C-GET of a study or series; every instance goes to `onInstance` (which stores it and returns a
+   * status). With `transientDatasets`, `onInstance` promises to keep no reference to `dataset` once
+   * its promise settles, and that memory receives the next instance.
+   */
+  async get(req: { studyInstanceUid: string; seriesInstanceUid?: string; level?: QueryLevel }, onInstance: InstanceHandler, opts: { transientDatasets?: boolean } = {}): Promise<RetrieveOutcome> {
     return this.withAssociation([STUDY_ROOT_GET], async (a) => {
       const id = this.contextOrThrow(a, STUDY_ROOT_GET, 'C-GET');
+      a.reuseDatasets = opts.transientDatasets === true;
       const ts = a.contexts.get(id)?.transferSyntax ?? TS.IMPLICIT_LE;
       a.onRequest = async (m, assoc) => storeResponder(m, assoc, onInstance);
       const final = await this.qr('C-GET', () => a.request(id, { commandField: CMD.C_GET_RQ, affectedSopClassUid: STUDY_ROOT_GET, priority: 0, hasDataset: true },

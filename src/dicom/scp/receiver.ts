@@ -9,7 +9,7 @@ import type { Logger } from '../../core/log.ts';
 import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
-import { InstanceWriter, fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
+import { fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
 import { DicomServer } from './server.ts';
 
 /** A retrieval waiting for instances of one study (or series) to arrive. */
@@ -18,7 +18,10 @@ export interface Expectation {
   readonly seriesInstanceUid?: string;
   readonly destDir: string;
   readonly received: RetrievedInstance[];
-  /** Wait until every instance routed here is on disk; the first write failure, if any. */
+  /**
+   * The first write failure, if any. Every instance routed here is on disk (or answered as failed)
+   * before its C-STORE response goes out, so there is nothing left to wait for.
+   */
   settle(): Promise<string | undefined>;
   /** Stop routing to this expectation. */
   done(): void;
@@ -40,7 +43,7 @@ export interface ScpOptions {
 
 export class DicomScp {
   readonly server: DicomServer;
-  private readonly expectations = new Set<Expectation & { writer: InstanceWriter }>();
+  private readonly expectations = new Set<Expectation & { failure?: string }>();
   private readonly opts: ScpOptions;
   /** Instances that went to the inbox since start (newest last). */
   readonly inbox: RetrievedInstance[] = [];
@@ -55,6 +58,7 @@ export class DicomScp {
       log: opts.log,
       timeouts: opts.timeouts,
       handlers: { onStore: (i) => this.onStore(i) },
+      transientDatasets: true, // onStore has written the instance (or failed) when it settles
     });
   }
 
@@ -79,14 +83,12 @@ export class DicomScp {
 
   /** Route instances of this study (or series) to destDir until `done()`. */
   expect(studyInstanceUid: string, seriesInstanceUid: string | undefined, destDir: string): Expectation {
-    const writer = new InstanceWriter();
-    const e: Expectation & { writer: InstanceWriter } = {
+    const e: Expectation & { failure?: string } = {
       studyInstanceUid,
       ...(seriesInstanceUid ? { seriesInstanceUid } : {}),
       destDir,
       received: [],
-      writer,
-      settle: () => writer.finish(),
+      settle: async () => e.failure,
       done: () => this.expectations.delete(e),
     };
     this.expectations.add(e);
@@ -97,11 +99,17 @@ export class DicomScp {
     const place = placeOf(i);
     for (const e of this.expectations) {
       if (e.studyInstanceUid === place.studyInstanceUid && (!e.seriesInstanceUid || e.seriesInstanceUid === place.seriesInstanceUid)) {
-        // Answer once the write is queued (bounded); the retrieval settles all writes before it returns.
-        await e.writer.add(writeInstanceFile(join(e.destDir, fileNameFor(i.sopInstanceUid)), i, place).then((r) => {
-          e.received.push(r);
-        }));
-        return 0x0000;
+        // Answered once the file is in place: a write that failed is reported to the sender as a
+        // failed sub-operation (PS3.4 B.2.3, 0xA700 out of resources), never as stored.
+        try {
+          e.received.push(await writeInstanceFile(join(e.destDir, fileNameFor(i.sopInstanceUid)), i, place));
+          return 0x0000;
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          e.failure ??= why;
+          this.opts.log.warn('could not write a received instance; answered C-STORE with 0xA700', { sopInstanceUid: i.sopInstanceUid, error: why });
+          return 0xa700;
+        }
       }
     }
     const sink = this.opts.sink;

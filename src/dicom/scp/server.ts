@@ -48,6 +48,9 @@ export interface DicomServerOptions {
   /** Transcoder for C-GET sub-operations whose transfer syntax the requestor did not accept
    * (default: between implicit and explicit VR little endian). */
   readonly transcode?: (dataset: Buffer, from: string, to: string) => Buffer | undefined;
+  /** The handlers keep no reference to a request's data set once they settle: its memory is reused
+   * for the next one on the association (Association.reuseDatasets). */
+  readonly transientDatasets?: boolean;
 }
 
 const QR_TS = [TS.EXPLICIT_LE, TS.IMPLICIT_LE] as readonly string[];
@@ -124,6 +127,7 @@ export class DicomServer {
   private onConnection(socket: Socket): void {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const a = new Association(socket, peer, { ...DEFAULT_TIMEOUTS, ...this.opts.timeouts });
+    a.reuseDatasets = this.opts.transientDatasets === true;
     this.open.add(a);
     void a.closed.then(() => this.open.delete(a));
     const t = setTimeout(() => a.abort('no A-ASSOCIATE-RQ'), a.timeouts.associationMs);
