@@ -19,6 +19,8 @@ export interface HttpRequest {
   readonly what: string;
   /** Statuses returned as a value instead of thrown (e.g. 409 for STOW-RS, whose body says why). */
   readonly acceptStatuses?: readonly number[];
+  /** See TransportRequest.transientChunks. */
+  readonly transientChunks?: boolean;
 }
 
 export interface HttpExchange {
@@ -74,7 +76,7 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
   touch();
   let response: TransportResponse;
   try {
-    response = await ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal, onUpload: touch });
+    response = await ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal, onUpload: touch, transientChunks: req.transientChunks });
   } catch (e) {
     done();
     throw fault(e);

@@ -55,6 +55,36 @@ test('multipart: same parts with three chunks at every pair of offsets, and byte
   check(parse([...b].map((x) => Buffer.from([x]))), 'byte by byte');
 });
 
+/** Streaming mode; each chunk is overwritten after push(), as a reused read buffer would be. */
+function parseStreaming(chunks: Buffer[]): MultipartPart[] {
+  const out: MultipartPart[] = [];
+  let cur: Buffer[] = [];
+  let headers: Readonly<Record<string, string>> = {};
+  const p = new MultipartParser(BOUNDARY, {
+    start: (h) => {
+      headers = h;
+      cur = [];
+    },
+    data: (b) => cur.push(Buffer.from(b)), // the sink copies: views are valid only during the call
+    end: () => out.push({ headers, chunks: cur, size: cur.reduce((n, c) => n + c.length, 0) }),
+  });
+  for (const c of chunks) {
+    const reused = Buffer.from(c);
+    assert.deepEqual(p.push(reused), [], 'parts go to the sink');
+    reused.fill(0xee);
+  }
+  p.end();
+  return out;
+}
+
+test('multipart with a sink: same parts for every split, and no chunk retained after push()', () => {
+  const b = body();
+  for (let k = 0; k <= b.length; k++) {
+    for (let m = k; m <= b.length; m += 11) check(parseStreaming([b.subarray(0, k), b.subarray(k, m), b.subarray(m)]), `split at ${k},${m}`);
+  }
+  check(parseStreaming([...b].map((x) => Buffer.from([x]))), 'byte by byte');
+});
+
 test('multipart: a body that starts directly with the delimiter, and a part without headers', () => {
   const b = Buffer.from(`--${BOUNDARY}\r\n\r\nraw\r\n--${BOUNDARY}--`, 'latin1');
   const parts = parse([b]);

@@ -9,6 +9,8 @@
  * caller can write it to disk while the rest of the body is still on the wire.
  *
  * Usage: `const p = new MultipartParser(boundary); for (chunk) for (part of p.push(chunk)) …; p.end()`.
+ * Streaming: `new MultipartParser(boundary, sink)` hands each part's bytes to the sink as they are
+ * parsed and retains none of the caller's chunks, so the caller may reuse its read buffer.
  */
 import { DfaError } from '../../core/errors.ts';
 
@@ -18,6 +20,13 @@ export interface MultipartPart {
   /** The body as the chunks it arrived in (no copy); `Buffer.concat` if one buffer is needed. */
   readonly chunks: readonly Buffer[];
   readonly size: number;
+}
+
+/** Receives parts as they stream by; `data` views are valid only during the call (copy to keep). */
+export interface PartSink {
+  start(headers: Readonly<Record<string, string>>): void;
+  data(bytes: Buffer): void;
+  end(): void;
 }
 
 type State = 'preamble' | 'afterDelimiter' | 'headers' | 'body' | 'epilogue';
@@ -37,8 +46,10 @@ export class MultipartParser {
   private chunks: Buffer[] = [];
   private size = 0;
   private partsSeen = 0;
+  private readonly sink: PartSink | undefined;
 
-  constructor(boundary: string) {
+  constructor(boundary: string, sink?: PartSink) {
+    this.sink = sink;
     if (!boundary || boundary.length > 70) {
       // RFC 2046 5.1.1: 1 to 70 characters
       throw new DfaError('DICOMWEB_HTTP_ERROR', `invalid multipart boundary '${boundary}'`);
@@ -46,7 +57,10 @@ export class MultipartParser {
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   }
 
-  /** Feed the next chunk; returns the parts completed by it (often none, sometimes several). */
+  /**
+   * Feed the next chunk; returns the parts completed by it (often none, sometimes several). With a
+   * sink, parts go to the sink instead and the returned list is always empty.
+   */
   push(chunk: Uint8Array): MultipartPart[] {
     const done: MultipartPart[] = [];
     let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -155,7 +169,8 @@ export class MultipartParser {
   }
 
   private endPart(done: MultipartPart[]): void {
-    done.push({ headers: this.headers, chunks: this.chunks, size: this.size });
+    if (this.sink) this.sink.end();
+    else done.push({ headers: this.headers, chunks: this.chunks, size: this.size });
     this.partsSeen++;
     this.chunks = [];
     this.size = 0;
@@ -166,11 +181,13 @@ export class MultipartParser {
     this.state = 'body';
     this.chunks = [];
     this.size = 0;
+    this.sink?.start(this.headers);
   }
 
   private take(b: Buffer): void {
-    this.chunks.push(b);
     this.size += b.length;
+    if (this.sink) this.sink.data(b);
+    else this.chunks.push(b);
   }
 }
 

@@ -9,12 +9,15 @@
  *   `Connection: close` and an EOF-delimited body, and a consumer writing 150 MB to disk applies
  *   backpressure, so that crash happened in our own tests. node:http streams Buffers with less
  *   overhead too.
+ *   A plain http: GET whose consumer copes with transient chunks (WADO-RS) goes over raw-http.ts
+ *   instead: one reused read buffer rather than a fresh 64 KiB Buffer per read.
  * - `fetchTransport(fetch)` wraps any fetch (the `fetch` constructor option: proxies, tests).
  */
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { rawHttpGet } from './raw-http.ts';
 
 export interface TransportRequest {
   readonly method: 'GET' | 'POST';
@@ -23,6 +26,11 @@ export interface TransportRequest {
   readonly signal: AbortSignal;
   /** Called as the request body goes out (keeps an idle timeout from firing during a long upload). */
   readonly onUpload?: () => void;
+  /**
+   * The consumer copies whatever it keeps of a chunk before its onChunk returns, so the transport
+   * may hand out views of a reused read buffer (raw-http.ts).
+   */
+  readonly transientChunks?: boolean;
 }
 
 export interface TransportResponse {
@@ -44,9 +52,10 @@ export type Transport = (url: string, req: TransportRequest) => Promise<Transpor
 const httpAgent = new HttpAgent({ keepAlive: true });
 const httpsAgent = new HttpsAgent({ keepAlive: true });
 
-export const nodeHttpTransport: Transport = (url, req) =>
-  new Promise<TransportResponse>((resolve, reject) => {
-    const u = new URL(url);
+export const nodeHttpTransport: Transport = (url, req) => {
+  const u = new URL(url);
+  if (req.transientChunks && req.method === 'GET' && !req.body && u.protocol === 'http:') return rawHttpGet(u, req);
+  return new Promise<TransportResponse>((resolve, reject) => {
     const isHttps = u.protocol === 'https:';
     const headers: Record<string, string> = { ...req.headers };
     if (req.body) headers['Content-Length'] = String(req.body.size);
@@ -65,6 +74,7 @@ export const nodeHttpTransport: Transport = (url, req) =>
       r.end();
     }
   });
+};
 
 function nodeResponse(res: IncomingMessage): TransportResponse {
   return {
