@@ -5,7 +5,6 @@
  * C-STORE or STOW-RS (DFA_STORE).
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { RetrieveMethod, StoreMethod } from '../core/config.ts';
 import { DfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -15,7 +14,7 @@ import type { DimseTimeouts } from './dimse/association.ts';
 import type { PeerOptions } from './dimse/connect.ts';
 import { instanceIdentifier, seriesIdentifier, studyIdentifier, toInstanceRecord, toSeriesRecord, toStudyRecord } from './dimse/queries.ts';
 import { DimseClient, type RetrieveOutcome } from './dimse/scu.ts';
-import { fileNameFor, writeInstanceFile } from './scp/instance-file.ts';
+import { InstanceFiles } from './scp/instance-file.ts';
 import { DicomScp } from './scp/receiver.ts';
 
 export interface PacsOptions {
@@ -121,17 +120,24 @@ class CompositePacs implements DicomPacs {
         if (!this.dimse) return { instances: [], problem: 'no DIMSE peer configured (DFA_PACS_HOST)' };
         const instances: RetrievedInstance[] = [];
         let writeProblem: string | undefined;
-        const outcome = await this.dimse.get(req, async (inst) => {
-          // Answered once the file is in place: a write that failed goes back to the PACS as a failed
-          // sub-operation (PS3.4 B.2.3, 0xA700 out of resources), never as stored.
-          try {
-            instances.push(await writeInstanceFile(join(destDir, fileNameFor(inst.sopInstanceUid)), inst));
-            return 0x0000;
-          } catch (e) {
-            writeProblem ??= e instanceof Error ? e.message : String(e);
-            return 0xa700;
-          }
-        }, { transientDatasets: true }); // the instance is on disk (or failed) when the handler settles
+        const files = new InstanceFiles(destDir);
+        files.prepare();
+        let outcome: RetrieveOutcome;
+        try {
+          outcome = await this.dimse.get(req, async (inst) => {
+            // Answered once the file is in place: a write that failed goes back to the PACS as a failed
+            // sub-operation (PS3.4 B.2.3, 0xA700 out of resources), never as stored.
+            try {
+              instances.push(await files.write(inst));
+              return 0x0000;
+            } catch (e) {
+              writeProblem ??= e instanceof Error ? e.message : String(e);
+              return 0xa700;
+            }
+          }, { transientDatasets: true }); // the instance is on disk (or failed) when the handler settles
+        } finally {
+          files.dispose();
+        }
         if (writeProblem) return { instances, problem: `C-GET: could not write a received instance to ${destDir}: ${writeProblem}` };
         return { instances, problem: judge('C-GET', outcome, instances.length) };
       }

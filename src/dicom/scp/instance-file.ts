@@ -4,7 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RetrievedInstance } from '../../core/ports.ts';
 import { part10Header, scanAttributes } from '../dimse/dataset.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
@@ -48,6 +48,11 @@ function writeSync(tmp: string, path: string, data: Buffer[]): void {
     mkdirSync(dirname(path), { recursive: true });
     fd = openSync(tmp, 'w');
   }
+  fillAndRename(fd, tmp, path, data);
+}
+
+/** Write `data` to the open temporary file, close it and rename it to `path`; on failure remove it. */
+function fillAndRename(fd: number, tmp: string, path: string, data: Buffer[]): void {
   try {
     try {
       writeAll(fd, data);
@@ -106,3 +111,60 @@ async function writeAsync(tmp: string, path: string, data: Buffer[]): Promise<vo
 
 /** A file name safe for any SOP Instance UID (UIDs are digits and dots, PS3.5 9.1). */
 export const fileNameFor = (sopInstanceUid: string): string => `${sopInstanceUid.replace(/[^0-9.]/g, '_').replace(/^\.+/, '_') || 'unknown'}.dcm`;
+
+/**
+ * Writes the instances of one retrieval into one directory like `writeInstanceFile`, with the next
+ * temporary file created ahead of time: `prepare()` runs once a C-STORE response has gone out, while
+ * the PACS reads its next instance, so creating the file (inode allocation: 0.1-0.35 ms on ext4 here)
+ * is off the path between an instance's last byte and its response. `dispose()` removes the unused one.
+ */
+export class InstanceFiles {
+  readonly dir: string;
+  private next?: { readonly fd: number; readonly tmp: string };
+  private disposed = false;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Create the next temporary file now (errors are left for the write itself to meet and report). */
+  prepare(): void {
+    if (this.disposed || this.next) return;
+    const tmp = join(this.dir, `.dfa-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
+    try {
+      this.next = { fd: openSync(tmp, 'w'), tmp };
+    } catch {
+      /* the write opens its own file and reports what goes wrong */
+    }
+  }
+
+  async write(i: IncomingInstance, place = placeOf(i)): Promise<RetrievedInstance> {
+    const path = join(this.dir, fileNameFor(i.sopInstanceUid));
+    const next = this.next;
+    try {
+      if (next && i.dataset.length <= SYNC_WRITE_MAX) {
+        this.next = undefined;
+        fillAndRename(next.fd, next.tmp, path, [part10Header(i.sopClassUid, i.sopInstanceUid, i.transferSyntax, i.callingAet), i.dataset]);
+        return { path, ...place, sopInstanceUid: i.sopInstanceUid, sopClassUid: i.sopClassUid };
+      }
+      return await writeInstanceFile(path, i, place);
+    } finally {
+      // After this turn of the event loop, i.e. after the C-STORE response is written.
+      setImmediate(() => this.prepare());
+    }
+  }
+
+  /** Close and remove the temporary file made ahead; no more are made. */
+  dispose(): void {
+    this.disposed = true;
+    const next = this.next;
+    this.next = undefined;
+    if (!next) return;
+    try {
+      closeSync(next.fd);
+      unlinkSync(next.tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+}

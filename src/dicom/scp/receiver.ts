@@ -9,7 +9,7 @@ import type { Logger } from '../../core/log.ts';
 import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
-import { fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
+import { InstanceFiles, fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
 import { DicomServer } from './server.ts';
 
 /** A retrieval waiting for instances of one study (or series) to arrive. */
@@ -43,7 +43,7 @@ export interface ScpOptions {
 
 export class DicomScp {
   readonly server: DicomServer;
-  private readonly expectations = new Set<Expectation & { failure?: string }>();
+  private readonly expectations = new Set<Expectation & { failure?: string; files: InstanceFiles }>();
   private readonly opts: ScpOptions;
   /** Instances that went to the inbox since start (newest last). */
   readonly inbox: RetrievedInstance[] = [];
@@ -83,15 +83,21 @@ export class DicomScp {
 
   /** Route instances of this study (or series) to destDir until `done()`. */
   expect(studyInstanceUid: string, seriesInstanceUid: string | undefined, destDir: string): Expectation {
-    const e: Expectation & { failure?: string } = {
+    const files = new InstanceFiles(destDir);
+    const e: Expectation & { failure?: string; files: InstanceFiles } = {
       studyInstanceUid,
       ...(seriesInstanceUid ? { seriesInstanceUid } : {}),
       destDir,
       received: [],
+      files,
       settle: async () => e.failure,
-      done: () => this.expectations.delete(e),
+      done: () => {
+        this.expectations.delete(e);
+        files.dispose();
+      },
     };
     this.expectations.add(e);
+    files.prepare();
     return e;
   }
 
@@ -102,7 +108,7 @@ export class DicomScp {
         // Answered once the file is in place: a write that failed is reported to the sender as a
         // failed sub-operation (PS3.4 B.2.3, 0xA700 out of resources), never as stored.
         try {
-          e.received.push(await writeInstanceFile(join(e.destDir, fileNameFor(i.sopInstanceUid)), i, place));
+          e.received.push(await e.files.write(i, place));
           return 0x0000;
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);

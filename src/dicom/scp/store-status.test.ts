@@ -15,7 +15,7 @@ import { CIP64_DICOM_DIR, ODD_DICOM_DIR } from '../../../test/support/testdata.t
 import { splitPart10, type Part10 } from '../dimse/dataset.ts';
 import { DimseClient } from '../dimse/scu.ts';
 import { createPacs } from '../pacs.ts';
-import { fileNameFor } from './instance-file.ts';
+import { InstanceFiles, fileNameFor } from './instance-file.ts';
 import { DicomScp } from './receiver.ts';
 import { DicomServer } from './server.ts';
 
@@ -45,7 +45,7 @@ test('C-GET: an instance that cannot be written is answered 0xA700, the others a
     await assert.rejects(pacs.retrieve({ studyInstanceUid: '1.2.3' }, out), (e: unknown) => isDfaError(e, 'RETRIEVE_FAILED') && /C-GET: could not write a received instance/.test(e.message));
     assert.deepEqual(statuses, [0, 0, 0xa700, 0]);
     const names = await readdir(out);
-    assert.ok(!names.some((n) => n.includes('.tmp-')), names.join(' ')); // no temporary left behind
+    assert.ok(!names.some((n) => /tmp/.test(n)), names.join(' ')); // no temporary left behind
     for (const p of [p10[0], p10[1], p10[3]]) {
       const got = splitPart10(await readFile(join(out, fileNameFor(p.sopInstanceUid))));
       assert.equal(got.sopInstanceUid, p.sopInstanceUid);
@@ -83,13 +83,33 @@ test('C-MOVE: our SCP answers 0xA700 for an instance it cannot write, and the re
   try {
     await assert.rejects(pacs.retrieve({ studyInstanceUid: study }, out), (e: unknown) => isDfaError(e, 'RETRIEVE_FAILED') && /C-MOVE: could not write a received instance/.test(e.message));
     assert.deepEqual(sent, [0, 0xa700, 0]);
-    assert.ok(!(await readdir(out)).some((n) => n.includes('.tmp-')));
+    assert.ok(!(await readdir(out)).some((n) => /tmp/.test(n)));
     for (const p of [p10[0], p10[2]]) assert.ok(splitPart10(await readFile(join(out, fileNameFor(p.sopInstanceUid)))).dataset.equals(p.dataset));
     assert.equal(scp.inbox.length, 0);
   } finally {
     await pacs.close();
     await node.close();
     await scp.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('InstanceFiles: temporary files made ahead become the instances; none is left after dispose', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfa-instance-files-'));
+  try {
+    const p10 = await Promise.all(['IMG0001.dcm', 'IMG0002.dcm', 'IMG0003.dcm'].map((f) => load(join(CIP64_DICOM_DIR, f))));
+    const files = new InstanceFiles(dir);
+    files.prepare();
+    assert.equal((await readdir(dir)).length, 1); // the one made ahead
+    for (const p of p10) {
+      await files.write({ callingAet: 'PACS', sopClassUid: p.sopClassUid, sopInstanceUid: p.sopInstanceUid, transferSyntax: p.transferSyntax, dataset: p.dataset });
+      await new Promise((r) => setImmediate(r)); // the next one is made after this turn
+    }
+    files.dispose();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual((await readdir(dir)).sort(), p10.map((p) => fileNameFor(p.sopInstanceUid)).sort());
+    for (const p of p10) assert.ok(splitPart10(await readFile(join(dir, fileNameFor(p.sopInstanceUid)))).dataset.equals(p.dataset));
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
