@@ -13,9 +13,10 @@
  * a new generation that retrieves, segments, stores and records again.
  *
  * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
- * (10; 0 = skip), BENCH_TPUT_SIZE (256), BENCH_TPUT_SLICES (100), BENCH_TPUT_ROUNDS (3),
+ * (10; 0 = skip), BENCH_TPUT_SIZE (256), BENCH_TPUT_SLICES (100), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
  * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip);
- * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent.
+ * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_CHILD_ARGS adds node flags to the
+ * `dfa worker` child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -41,6 +42,7 @@ const TPUT_STUDIES = envInt('BENCH_TPUT_STUDIES', 10, 0);
 const TPUT_SIZE = envInt('BENCH_TPUT_SIZE', 256);
 const TPUT_SLICES = envInt('BENCH_TPUT_SLICES', 100);
 const TPUT_ROUNDS = envInt('BENCH_TPUT_ROUNDS', 3);
+const TPUT_WARMUP = envInt('BENCH_TPUT_WARMUP', 1, 0);
 const TPUT_INPROCESS = envInt('BENCH_TPUT_INPROCESS', 1, 0) > 0;
 const CLI_RUNS = envInt('BENCH_CLI_RUNS', 5, 0);
 const log = createLogger({ level: 'warn' });
@@ -144,6 +146,7 @@ function cpuTable(t: readonly ThroughputRow[]): string[] {
     `|---|${t.map(() => '---').join('|')}|`,
     row('`dfa worker` processes, all threads', (x) => x.cpuPerJob.workers),
     row('… of which their main threads (event loop)', (x) => x.cpuPerJob.workersMainThread),
+    ...[...new Set(t.flatMap((x) => [...x.workerThreads.keys()]))].filter((k) => k !== 'MainThread').map((k) => row(`… of which threads named ${k}`, (x) => x.workerThreads.get(k) ?? 0)),
     row('Orthanc', (x) => x.cpuPerJob.orthanc),
     row('PostgreSQL (postmaster + backends)', (x) => x.cpuPerJob.postgres),
     row('bench process: runner, FHIR dev server (and the in-process workers)', (x) => x.cpuPerJob.bench),
@@ -177,9 +180,9 @@ async function main(): Promise<void> {
     if (TPUT_STUDIES > 0) {
       pg = await startPostgres();
       const configs = THROUGHPUT_CONFIGS.filter((c) => TPUT_INPROCESS || c.inProcess === 0);
-      const t = await benchThroughput(w, pg, { studies: TPUT_STUDIES, size: TPUT_SIZE, slices: TPUT_SLICES, rounds: TPUT_ROUNDS, configs, log, say });
+      const t = await benchThroughput(w, pg, { studies: TPUT_STUDIES, size: TPUT_SIZE, slices: TPUT_SLICES, rounds: TPUT_ROUNDS, warmup: TPUT_WARMUP, configs, log, say });
       out.push(
-        `## 2. Throughput: ${TPUT_STUDIES} studies ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES}, real PostgreSQL queue, runner only enqueues and waits; median of ${TPUT_ROUNDS} round(s), configurations interleaved`,
+        `## 2. Throughput: ${TPUT_STUDIES} studies ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES}, real PostgreSQL queue, runner only enqueues and waits; median of ${TPUT_ROUNDS} round(s), configurations interleaved, each timed run after ${TPUT_WARMUP} untimed warm-up run(s) of the same workers (steady state)`,
         '',
         '| workers | wall (s) | studies / minute | vs 1 worker (median of per-round ratios) | median job (sum of steps, s) | worker utilization | CPU cores the workers got | machine CPU busy (cores) | load avg (1 min) |',
         '|---|---|---|---|---|---|---|---|---|',

@@ -49,6 +49,8 @@ export interface ThroughputRow {
    * worker's pipeline keeps busy, which bounds the 2-worker ratio on 2 cores whatever the queue does.
    */
   readonly cpuPerJob: { readonly workers: number; readonly workersMainThread: number; readonly orthanc: number; readonly postgres: number; readonly bench: number };
+  /** CPU seconds per job of the `dfa worker` processes by thread kind (Node 24 thread names: MainThread, V8Worker = GC/compiler, WorkerThread, libuv-worker), median of rounds. */
+  readonly workerThreads: ReadonlyMap<string, number>;
   /** 1-minute load average when the configuration finished. */
   readonly load: number;
 }
@@ -71,6 +73,33 @@ function cpuSecondsOf(pid: number | undefined, mainThread = false): number {
   const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** CPU seconds so far of each thread of a process, summed by thread name (/proc/<pid>/task/<tid>/comm). */
+function cpuByThreadName(pid: number | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  if (pid === undefined) return m;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return m;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      m.set(name, (m.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK);
+    } catch {
+      /* thread ended */
+    }
+  }
+  return m;
+}
+
+function addThreads(into: Map<string, number>, from: Map<string, number>, sign: number): void {
+  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + sign * v);
 }
 
 /** Every pid whose command line contains `needle`, and their children (PostgreSQL backends). */
@@ -116,7 +145,7 @@ export const THROUGHPUT_CONFIGS: readonly ThroughputConfig[] = [
 export async function benchThroughput(
   w: BenchWorld,
   pg: PostgresHandle,
-  o: { studies: number; size: number; slices: number; rounds: number; configs: readonly ThroughputConfig[]; log: Logger; say: (s: string) => void },
+  o: { studies: number; size: number; slices: number; rounds: number; warmup: number; configs: readonly ThroughputConfig[]; log: Logger; say: (s: string) => void },
 ): Promise<ThroughputRow[]> {
   o.say(`bench: seeding ${o.studies} phantom CT studies ${o.size}×${o.size}×${o.slices}…`);
   const studies: string[] = [];
@@ -125,7 +154,7 @@ export async function benchThroughput(
   const plan = await rerunPlan(runnerEnv, studies);
   const workerPorts = [w.scpPort(), w.scpPort()];
   const agent = await openAgent(loadConfig(runnerEnv), o.log);
-  const samples = new Map<ThroughputConfig, { perJob: ThroughputRow['cpuPerJob'][]; seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[]; steps: Map<string, number[]> }>();
+  const samples = new Map<ThroughputConfig, { threads: Map<string, number>[]; perJob: ThroughputRow['cpuPerJob'][]; seconds: number[]; utilization: number[]; jobSeconds: number[]; cores: number[]; machine: number[]; load: number[]; steps: Map<string, number[]> }>();
   try {
     // Configurations interleaved round by round: load on this shared machine drifts.
     for (let r = 0; r < o.rounds; r++) {
@@ -136,6 +165,12 @@ export async function benchThroughput(
         );
         try {
           await Promise.all(procs.map((p) => waitForLine(p, /worker started/, 120_000)));
+          // Steady state, as a long-running worker is: untimed runs first, so JIT compilation and
+          // first-use costs (paid once per process, i.e. twice with two processes) stay off the clock.
+          for (let i = 0; i < o.warmup; i++) {
+            const warm = await runPlan(plan, agent.db, agent.deps, { workers: c.inProcess, pollMs: 100 });
+            if (warm.summary.succeeded !== studies.length) throw new Error(`bench: ${c.label}: warm-up run: ${JSON.stringify(warm.summary)}`);
+          }
           // CPU of the processes that run jobs: the worker children, or this process for in-process workers.
           const cpu = () => (c.inProcess > 0 ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : 0) + procs.reduce((a, p) => a + cpuSecondsOf(p.pid), 0);
           const cpu0 = cpu();
@@ -144,6 +179,12 @@ export async function benchThroughput(
           const main0 = mainCpu();
           const parts = () => ({ orthanc: cpuByPid(pidsOf(w.orthanc.storageDir)), postgres: cpuByPid(pidsOf(`-p ${pg.port} `)), bench: selfCpuSeconds() });
           const parts0 = parts();
+          const threads = () => {
+            const m = new Map<string, number>();
+            for (const p of procs) addThreads(m, cpuByThreadName(p.pid), 1);
+            return m;
+          };
+          const threads0 = threads();
           const machine0 = machineBusySeconds();
           const t0 = performance.now();
           const res = await runPlan(plan, agent.db, agent.deps, { workers: c.inProcess, pollMs: 100 });
@@ -159,14 +200,18 @@ export async function benchThroughput(
             bench: (parts1.bench - parts0.bench) / n,
           };
           const machineCores = (machineBusySeconds() - machine0) / seconds;
+          const threadsPerJob = threads();
+          addThreads(threadsPerJob, threads0, -1);
+          for (const [k, v] of threadsPerJob) threadsPerJob.set(k, v / n);
           if (res.summary.succeeded !== studies.length) {
             throw new Error(`bench: ${c.label}: ${JSON.stringify(res.summary)}; ${res.jobs.find((j) => j.status !== 'succeeded')?.reason ?? ''}`);
           }
           const jobS = res.jobs.map((j) => Object.values(j.timingsMs).reduce((a, b) => a + b, 0) / 1000);
-          const s = samples.get(c) ?? { perJob: [], seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [], steps: new Map<string, number[]>() };
+          const s = samples.get(c) ?? { threads: [], perJob: [], seconds: [], utilization: [], jobSeconds: [], cores: [], machine: [], load: [], steps: new Map<string, number[]>() };
           for (const j of res.jobs) for (const [k, ms] of Object.entries(j.timingsMs)) s.steps.set(k, [...(s.steps.get(k) ?? []), ms / 1000]);
           s.cores.push(cores);
           s.perJob.push(perJob);
+          s.threads.push(threadsPerJob);
           s.machine.push(machineCores);
           s.load.push(loadavg()[0]);
           s.seconds.push(seconds);
@@ -204,6 +249,7 @@ export async function benchThroughput(
         postgres: median(s.perJob.map((x) => x.postgres)),
         bench: median(s.perJob.map((x) => x.bench)),
       },
+      workerThreads: new Map([...new Set(s.threads.flatMap((m) => [...m.keys()]))].sort().map((k) => [k, median(s.threads.map((m) => m.get(k) ?? 0))])),
       load: median(s.load),
     };
   });
