@@ -1,9 +1,11 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { matchesSearchRequest, type SearchRequest, type WithId } from '@medplum/core';
 import { MemoryRepository } from '@medplum/fhir-router';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { DfaError } from '../../core/errors.ts';
 import { takePidLock, type PidLock } from '../../storage/pid-lock.ts';
+import { SearchIndex } from './search-index.ts';
 
 type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resourceType: string; id: string };
 
@@ -20,6 +22,7 @@ export class JournalRepository extends MemoryRepository {
   readonly #lock: string | undefined;
   #held: PidLock | undefined;
   #replaying = false;
+  readonly #index = new SearchIndex();
 
   constructor(dataDir?: string) {
     super();
@@ -64,8 +67,11 @@ export class JournalRepository extends MemoryRepository {
         } catch {
           continue; // a crash mid-append leaves at most one partial line, at the end
         }
-        if (e.op === 'put') await super.createResource(e.resource);
-        else await super.deleteResource(e.resourceType, e.id).catch(() => undefined);
+        if (e.op === 'put') this.#index.put(await super.createResource(e.resource));
+        else {
+          await super.deleteResource(e.resourceType, e.id).catch(() => undefined);
+          this.#index.remove(e.resourceType, e.id);
+        }
         n++;
       }
     } finally {
@@ -76,13 +82,33 @@ export class JournalRepository extends MemoryRepository {
 
   override async createResource<T extends Resource>(resource: T): Promise<T & { id: string }> {
     const stored = await super.createResource(resource);
+    this.#index.put(stored);
     this.#append({ op: 'put', resource: stored });
     return stored;
   }
 
   override async deleteResource(resourceType: string, id: string): Promise<void> {
     await super.deleteResource(resourceType, id);
+    this.#index.remove(resourceType, id);
     this.#append({ op: 'delete', resourceType, id });
+  }
+
+  /**
+   * Searches with an indexed filter (search-index.ts) run the full matcher on the index's
+   * candidates only; the rest scan as MemoryRepository does. Same Bundle either way.
+   */
+  override async search<T extends Resource>(req: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    const ids = req.sortRules?.length ? undefined : this.#index.candidates(req);
+    if (!ids) return super.search(req);
+    const matches: WithId<T>[] = [];
+    for (const id of ids) {
+      const r = await super.readResource<T>(req.resourceType, id).catch(() => undefined); // a copy
+      if (r && matchesSearchRequest(r, req)) matches.push(r as WithId<T>);
+    }
+    let page = matches;
+    if (req.offset !== undefined) page = page.slice(req.offset);
+    if (req.count !== undefined) page = page.slice(0, req.count);
+    return { resourceType: 'Bundle', type: 'searchset', entry: page.length ? page.map((resource) => ({ resource })) : undefined, total: matches.length };
   }
 
   #append(e: JournalEntry): void {
