@@ -70,6 +70,55 @@ export function formatDS(v: number): string {
   return s;
 }
 
+/**
+ * A multi-valued DS (PS3.5 6.2, values separated by backslash) straight into ASCII bytes, for
+ * ContourData: one string per coordinate (then joined and encoded) made most of an RTSTRUCT's
+ * garbage. Byte for byte what joining `formatDS` of each value gives: a value rounded to 1e-6 is an
+ * integer count of micro-units, printed as integer part and up to 6 decimals without trailing zeros
+ * (the shortest round-trip form of that double, which is what `formatDS` prints, for magnitudes
+ * below 1e8, at most 16 characters); larger magnitudes go through `formatDS` itself.
+ */
+export function encodeDSList(values: ArrayLike<number>): Uint8Array {
+  // At most 16 characters per value (PS3.5 6.2) plus a separator.
+  const out = new Uint8Array(values.length * 17);
+  let o = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (i) out[o++] = 0x5c; // '\'
+    const v = values[i];
+    const micro = Math.round(v * 1e6);
+    if (!Number.isFinite(v) || Math.abs(micro) >= 1e14) {
+      for (const ch of formatDS(v)) out[o++] = ch.charCodeAt(0);
+      continue;
+    }
+    const k = Math.abs(micro);
+    if (micro < 0) out[o++] = 0x2d; // '-' ('-0' is written as '0', as formatDS does)
+    let int = Math.floor(k / 1e6);
+    let frac = k - int * 1e6;
+    // Integer part: count its digits, then fill from the right (no temporary views or strings).
+    let len = 1;
+    for (let t = int; t >= 10; t = Math.floor(t / 10)) len++;
+    for (let d = len - 1; d >= 0; d--) {
+      out[o + d] = 0x30 + (int % 10);
+      int = Math.floor(int / 10);
+    }
+    o += len;
+    if (frac > 0) {
+      out[o++] = 0x2e; // '.'
+      let digits = 6;
+      while (frac % 10 === 0) {
+        frac /= 10;
+        digits--;
+      }
+      for (let d = digits - 1; d >= 0; d--) {
+        out[o + d] = 0x30 + (frac % 10);
+        frac = Math.floor(frac / 10);
+      }
+      o += digits;
+    }
+  }
+  return out.slice(0, o);
+}
+
 /** LO / SH values: strip backslashes (value separator) and cut to the VR's length. */
 export function text(value: string, max = 64): string {
   return value.replaceAll('\\', '/').slice(0, max);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isDfaError } from '../../core/errors.ts';
 import { dcmjs } from '../parse/dcmjs.ts';
+import { encodeDSList, formatDS } from './common.ts';
 import { encodePart10Fast, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './encode.ts';
 
 const run = promisify(execFile);
@@ -69,4 +70,25 @@ test('encoder refuses what it cannot write: unknown keywords, long short-length 
   assert.throws(() => encodePart10Fast(META, { ContourData: longDs }, EXPLICIT_VR_LITTLE_ENDIAN), (e) => isDfaError(e) && /too long/.test(e.message));
   // Implicit VR has 4-byte lengths: the same value is fine there.
   assert.ok(encodePart10Fast(META, { ContourData: longDs }, IMPLICIT_VR_LITTLE_ENDIAN).length > 100000);
+});
+
+test('encodeDSList writes exactly the bytes of the formatDS values joined by backslashes', () => {
+  const edge = [0, -0, 1, -1, 0.5, -0.5, 1e-6, -1e-6, 4e-7, -4e-7, 5e-7, 1.0000005, 123.4567895, -249.6, 99999999.999999, -99999999.999999, 1e8, -1e8, 123456789.5, 1e12, -3.0000001, 0.1 + 0.2, 2.675];
+  const rnd: number[] = [];
+  let seed = 12345;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let i = 0; i < 20000; i++) {
+    const scale = 10 ** Math.floor(next() * 10 - 2); // 0.01 … 1e7
+    rnd.push((next() - 0.5) * 2 * scale);
+    rnd.push(Math.round((next() - 0.5) * 1e6) / 2); // half-pixel grid values, as contours have
+  }
+  for (const values of [edge, rnd, [], [42]]) {
+    const want = values.map(formatDS).join('\\');
+    assert.equal(Buffer.from(encodeDSList(values)).toString('latin1'), want);
+  }
+  // And the encoder takes such bytes as the element's value: same file as the list of strings.
+  const pts = new Float64Array([1.25, -2.5, 3, 4.000001, -0.000001, 6]);
+  const a = encodePart10Fast(META, { ContourData: encodeDSList(pts) }, IMPLICIT_VR_LITTLE_ENDIAN);
+  const b = encodePart10Fast(META, { ContourData: Array.from(pts, formatDS) }, IMPLICIT_VR_LITTLE_ENDIAN);
+  assert.deepEqual(Buffer.from(a), Buffer.from(b));
 });

@@ -72,10 +72,15 @@ function header(tag: number, vr: string, length: number, explicit: boolean): Uin
 }
 
 function textValue(vr: string, value: unknown): Uint8Array {
+  // Already encoded text (e.g. encodeDSList's ContourData): taken as is, padded to even length.
+  if (value instanceof Uint8Array) return padText(vr, value);
   const one = (v: unknown): string =>
     v !== null && typeof v === 'object' && 'Alphabetic' in (v as object) ? String((v as { Alphabetic: unknown }).Alphabetic ?? '') : String(v ?? '');
   const s = Array.isArray(value) ? value.map(one).join('\\') : one(value);
-  const bytes = utf8.encode(s);
+  return padText(vr, utf8.encode(s));
+}
+
+function padText(vr: string, bytes: Uint8Array): Uint8Array {
   if (bytes.length % 2 === 0) return bytes;
   const padded = new Uint8Array(bytes.length + 1);
   padded.set(bytes);

@@ -13,7 +13,7 @@ import {
   dicomDateTime,
   encodePart10,
   EQUIPMENT,
-  formatDS,
+  encodeDSList,
   frameOfReference,
   IMPLICIT_VR_LITTLE_ENDIAN,
   patientAndStudy,
@@ -112,7 +112,8 @@ export function writeRtstruct(input: RtstructInput): RtstructOutput {
         ContourImageSequence: [imageRef(c.slice)],
         ContourGeometricType: 'CLOSED_PLANAR',
         NumberOfContourPoints: np,
-        ContourData: Array.from(c.points, formatDS),
+        // Encoded once, straight to bytes: the same DS bytes as a list of values (PS3.5 6.4 value multiplicity).
+        ContourData: encodeDSList(c.points),
       };
     });
     stats[l.roiName] = { contours: items.length, points };

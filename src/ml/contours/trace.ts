@@ -45,40 +45,35 @@ export function traceRuns(rows: readonly (readonly number[])[], y0: number, xMin
   const h = rows.length;
   const vw = xMax - xMin + 1;
   const vh = h + 1;
-  const out = new Uint8Array(vw * vh);
+  const out = scratchGrid(vw * vh);
   const saddles = new Set<number>();
   const starts: number[] = [];
-  const empty: readonly number[] = [];
-  const bp: number[] = [];
   for (let y = 0; y < vh; y++) {
-    const up = y > 0 ? rows[y - 1] : empty; // pixel row above the vertex row
-    const dn = y < h ? rows[y] : empty; // pixel row below
+    const up = y > 0 ? rows[y - 1] : NO_RUNS; // pixel row above the vertex row
+    const dn = y < h ? rows[y] : NO_RUNS; // pixel row below
     // Breakpoints: every run end of either row, ascending and unique.
-    bp.length = 0;
+    const bp = scratchBreakpoints(up.length + dn.length);
+    let nbp = 0;
     let iu = 0;
     let id = 0;
     while (iu < up.length || id < dn.length) {
       const x = id >= dn.length || (iu < up.length && up[iu] <= dn[id]) ? up[iu++] : dn[id++];
-      if (bp.length === 0 || bp[bp.length - 1] !== x) bp.push(x);
+      if (nbp === 0 || bp[nbp - 1] !== x) bp[nbp++] = x;
     }
     const row = y * vw;
-    let cu = 0; // run index into up / dn, advanced monotonically
+    let cu = 0; // run index into up / dn, advanced monotonically (inlined: no closures per row)
     let cd = 0;
-    const inUp = (px: number): number => {
-      while (cu < up.length && up[cu + 1] <= px) cu += 2;
-      return cu < up.length && up[cu] <= px ? 1 : 0;
-    };
-    const inDn = (px: number): number => {
-      while (cd < dn.length && dn[cd + 1] <= px) cd += 2;
-      return cd < dn.length && dn[cd] <= px ? 1 : 0;
-    };
-    for (let n = 0; n < bp.length; n++) {
+    for (let n = 0; n < nbp; n++) {
       const x = bp[n];
-      // The 2×2 pixels around vertex (x, y): a NW, b NE, c SW, d SE.
-      const a = inUp(x - 1);
-      const c = inDn(x - 1);
-      const b = inUp(x);
-      const d = inDn(x);
+      // The 2×2 pixels around vertex (x, y): a NW, b NE, c SW, d SE; a/c at x − 1, then b/d at x.
+      while (cu < up.length && up[cu + 1] <= x - 1) cu += 2;
+      const a = cu < up.length && up[cu] <= x - 1 ? 1 : 0;
+      while (cd < dn.length && dn[cd + 1] <= x - 1) cd += 2;
+      const c = cd < dn.length && dn[cd] <= x - 1 ? 1 : 0;
+      while (cu < up.length && up[cu + 1] <= x) cu += 2;
+      const b = cu < up.length && up[cu] <= x ? 1 : 0;
+      while (cd < dn.length && dn[cd + 1] <= x) cd += 2;
+      const d = cd < dn.length && dn[cd] <= x ? 1 : 0;
       let bits = 0;
       if (d && !b) bits |= 1; // top edge of SE pixel, walking east
       if (c && !d) bits |= 2; // right edge of SW pixel, walking south
@@ -91,40 +86,70 @@ export function traceRuns(rows: readonly (readonly number[])[], y0: number, xMin
         if (bits === 5 || bits === 10) saddles.add(v);
       }
       // Between this breakpoint and the next both rows are constant: b above, d below.
-      if (n + 1 < bp.length && b !== d) out.fill(d ? 1 : 4, v + 1, row + bp[n + 1] - xMin);
+      if (n + 1 < nbp && b !== d) out.fill(d ? 1 : 4, v + 1, row + bp[n + 1] - xMin);
     }
   }
   const loops: Loop[] = [];
-  const buf: number[] = [];
   for (const v0 of starts) {
     while (out[v0] !== 0) {
       const startDir = lowestBit(out[v0]);
-      buf.length = 0;
+      let nb = 0;
       let x = v0 % vw;
-      let y = (v0 - x) / vw;
+      let y = ((v0 - x) / vw) | 0;
       let dir = startDir;
       let prevDir = -1;
       for (;;) {
         const v = x + y * vw;
         out[v] &= ~(1 << dir);
-        if (dir !== prevDir) buf.push(x + xMin, y + y0);
+        if (dir !== prevDir) {
+          if (nb + 2 > loopBuffer.length) loopBuffer = growInt32(loopBuffer);
+          loopBuffer[nb++] = x + xMin;
+          loopBuffer[nb++] = y + y0;
+        }
         prevDir = dir;
         x += DX[dir];
         y += DY[dir];
         const nv = x + y * vw;
         // Saddle (two outgoing edges): turn right; otherwise the single outgoing edge.
-        const saddle = saddles.has(nv);
+        const saddle = saddles.size > 0 && saddles.has(nv);
         if (nv === v0 && (!saddle || ((dir + 1) & 3) === startDir)) {
-          // Closing: drop the start vertex if it lies mid-way along a straight run.
-          if (startDir === prevDir) buf.splice(0, 2);
           break;
         }
         dir = saddle ? (dir + 1) & 3 : lowestBit(out[nv]);
       }
-      loops.push({ xy: Int32Array.from(buf), area: shoelace(buf) });
+      // Closing: drop the start vertex if it lies mid-way along a straight run.
+      const xy = loopBuffer.slice(startDir === prevDir ? 2 : 0, nb);
+      loops.push({ xy, area: shoelace(xy) });
     }
   }
   return loops;
+}
+
+const NO_RUNS: readonly number[] = [];
+/**
+ * Scratch space reused between calls (tracing is synchronous). Not plain arrays emptied with
+ * `length = 0`: that frees their storage, and regrowing it every row was most of an RTSTRUCT's garbage.
+ */
+let breakpoints: Int32Array = new Int32Array(64);
+let loopBuffer: Int32Array = new Int32Array(1024);
+let grid: Uint8Array = new Uint8Array(0);
+
+function scratchBreakpoints(n: number): Int32Array {
+  if (breakpoints.length < n) breakpoints = new Int32Array(Math.max(n, breakpoints.length * 2));
+  return breakpoints;
+}
+
+function growInt32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** A zeroed grid of at least n cells, reused between calls. */
+function scratchGrid(n: number): Uint8Array {
+  if (grid.length < n) grid = new Uint8Array(Math.max(n, grid.length * 2));
+  else grid.fill(0, 0, n); // the walk clears every bit it set; zeroing anyway costs a memset per slice
+  return grid;
 }
 
 function lowestBit(bits: number): number {
@@ -153,11 +178,12 @@ function shoelace(xy: ArrayLike<number>): number {
  */
 export function cutCorners(xy: ArrayLike<number>): Float64Array {
   const n = xy.length / 2;
-  const pts: number[] = [];
+  const pts = scratchPoints(0, 4 * n);
+  let m = 0;
   const push = (x: number, y: number): void => {
-    const m = pts.length;
     if (m >= 2 && pts[m - 2] === x && pts[m - 1] === y) return;
-    pts.push(x, y);
+    pts[m++] = x;
+    pts[m++] = y;
   };
   for (let i = 0; i < n; i++) {
     const p = (i + n - 1) % n;
@@ -171,17 +197,32 @@ export function cutCorners(xy: ArrayLike<number>): Float64Array {
     push(x - 0.5 * inx, y - 0.5 * iny);
     push(x + 0.5 * outx, y + 0.5 * outy);
   }
-  if (pts.length >= 4 && pts[0] === pts[pts.length - 2] && pts[1] === pts[pts.length - 1]) pts.length -= 2;
-  return dropCollinear(pts);
+  if (m >= 4 && pts[0] === pts[m - 2] && pts[1] === pts[m - 1]) m -= 2;
+  return dropCollinear(m);
 }
 
-/** Remove vertices lying exactly on the line through their neighbours (coordinates are multiples of ½). */
-function dropCollinear(xy: number[]): Float64Array {
-  let cur = xy;
+/** Two point buffers reused between calls (synchronous): dropCollinear passes go from one to the other. */
+const pointBuffers: Float64Array[] = [new Float64Array(1024), new Float64Array(1024)];
+
+function scratchPoints(which: 0 | 1, n: number): Float64Array {
+  if (pointBuffers[which].length < n) pointBuffers[which] = new Float64Array(Math.max(n, pointBuffers[which].length * 2));
+  return pointBuffers[which];
+}
+
+/**
+ * Remove vertices lying exactly on the line through their neighbours (coordinates are multiples of
+ * ½), from the first `m` values of point buffer 0; repeated until nothing changes.
+ */
+function dropCollinear(m: number): Float64Array {
+  let src = 0 as 0 | 1;
+  let len = m;
   for (;;) {
-    const n = cur.length / 2;
-    if (n <= 3) return Float64Array.from(cur);
-    const next: number[] = [];
+    const cur = pointBuffers[src];
+    const n = len / 2;
+    if (n <= 3) return cur.slice(0, len);
+    const dst = (1 - src) as 0 | 1;
+    const next = scratchPoints(dst, len);
+    let w = 0;
     for (let i = 0; i < n; i++) {
       const p = (i + n - 1) % n;
       const q = (i + 1) % n;
@@ -191,9 +232,11 @@ function dropCollinear(xy: number[]): Float64Array {
       const by = cur[2 * q + 1] - cur[2 * i + 1];
       // Collinear and same direction (a reversal would be a spike; keep it).
       if (ax * by - ay * bx === 0 && ax * bx + ay * by > 0) continue;
-      next.push(cur[2 * i], cur[2 * i + 1]);
+      next[w++] = cur[2 * i];
+      next[w++] = cur[2 * i + 1];
     }
-    if (next.length === cur.length) return Float64Array.from(cur);
-    cur = next;
+    if (w === len) return cur.slice(0, len);
+    src = dst;
+    len = w;
   }
 }
