@@ -71,7 +71,9 @@ test('killed (SIGKILL) while segmenting: restarted, the job resumes at segment; 
     for (const s of [a, b]) {
       assert.equal(count(world, `retrieve ${s}`), 1, 'retrieve ran once');
       assert.equal(count(world, `ensureTask ${s}`), 1, 'Task ensured once');
-      assert.equal(count(world, `loadVolume ${s}`), 1, 'volume built once');
+      // The volume step ran once; a segment resumed in the new process loads the volume from the
+      // retrieved files again (volume-artifacts.ts saves no voxels), so one extra load per re-run segment.
+      assert.equal(count(world, `loadVolume ${s}`), world.calls.filter((c) => c.startsWith(`segment ${s} `)).length, 'volume loaded once per segment run');
       assert.equal(count(world, `store ${s}`), 1, 'one RTSTRUCT stored');
       assert.equal(count(world, `recordResults ${s}`), 1);
     }

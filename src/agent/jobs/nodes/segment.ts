@@ -17,7 +17,7 @@ function failedChecks(o: SegmentationOutcome): string {
  * a contour that failed QC is never written to the PACS.
  */
 export const segment: JobNode = async (state, { deps, audit }) => {
-  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key);
+  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key, deps.loadVolume);
   const { segmenter, fallbackSegmenter, structures } = state.plan.pipeline;
   let out: SegmentationOutcome | undefined;
   let why = '';

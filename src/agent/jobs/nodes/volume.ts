@@ -6,7 +6,7 @@ export const volume: JobNode = async (state, { deps }) => {
   const series = need(state.series, 'series');
   const v = await deps.loadVolume(series.files);
   const key = `${jobPrefix(state)}/volume`;
-  await saveVolume(deps.artifacts, key, v);
+  await saveVolume(deps.artifacts, key, v, series.files);
   return {
     volumeRef: { key, patientId: v.meta.patientId, frameOfReferenceUid: v.meta.frameOfReferenceUid, slices: v.dims[2] },
   };

@@ -7,7 +7,7 @@ export const writeOutputs: JobNode = async (state, { deps }) => {
   const seg = need(state.seg, 'seg');
   const series = need(state.series, 'series');
   const { outputs, pipeline } = state.plan;
-  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key);
+  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key, deps.loadVolume);
   const labels = await loadSavedLabels(deps.artifacts, seg.key);
   const write = async (kind: 'rtstruct' | 'seg', writer: NonNullable<typeof deps.writeSeg>): Promise<OutputRef> => {
     // Only the plan's structures: the manifest handed to the writer lists just those labels.
