@@ -15,8 +15,9 @@
  * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
  * (10; 0 = skip), BENCH_TPUT_SIZE (256), BENCH_TPUT_SLICES (100), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
  * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip);
- * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_CHILD_ARGS adds node flags to the
- * `dfa worker` child processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
+ * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_WORKER_NODE_ARGS sets the node flags of
+ * the `dfa worker` child processes (default `--single-threaded-gc`, as docker-compose.yml runs them;
+ * '' for Node's defaults; `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -32,7 +33,7 @@ import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts'
 import { envInt, killTracked, median, sec } from './support/bench-stats.ts';
 import { measureStartup } from './support/cli-startup.ts';
 import { DCMTK_AET, rerunPlan, startBenchWorld, type BenchStudy, type BenchWorld } from './support/e2e-world.ts';
-import { benchThroughput, THROUGHPUT_CONFIGS, type ThroughputRow } from './support/throughput.ts';
+import { benchThroughput, THROUGHPUT_CONFIGS, WORKER_NODE_ARGS, type ThroughputRow } from './support/throughput.ts';
 
 const run = promisify(execFile);
 const RUNS = envInt('BENCH_RUNS', 3);
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
       const configs = THROUGHPUT_CONFIGS.filter((c) => TPUT_INPROCESS || c.inProcess === 0);
       const t = await benchThroughput(w, pg, { studies: TPUT_STUDIES, size: TPUT_SIZE, slices: TPUT_SLICES, rounds: TPUT_ROUNDS, warmup: TPUT_WARMUP, configs, log, say });
       out.push(
-        `## 2. Throughput: ${TPUT_STUDIES} studies ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES}, real PostgreSQL queue, runner only enqueues and waits; median of ${TPUT_ROUNDS} round(s), configurations interleaved, each timed run after ${TPUT_WARMUP} untimed warm-up run(s) of the same workers (steady state)`,
+        `## 2. Throughput: ${TPUT_STUDIES} studies ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES}, real PostgreSQL queue, runner only enqueues and waits; median of ${TPUT_ROUNDS} round(s), configurations interleaved, each timed run after ${TPUT_WARMUP} untimed warm-up run(s) of the same workers (steady state); worker processes run as \`node ${[...WORKER_NODE_ARGS, 'bin/dfa.js worker'].join(' ')}\``,
         '',
         '| workers | wall (s) | studies / minute | vs 1 worker (median of per-round ratios) | median job (sum of steps, s) | worker utilization | CPU cores the workers got | machine CPU busy (cores) | load avg (1 min) |',
         '|---|---|---|---|---|---|---|---|---|',

@@ -136,6 +136,14 @@ function selfCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/**
+ * Node flags of the `dfa worker` processes: as docker-compose.yml runs them (single-threaded GC:
+ * with as many workers as cores, V8's concurrent GC threads only compete with the other worker;
+ * measured here: less CPU per job and more studies/min with 1 and with 2 workers).
+ * BENCH_WORKER_NODE_ARGS replaces them ('' for Node's defaults; `--cpu-prof --cpu-prof-dir=…` to profile).
+ */
+export const WORKER_NODE_ARGS: readonly string[] = (process.env.BENCH_WORKER_NODE_ARGS ?? '--single-threaded-gc').split(' ').filter(Boolean);
+
 export const THROUGHPUT_CONFIGS: readonly ThroughputConfig[] = [
   { label: '1 × `dfa worker` process', processes: 1, inProcess: 0 },
   { label: '2 × `dfa worker` processes', processes: 2, inProcess: 0 },
@@ -161,7 +169,7 @@ export async function benchThroughput(
       for (const c of o.configs) {
         // Workers up and listening on the queue before the clock starts: their start-up is part 3.
         const procs = workerPorts.slice(0, c.processes).map((port, i) =>
-          track(spawnDfa(['worker', '--concurrency', '1'], w.env({ DFA_DATA_DIR: join(w.root, `tput-worker-${i}`), DFA_SCP_PORT: String(port), DFA_DATABASE_URL: pg.url, DFA_LOG_LEVEL: 'info' }))),
+          track(spawnDfa(['worker', '--concurrency', '1'], w.env({ DFA_DATA_DIR: join(w.root, `tput-worker-${i}`), DFA_SCP_PORT: String(port), DFA_DATABASE_URL: pg.url, DFA_LOG_LEVEL: 'info' }), WORKER_NODE_ARGS)),
         );
         try {
           await Promise.all(procs.map((p) => waitForLine(p, /worker started/, 120_000)));
