@@ -4,7 +4,7 @@ import { syntheticChest } from '../../test/support/synthetic-chest.ts';
 import type { LabelMap } from '../core/volume.ts';
 import { createClassicalLungSegmenter } from './classical/lung-segmenter.ts';
 import { shippedClassicalManifest } from './classical/manifest.ts';
-import { dice, jaccard, overlap, volumeMl, volumesMl } from './metrics.ts';
+import { dice, jaccard, labelHistogram, overlap, volumeMl, volumesMl } from './metrics.ts';
 import { qcFailures, qcLungs } from './qc.ts';
 
 const manifest = shippedClassicalManifest();
@@ -93,4 +93,19 @@ test('QC of the classical result on the synthetic chest passes', async () => {
   const labels = await createClassicalLungSegmenter().segment(volume);
   const qc = qcLungs(labels, manifest);
   assert.ok(qc.ok, qcFailures(qc).join('; '));
+});
+
+test('labelHistogram: the same counts as one voxel at a time, at every alignment and length', () => {
+  let seed = 3;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (const len of [0, 1, 3, 4, 5, 1023, 4096, 10_001]) {
+    const buf = new Uint8Array(len + 3);
+    for (let i = 0; i < buf.length; i++) buf[i] = rnd() < 0.7 ? 0 : Math.floor(rnd() * 256);
+    for (const off of [0, 1, 2, 3]) {
+      const d = buf.subarray(off, off + len);
+      const want = new Float64Array(256);
+      for (const v of d) want[v]++;
+      assert.deepEqual(labelHistogram(d), want, `length ${len}, offset ${off}`);
+    }
+  }
 });

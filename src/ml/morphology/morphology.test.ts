@@ -161,3 +161,21 @@ test('closing bridges a gap narrower than the radius and never overwrites anothe
   assert.equal(labels[10 + 12 + 36], 2);
   assert.equal(labels[11 + 12 + 36], 0, 'nothing added beyond the ends');
 });
+
+test('labelling one value of a multi-label map equals labelling its mask (word skip inside lines too)', () => {
+  const rnd = random(11);
+  const labeler = new RunLabeler();
+  for (const dims of [[16, 13, 11], [32, 9, 7], [17, 13, 11]] as Vec3[]) {
+    // Sparse clumps of 1s and 2s on zeros: long zero stretches inside lines, as a label map has.
+    const map = new Uint8Array(dims[0] * dims[1] * dims[2]).map(() => (rnd() < 0.75 ? 0 : rnd() < 0.5 ? 1 : 2));
+    for (const value of [1, 2]) {
+      const mask = Uint8Array.from(map, (v) => (v === value ? 1 : 0));
+      const flood = labelComponents3d(mask, dims, 6);
+      const rc = labeler.label(map, dims[0], dims[1], dims[2], true, 0, value);
+      const perVoxel = new Int32Array(map.length);
+      for (let r = 0; r < rc.nRuns; r++) perVoxel.fill(rc.label[r], rc.line[r] * dims[0] + rc.start[r], rc.line[r] * dims[0] + rc.end[r]);
+      assert.equal(rc.count, flood.count, `dims ${dims.join('x')} value ${value}`);
+      assert.ok(samePartition(perVoxel, flood.labels));
+    }
+  }
+});

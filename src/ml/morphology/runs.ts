@@ -52,7 +52,15 @@ export class RunLabeler {
         if (w === wEnd) i = nx;
       }
       while (i < nx) {
-        // skip voxels not in the set, then take the run of voxels in it
+        // skip voxels not in the set (zero words four at a time: a non-zero set has none there),
+        // then take the run of voxels in it
+        if (words !== undefined && (i & 3) === 0) {
+          let w = L * wpl + (i >>> 2);
+          const wEnd = (L + 1) * wpl;
+          while (w < wEnd && words[w] === 0) w++;
+          i = (w - L * wpl) << 2;
+          if (i >= nx) break;
+        }
         if (value !== undefined) while (i < nx && mask[base + i] !== value) i++;
         else if (foreground) while (i < nx && mask[base + i] === 0) i++;
         else while (i < nx && mask[base + i] !== 0) i++;
