@@ -3,7 +3,7 @@
  * stored in a real Orthanc (loopback, TCP_NODELAY=1), in one run:
  *   our C-GET / C-MOVE / WADO-RS  vs  dcmtk getscu / movescu + storescp / curl, same study;
  *   series → volume throughput (MB/s of pixel data) and its peak RSS (measured in a child process).
- * Each figure is the median of BENCH_RUNS (default 3) runs after one warm-up run. Prints a markdown
+ * Each figure is the median of BENCH_RUNS (default 6) runs after one warm-up run. Prints a markdown
  * table. Parts whose code is not in the tree print "n/a (not available)".
  *
  * The study comes from the phantom generator when it exposes a library function, otherwise from
@@ -25,7 +25,7 @@ import { freePort } from '../test/support/ports.ts';
 import { ODD_DICOM_DIR } from '../test/support/testdata.ts';
 
 const run = promisify(execFile);
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 6));
 const SLICES = Number(process.env.BENCH_SLICES ?? 300);
 const NA = 'n/a (not available)';
 const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
@@ -98,13 +98,18 @@ type Retrieval = (dest: string) => Promise<number>;
 /**
  * One warm-up round, then RUNS timed rounds; each round runs every method once, in turn, each into
  * a fresh directory. Interleaving means ours and the reference see the same machine load (this
- * machine is shared), which matters more for the ratio than any single figure.
+ * machine is shared), which matters more for the ratio than any single figure. Methods come in
+ * (reference, ours) pairs whose order alternates from round to round: the slot right after another
+ * retrieval of the same study is faster (Orthanc's caches are warm), and a fixed order gave that
+ * slot to the same method every time (measured: curl 1.2× faster there).
  */
 async function timedRounds(scratch: string, methods: ReadonlyMap<string, Retrieval | undefined>): Promise<{ medians: Map<string, number | string>; times: Map<string, number[]> }> {
   const times = new Map<string, number[]>();
   const failed = new Map<string, string>();
+  const entries = [...methods];
   for (let r = 0; r <= RUNS; r++) {
-    for (const [label, fn] of methods) {
+    const order = entries.map((_, i) => entries[r % 2 === 0 ? i : i ^ 1] ?? entries[i]);
+    for (const [label, fn] of order) {
       if (!fn || failed.has(label)) continue;
       const dest = join(scratch, `${label.replace(/\W+/g, '-')}-${r}`);
       await mkdir(dest, { recursive: true });
