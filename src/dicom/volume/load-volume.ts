@@ -90,7 +90,11 @@ function rescaleInto(dst: Int16Array | Float32Array, off: number, src: FrameSamp
       view.set(src);
       return true;
     }
-    if (src instanceof Int16Array) return shiftInt16(view, src, intercept);
+    if (src instanceof Int16Array || src instanceof Int8Array || src instanceof Uint8Array) {
+      // Copy (memcpy), then shift in place: a pass over one array, monomorphic whatever the source.
+      view.set(src);
+      return shiftInPlace(view, intercept);
+    }
     if (src instanceof Uint16Array) return shiftUint16(view, src, intercept);
     return copyShiftedToInt16(view, src, intercept);
   }
@@ -122,20 +126,21 @@ function withoutPadding(src: FrameSamples, f: FrameInfo, modality: string): Fram
   return out ?? src;
 }
 
-/** dst = src + b for Int16 → Int16 (the common CT case), one monomorphic pass; false on overflow. */
-function shiftInt16(dst: Int16Array, src: Int16Array, b: number): boolean {
+/** view += b (Int16, the common CT case), one monomorphic pass; false when a value leaves the Int16 range. */
+function shiftInPlace(view: Int16Array, b: number): boolean {
   let lo = 0;
   let hi = 0;
-  for (let i = 0; i < dst.length; i++) {
-    const v = src[i] + b;
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
-    dst[i] = v;
+  const n = view.length;
+  for (let i = 0; i < n; i++) {
+    const v = view[i] + b;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    view[i] = v;
   }
   return lo >= -32768 && hi <= 32767;
 }
 
-/** Same as shiftInt16 for unsigned stored values (e.g. 12-bit CT in 16 bits); kept separate to stay monomorphic. */
+/** dst = src + b for unsigned stored values (e.g. 12-bit CT in 16 bits), one monomorphic pass; false when a value leaves the Int16 range. */
 function shiftUint16(dst: Int16Array, src: Uint16Array, b: number): boolean {
   let lo = 0;
   let hi = 0;
