@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { isDfaError } from '../../core/errors.ts';
@@ -159,4 +161,14 @@ test('an ORIGINAL series is chosen over a DERIVED reformat with more slices', as
   const { volume, selection } = await loadVolumeWithReport([...cip, ...derived]);
   assert.equal(volume.meta.seriesInstanceUid, reference.meta.seriesInstanceUid);
   assert.match(selection.skipped.find((s) => s.seriesInstanceUid === '1.2.3.77')!.reason, /derived/);
+});
+
+test('listDicomFiles leaves out the temp files a crashed receive or WADO-RS download can leave behind', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfa-list-'));
+  try {
+    for (const name of ['a.dcm', '.dfa-1234-k3j9x0.tmp', '.part-1234-7', 'IM0001', '.part-x']) await writeFile(join(dir, name), 'x');
+    assert.deepEqual((await listDicomFiles([dir])).map((f) => f.slice(dir.length + 1)), ['.part-x', 'IM0001', 'a.dcm']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -31,14 +31,20 @@ export interface VolumeLoadReport {
   readonly unreadable: readonly UnreadableFile[];
 }
 
-/** Every regular file under the given directories (recursively) plus the given files, sorted. */
+/**
+ * Our own in-progress names: a receive's temp file (scp/instance-file.ts) and a WADO-RS part being
+ * written (dicomweb/part-files.ts). One left by a crash is not an instance, nor a broken one.
+ */
+const IN_PROGRESS = /^(\.dfa-\d+-[a-z0-9]+\.tmp|\.part-\d+-\d+)$/;
+
+/** Every regular file under the given directories (recursively) plus the given files, sorted; our temp files left out. */
 export async function listDicomFiles(paths: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   const walkDir = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walkDir(p);
-      else if (e.isFile()) out.push(p);
+      else if (e.isFile() && !IN_PROGRESS.test(e.name)) out.push(p);
     }
   };
   for (const p of paths) {
