@@ -3,7 +3,8 @@
  * stored in a real Orthanc (loopback, TCP_NODELAY=1), in one run:
  *   our C-GET / C-MOVE / WADO-RS  vs  dcmtk getscu / movescu + storescp / curl, same study;
  *   series → volume throughput (MB/s of pixel data) and its peak RSS (measured in a child process).
- * Each figure is the median of BENCH_RUNS (default 6) runs after one warm-up run. Prints a markdown
+ * Each figure is the median of BENCH_RUNS (default 6) runs after one warm-up run; between methods the
+ * output is deleted and `sync` run, untimed (BENCH_SYNC=0 to skip). Prints a markdown
  * table. Parts whose code is not in the tree print "n/a (not available)".
  *
  * The study comes from the phantom generator when it exposes a library function, otherwise from
@@ -28,6 +29,7 @@ const run = promisify(execFile);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 6));
 const SLICES = Number(process.env.BENCH_SLICES ?? 300);
 const NA = 'n/a (not available)';
+const SYNC_BETWEEN = process.env.BENCH_SYNC !== '0';
 const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
 const quiet = createLogger({ level: 'error' });
 
@@ -125,6 +127,9 @@ async function timedRounds(scratch: string, methods: ReadonlyMap<string, Retriev
         failed.set(label, `failed (${why.slice(0, 60)})`);
       } finally {
         await rm(dest, { recursive: true, force: true });
+        // Untimed: commit the deletion (this disk is mounted with online discard) before the next
+        // method runs, so no method pays for the previous one's 300 deleted files.
+        if (SYNC_BETWEEN) await run('sync', []);
       }
     }
   }
