@@ -4,7 +4,7 @@
  * FHIR and the standing goal runs for it, storing one RTSTRUCT in Orthanc.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -62,6 +62,9 @@ test('standing goal on a study Orthanc pushes to our SCP: not forwarded back, re
       assert.deepEqual(run.summary, { succeeded: 1, failed: 0, skipped: 0 }, JSON.stringify(run.jobs));
       const series = (await (await orthanc.rest(`/studies/${orthancStudy}/series?expand`)).json()) as { MainDicomTags: { Modality: string } }[];
       assert.deepEqual(series.map((s) => s.MainDicomTags.Modality).sort(), ['CT', 'RTSTRUCT']);
+      // The PACS holds the study and the run has started: the pushed copies left our inbox.
+      const inboxFiles = (await readdir(root, { recursive: true })).filter((f) => f.split('/').includes('inbox') && f.endsWith('.dcm'));
+      assert.deepEqual(inboxFiles, []);
     } finally {
       await served.close();
     }

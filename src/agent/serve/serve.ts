@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from '../../api/dashboard.ts';
@@ -112,6 +112,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         forward: (files) => pacs.store(files),
         register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
         startRun: (plan) => runs.start(plan, { dryRun: false }),
+        discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
         log: log.child({ svc: 'standing-goal' }),
       });
       holder.standing = standing;

@@ -17,6 +17,7 @@ async function setup(over: Partial<StandingGoalOptions> = {}) {
   const calls: string[] = [];
   const forwarded: string[][] = [];
   const started: Plan[] = [];
+  const discarded: string[] = [];
   const g = new StandingGoal({
     plan,
     quietMs: 30,
@@ -32,19 +33,21 @@ async function setup(over: Partial<StandingGoalOptions> = {}) {
       calls.push('run');
       return { runId: `run-${started.length}` };
     },
+    discard: async (files) => void discarded.push(...files),
     log,
     ...over,
   });
   const next = () => new Promise<Trigger>((res) => (g.onTrigger = res));
-  return { g, plan, calls, forwarded, started, next };
+  return { g, plan, calls, forwarded, started, discarded, next };
 }
 
 test('a pushed study becomes one run for that study once quiet: forwarded, registered, then run', async () => {
-  const { g, plan, calls, forwarded, started, next } = await setup();
+  const { g, plan, calls, forwarded, started, discarded, next } = await setup();
   const done = next();
   for (let i = 0; i < 3; i++) g.received(inst('1.2.3', i), { callingAet: 'CT1' });
   const t = await done;
   assert.deepEqual(t, { studyInstanceUid: '1.2.3', instances: 3, forwarded: 3, runId: 'run-1' });
+  assert.deepEqual(discarded, forwarded[0], 'the inbox copies go once the PACS holds them and the run has started');
   assert.deepEqual(calls, ['forward', 'register 1.2.3', 'run']);
   assert.equal(forwarded[0].length, 3);
   assert.deepEqual(started[0].selection.studyInstanceUids, ['1.2.3']);
@@ -66,14 +69,15 @@ test('two studies pushed together become two runs; instances from the PACS itsel
   await g.close();
 });
 
-test('a PACS that refuses every instance: no run, the reason is recorded', async () => {
-  const { g, started, next } = await setup({ forward: async (files) => files.map((f) => ({ sopInstanceUid: f, ok: false, status: 0xa700, reason: 'out of resources' })) });
+test('a PACS that refuses every instance: no run, the reason is recorded, the files stay in the inbox', async () => {
+  const { g, started, discarded, next } = await setup({ forward: async (files) => files.map((f) => ({ sopInstanceUid: f, ok: false, status: 0xa700, reason: 'out of resources' })) });
   const done = next();
   g.received(inst('9.9', 0), { callingAet: 'CT1' });
   const t = await done;
   assert.equal(t.runId, undefined);
   assert.match(t.error ?? '', /accepted none/);
   assert.equal(started.length, 0);
+  assert.deepEqual(discarded, []);
   await g.close();
 });
 
@@ -91,4 +95,28 @@ test('planForStudy narrows only the selection', async () => {
   const p = planForStudy(plan, '1.2.840.1');
   assert.deepEqual(p.selection.studyInstanceUids, ['1.2.840.1']);
   assert.deepEqual({ ...p, selection: plan.selection }, plan);
+});
+
+test('only the instances the PACS accepted leave the inbox; pushed by the PACS itself, all of them', async () => {
+  const { g, discarded, next } = await setup({
+    forward: async (files) => files.map((f, i) => ({ sopInstanceUid: f, ok: i !== 1, status: i !== 1 ? 0 : 0xa700 })),
+  });
+  let done = next();
+  for (let i = 0; i < 3; i++) g.received(inst('7.7', i), { callingAet: 'CT1' });
+  assert.equal((await done).forwarded, 2);
+  assert.deepEqual(discarded, ['/in/7.7/0.dcm', '/in/7.7/2.dcm'], 'the refused one is the only copy: kept');
+  done = next();
+  g.received(inst('8.8', 0), { callingAet: 'PACS' });
+  await done;
+  assert.deepEqual(discarded.slice(2), ['/in/8.8/0.dcm']);
+  await g.close();
+});
+
+test('a run that cannot start keeps the files', async () => {
+  const { g, discarded, next } = await setup({ startRun: async () => Promise.reject(new Error('database down')) });
+  const done = next();
+  g.received(inst('4.4', 0), { callingAet: 'CT1' });
+  assert.match((await done).error ?? '', /database down/);
+  assert.deepEqual(discarded, []);
+  await g.close();
 });

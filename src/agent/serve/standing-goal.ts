@@ -20,6 +20,12 @@ export interface StandingGoalOptions {
   /** Register the study in FHIR (the agent's work list) before the run; unset ⇒ it must be registered already. */
   readonly register?: (studyInstanceUid: string) => Promise<unknown>;
   readonly startRun: (plan: Plan) => Promise<{ runId: string }>;
+  /**
+   * Remove inbox files once the PACS holds them and the run has started (the agent retrieves from
+   * the PACS, not from the inbox). Files the PACS refused, or of a study whose run did not start,
+   * are never passed here: they stay in the inbox, the only copy.
+   */
+  readonly discard?: (files: readonly string[]) => Promise<void>;
   readonly log: Logger;
 }
 
@@ -84,11 +90,14 @@ export class StandingGoal {
     const log = o.log.child({ study: uid });
     let forwarded = 0;
     let t: Trigger;
+    // Files the PACS now holds: all of them when the PACS itself pushed them, else those it accepted.
+    let inPacs: readonly string[] = p.files;
     try {
       const fromPacs = o.pacsAet !== undefined && [...p.callers].every((c) => c === o.pacsAet);
       if (!fromPacs) {
         const outcomes = await o.forward(p.files);
         forwarded = outcomes.filter((x) => x.ok).length;
+        inPacs = p.files.filter((_, i) => outcomes[i]?.ok === true);
         const refused = outcomes.filter((x) => !x.ok);
         if (refused.length > 0) log.warn('PACS refused some pushed instances', { refused: refused.length, first: refused[0]?.reason });
         if (forwarded === 0) throw new Error(`the PACS accepted none of the ${p.files.length} pushed instance(s)`);
@@ -97,6 +106,9 @@ export class StandingGoal {
       const { runId } = await o.startRun(planForStudy(o.plan, uid));
       log.info('standing goal run started', { runId, instances: p.files.length, forwarded });
       t = { studyInstanceUid: uid, instances: p.files.length, forwarded, runId };
+      if (o.discard && inPacs.length > 0) {
+        await o.discard(inPacs).catch((e: unknown) => log.warn('could not remove handled files from the inbox', { error: toDfaError(e).message }));
+      }
     } catch (e) {
       const error = toDfaError(e).message;
       log.error('standing goal not started for pushed study', { error });
