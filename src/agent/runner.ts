@@ -7,6 +7,7 @@ import type { JobDeps } from './jobs/deps.ts';
 import { STEPS } from './jobs/graph.ts';
 import type { JobResult } from './jobs/result.ts';
 import { JobQueue, type QueueOptions } from './jobs/queue.ts';
+import type { LivenessOptions } from './jobs/liveness.ts';
 import type { RetryTiming } from './jobs/retry.ts';
 import { startWorkers, type Workers } from './jobs/worker.ts';
 import { wakeWorkers } from './jobs/wake-up.ts';
@@ -46,6 +47,8 @@ export interface RunOptions {
   readonly pollMs?: number;
   readonly retry?: RetryTiming;
   readonly queue?: QueueOptions;
+  /** For the workers in this process on a shared database (DFA_WORKER_HEARTBEAT_S / DFA_WORKER_DEAD_AFTER_S). */
+  readonly liveness?: LivenessOptions;
 }
 
 /**
@@ -100,7 +103,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
   const queue = await JobQueue.open(db.url, opts.queue);
   try {
     // Workers first: on the embedded database they hand back jobs a killed process left active.
-    if (nWorkers > 0) workers = await startWorkers(db, deps, { concurrency: nWorkers, retry: opts.retry, queue: opts.queue });
+    if (nWorkers > 0) workers = await startWorkers(db, deps, { concurrency: nWorkers, retry: opts.retry, queue: opts.queue, liveness: opts.liveness });
     await audit.startRun({ runId, goal: plan.goal, plan, planKey: planKey(plan) });
     const actions = new Map<string, ClaimAction>();
     for (const item of items) {

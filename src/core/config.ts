@@ -65,6 +65,9 @@ const schema = z.object({
   // onnxruntime intra-op threads per session; 1 measured fastest on 2 shared cores (several jobs in parallel)
   DFA_ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   DFA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  // Shared database: workers say they are alive this often; one silent this long is dead and its jobs go to others.
+  DFA_WORKER_HEARTBEAT_S: z.coerce.number().positive().max(3600).default(10),
+  DFA_WORKER_DEAD_AFTER_S: z.coerce.number().positive().max(86_400).default(60),
   DFA_API_PORT: port.default(8080),
   DFA_API_HOST: z.string().default('127.0.0.1'),
   // `dfa serve`: a goal run for each study pushed to our SCP once it has been quiet this long.

@@ -60,6 +60,23 @@ const MIGRATIONS: readonly string[] = [
   );
   create index job_events_job on dfa.job_events (job_key, id);
   `,
+  // 2: worker liveness on a shared database (src/agent/jobs/liveness.ts).
+  `
+  create table dfa.workers (
+    worker_id text primary key,
+    host text not null,
+    pid int not null,
+    started_at timestamptz not null default now(),
+    seen_at timestamptz not null default now()
+  );
+  create table dfa.job_owners (
+    queue_job_id uuid primary key,          -- pgboss.job.id
+    worker_id text not null,
+    job_key text not null,
+    taken_at timestamptz not null default now()
+  );
+  create index job_owners_worker on dfa.job_owners (worker_id);
+  `,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<void> {

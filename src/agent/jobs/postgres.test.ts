@@ -10,12 +10,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../../../test/support/postgres.ts';
 import { FakeWorld, keyOf, lungPlan, type FakeStudy } from '../../../test/support/job-fakes.ts';
 import { AuditStore } from '../../storage/audit.ts';
 import { openDatabase } from '../../storage/db.ts';
 import { runPlan } from '../runner.ts';
+import { JobQueue } from './queue.ts';
 
 const WORKER = fileURLToPath(new URL('../../../test/support/job-worker-child.ts', import.meta.url));
 
@@ -121,5 +123,70 @@ test('a worker killed (SIGKILL) mid-job: the job expires, another worker resumes
     await db.close();
     await pgh.stop();
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a worker killed (SIGKILL) mid-job on another machine: its heartbeat stops, a live worker takes the job over long before expiry', { timeout: 90_000 }, async () => {
+  const pgh = await startPostgres();
+  const root = await mkdtemp(join(tmpdir(), 'dfa-pgl-'));
+  const study = '1.2.826.0.1.3680043.9.7782.1';
+  const studies: FakeStudy[] = [{ uid: study, modality: 'CT', patientId: 'P1' }];
+  const env = { ...process.env, DFA_DATABASE_URL: pgh.url, JOB_CHILD_ROOT: root, JOB_CHILD_STUDIES: JSON.stringify(studies), JOB_CHILD_STATE: 'world.json', JOB_CHILD_HEARTBEAT_S: '0.3', JOB_CHILD_DEAD_AFTER_S: '2' };
+  const db = await openDatabase({ DFA_DATA_DIR: root, DFA_DATABASE_URL: pgh.url });
+  const first = startWorker({ ...env, JOB_CHILD_HANG: 'segment' });
+  // A second, live worker from the start, busy with nothing: it must notice the first one died.
+  let second: ReturnType<typeof startWorker> | undefined;
+  try {
+    await first.ready;
+    const world = new FakeWorld({ root, studies, stateName: 'parent.json' });
+    // The default expiry (30 min): only liveness can bring the job back within the test's time.
+    const run = runPlan(lungPlan(), db, world.deps(), { workers: 0, pollMs: 100 });
+    for (;;) {
+      if ((await lines(join(root, 'calls.log'))).some((l) => l.startsWith('hang segment'))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    second = startWorker(env);
+    await second.ready;
+    const owners = await db.pool.query<{ n: number }>('select count(*)::int as n from dfa.job_owners');
+    assert.equal(owners.rows[0].n, 1, 'the hanging worker recorded the job it holds');
+    first.p.kill('SIGKILL');
+    await first.exited;
+    const r = await run;
+    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0 }, JSON.stringify(r.jobs[0]));
+    const log = await lines(join(root, 'calls.log'));
+    const by = (prefix: string) => log.filter((l) => l.startsWith(prefix)).map((l) => l.split('@')[1]);
+    const [a, b] = [String(first.p.pid), String(second.p.pid)];
+    assert.deepEqual(by(`retrieve ${study}`), [a], 'retrieved once, by the first worker');
+    assert.deepEqual(by(`segment ${study}`), [a, b], 'the unfinished step ran again, on the live worker');
+    assert.deepEqual(by(`store ${study}`), [b], 'one RTSTRUCT stored');
+    const workers = await db.pool.query<{ pid: number }>('select pid from dfa.workers');
+    assert.deepEqual(workers.rows.map((w) => String(w.pid)), [b], 'the dead worker is forgotten, the live one registered');
+    assert.equal((await db.pool.query<{ n: number }>('select count(*)::int as n from dfa.job_owners')).rows[0].n, 0, 'nothing held after the job');
+  } finally {
+    first.p.kill('SIGKILL');
+    second?.p.kill('SIGTERM');
+    await first.exited;
+    if (second) await second.exited;
+    await db.close();
+    await pgh.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+// Without ensureQueue's retry this failed with "deadlock detected" (40P01) within 15 rounds here.
+test('several workers opening the queue at once on a fresh database all start (pg-boss createQueue race)', async () => {
+  const pgh = await startPostgres();
+  try {
+    for (let round = 0; round < 12; round++) {
+      const admin = new pg.Client({ connectionString: pgh.url });
+      await admin.connect();
+      await admin.query(`create database race${round}`);
+      await admin.end();
+      const url = pgh.url.replace(/\/postgres$/, `/race${round}`);
+      const queues = await Promise.all(Array.from({ length: 8 }, () => JobQueue.open(url, { maintenanceIntervalSeconds: 60 })));
+      await Promise.all(queues.map((q) => q.stop()));
+    }
+  } finally {
+    await pgh.stop();
   }
 });

@@ -21,6 +21,32 @@ export interface QueueOptions {
   readonly maintenanceIntervalSeconds?: number;
 }
 
+/**
+ * Create our queue unless it exists. Workers starting together on a fresh database race here:
+ * pg-boss's createQueue is not serialised, so one of two concurrent creates can die in a deadlock
+ * (40P01) or on the unique name (23505) while the other succeeds: look again and go on.
+ */
+async function ensureQueue(boss: PgBoss, opts: QueueOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await boss.getQueue(JOB_QUEUE)) return;
+    try {
+      await boss.createQueue(JOB_QUEUE, {
+        name: JOB_QUEUE,
+        policy: 'stately',
+        retryLimit: opts.retryLimit ?? 3,
+        retryDelay: opts.retryDelaySeconds ?? 5,
+        retryBackoff: true,
+        expireInSeconds: opts.expireInSeconds ?? 1800,
+      });
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code !== '40P01' && code !== '23505') || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
 export class JobQueue {
   private readonly boss: PgBoss;
   private readonly opts: QueueOptions;
@@ -41,16 +67,7 @@ export class JobQueue {
     boss.on('error', () => undefined); // pg-boss reports background faults here; they retry on their own
     try {
       await boss.start();
-      if (!(await boss.getQueue(JOB_QUEUE))) {
-        await boss.createQueue(JOB_QUEUE, {
-          name: JOB_QUEUE,
-          policy: 'stately',
-          retryLimit: opts.retryLimit ?? 3,
-          retryDelay: opts.retryDelaySeconds ?? 5,
-          retryBackoff: true,
-          expireInSeconds: opts.expireInSeconds ?? 1800,
-        });
-      }
+      await ensureQueue(boss, opts);
     } catch (e) {
       await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
       throw new DfaError('DATABASE_ERROR', `job queue: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -71,7 +88,7 @@ export class JobQueue {
   }
 
   /** `concurrency` fetch loops in this process, one job each at a time (DFA_CONCURRENCY). */
-  async work(concurrency: number, handler: (m: JobMessage) => Promise<void>): Promise<void> {
+  async work(concurrency: number, handler: (m: JobMessage, queueJobId: string) => Promise<void>): Promise<void> {
     for (let i = 0; i < concurrency; i++) {
       // Filled in when work() returns; the handler may in principle run before that.
       const me = { id: '' };
@@ -79,7 +96,7 @@ export class JobQueue {
         JOB_QUEUE,
         { batchSize: 1, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 1 },
         async (jobs) => {
-          for (const j of jobs) await handler(j.data);
+          for (const j of jobs) await handler(j.data, j.id);
           // Look for the next job at once rather than after the rest of the polling interval.
           if (jobs.length > 0 && me.id) this.boss.notifyWorker(me.id);
         },

@@ -4,6 +4,7 @@ import { newPool, type Database } from '../../storage/db.ts';
 import type { JobDeps } from './deps.ts';
 import { executeJob } from './execute.ts';
 import { buildJobGraph } from './graph.ts';
+import { WorkerLiveness, type LivenessOptions } from './liveness.ts';
 import { JobQueue, type QueueOptions } from './queue.ts';
 import type { RetryTiming } from './retry.ts';
 import { listenForWakeUps } from './wake-up.ts';
@@ -13,7 +14,11 @@ export interface WorkerOptions {
   readonly concurrency: number;
   readonly retry?: RetryTiming;
   readonly queue?: QueueOptions;
+  /** Shared database: heartbeat and dead-worker takeover (liveness.ts). Default 10 s / 60 s. */
+  readonly liveness?: LivenessOptions;
 }
+
+export const DEFAULT_LIVENESS: LivenessOptions = { heartbeatSeconds: 10, deadAfterSeconds: 60 };
 
 export interface Workers {
   /** Jobs were queued: start on them now rather than at the next poll. */
@@ -50,11 +55,18 @@ export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOpti
     const n = await queue.recoverOrphans();
     if (n > 0) deps.log.info('resuming jobs left by a process that stopped', { jobs: n });
   }
-  await queue.work(opts.concurrency, async (m) => {
+  // Shared database: other processes must learn when this one dies (liveness.ts).
+  const liveness = db.embedded ? undefined : await WorkerLiveness.start(db.pool, opts.liveness ?? DEFAULT_LIVENESS, deps.log);
+  await queue.work(opts.concurrency, async (m, queueJobId) => {
     const log = deps.log.child({ job: m.jobKey });
     log.debug('job taken');
-    const row = await executeJob(graph, audit, m);
-    if (row) log.info(`job ${row.status}`, { step: row.step, reason: row.reason ?? undefined });
+    await liveness?.own(queueJobId, m.jobKey);
+    try {
+      const row = await executeJob(graph, audit, m);
+      if (row) log.info(`job ${row.status}`, { step: row.step, reason: row.reason ?? undefined });
+    } finally {
+      await liveness?.disown(queueJobId).catch(() => undefined);
+    }
   });
   // Shared database: a runner in another process NOTIFYs when it queued jobs (see wake-up.ts).
   const wake = db.embedded ? undefined : await listenForWakeUps(db.url, () => queue.notify(), deps.log);
@@ -63,6 +75,7 @@ export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOpti
     stop: async () => {
       await wake?.close();
       await queue.stop();
+      await liveness?.stop();
       await cp.close();
     },
   };

@@ -15,6 +15,7 @@ import { AuditStore } from '../../storage/audit.ts';
 import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
 import { eventsAfter, getRun } from '../../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../jobs/worker.ts';
+import { livenessFromConfig } from '../jobs/liveness.ts';
 import type { Plan } from '../plan.ts';
 import { planGoal } from '../planner/index.ts';
 import { openAgent } from '../wiring.ts';
@@ -93,7 +94,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
 
     const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts } });
     closers.push({ name: 'database', close: () => agent.close() });
-    const workers: Workers = await startWorkers(agent.db, agent.deps, { concurrency: cfg.DFA_CONCURRENCY });
+    const workers: Workers = await startWorkers(agent.db, agent.deps, { concurrency: cfg.DFA_CONCURRENCY, liveness: livenessFromConfig(cfg) });
     closers.push({ name: 'workers', close: () => workers.stop() });
     const runs = new BackgroundRuns(agent.db, agent.deps, log);
     closers.push({ name: 'runs', close: () => runs.close() });

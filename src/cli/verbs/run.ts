@@ -6,6 +6,7 @@ import { planGoal } from '../../agent/planner/index.ts';
 import { dryRun, runPlan, type RunProgress, type RunResult } from '../../agent/runner.ts';
 import { openAgent, wireServices } from '../../agent/wiring.ts';
 import type { Verb, VerbContext } from '../verb.ts';
+import { livenessFromConfig } from '../../agent/jobs/liveness.ts';
 
 async function planFrom(goal: string, planJson: string | undefined, ctx: VerbContext): Promise<Plan> {
   if (planJson) {
@@ -93,6 +94,7 @@ export const verb: Verb = {
       if (!values.json) ctx.out(`Goal: ${plan.goal}`);
       const r = await runPlan(plan, agent.db, agent.deps, {
         workers,
+        liveness: livenessFromConfig(ctx.config),
         onProgress: values.json ? undefined : (p) => ctx.out(progressLine(p)),
       });
       if (values.json) {

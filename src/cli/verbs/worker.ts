@@ -4,6 +4,7 @@ import { startWorkers } from '../../agent/jobs/worker.ts';
 import { openAgent } from '../../agent/wiring.ts';
 import { redactUrl } from '../../storage/db.ts';
 import type { Verb } from '../verb.ts';
+import { livenessFromConfig } from '../../agent/jobs/liveness.ts';
 
 export const verb: Verb = {
   summary: 'run jobs from the shared queue until stopped (SIGINT/SIGTERM); several machines share DFA_DATABASE_URL',
@@ -19,7 +20,7 @@ export const verb: Verb = {
     const agent = await openAgent(ctx.config, ctx.log, { checkPacs: true });
     let workers;
     try {
-      workers = await startWorkers(agent.db, agent.deps, { concurrency });
+      workers = await startWorkers(agent.db, agent.deps, { concurrency, liveness: livenessFromConfig(ctx.config) });
     } catch (e) {
       await agent.close();
       throw e;
