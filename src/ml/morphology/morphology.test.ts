@@ -179,3 +179,35 @@ test('labelling one value of a multi-label map equals labelling its mask (word s
     }
   }
 });
+
+test('boundingBox (word skips in each row) equals a voxel-by-voxel scan, for any row length and alignment', () => {
+  const rnd = random(13);
+  const naive = (m: Uint8Array, [nx, ny, nz]: Vec3) => {
+    let lo: Vec3 = [nx, ny, nz];
+    let hi: Vec3 = [-1, -1, -1];
+    for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
+      if (m[(k * ny + j) * nx + i] === 0) continue;
+      lo = [Math.min(lo[0], i), Math.min(lo[1], j), Math.min(lo[2], k)];
+      hi = [Math.max(hi[0], i + 1), Math.max(hi[1], j + 1), Math.max(hi[2], k + 1)];
+    }
+    return hi[0] < 0 ? undefined : { lo, hi };
+  };
+  for (const dims of [[16, 7, 5], [17, 7, 5], [13, 3, 4], [1, 9, 2], [40, 6, 3]] as Vec3[]) {
+    for (const density of [0, 0.002, 0.02, 0.3]) {
+      for (const offset of [0, 1, 2, 3]) {
+        const n = dims[0] * dims[1] * dims[2];
+        const buf = new Uint8Array(n + offset);
+        const m = buf.subarray(offset);
+        for (let p = 0; p < n; p++) m[p] = rnd() < density ? 1 + Math.floor(rnd() * 3) : 0;
+        assert.deepEqual(boundingBox(m, dims), naive(m, dims), `dims ${dims.join('x')} density ${density} offset ${offset}`);
+      }
+    }
+  }
+  // A single voxel anywhere: every position of the row's head, words and tail.
+  const dims: Vec3 = [23, 2, 2];
+  for (let p = 0; p < 23 * 4; p++) {
+    const m = new Uint8Array(23 * 4);
+    m[p] = 1;
+    assert.deepEqual(boundingBox(m, dims), naive(m, dims), `voxel ${p}`);
+  }
+});
