@@ -1,5 +1,6 @@
 import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
+import { firstNonZero, lastNonZero, zeroWordsView } from './zero-words.ts';
 
 /** An axis-aligned index box [lo, hi) within a grid. */
 export interface Box {
@@ -13,7 +14,7 @@ export function boundingBox(mask: Uint8Array, dims: Vec3, margin = 0): Box | und
   let i0 = nx, j0 = ny, k0 = nz, i1 = -1, j1 = -1, k1 = -1;
   // Per row: the first non-zero voxel from the left and the last from the right, skipping zero
   // words four voxels at a time: the rows' empty margins and empty rows cost a quarter of a pass.
-  const words = mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, mask.length >>> 2) : undefined;
+  const words = zeroWordsView(mask);
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       const row = (k * ny + j) * nx;
@@ -33,43 +34,6 @@ export function boundingBox(mask: Uint8Array, dims: Vec3, margin = 0): Box | und
     lo: [Math.max(0, i0 - margin), Math.max(0, j0 - margin), Math.max(0, k0 - margin)],
     hi: [Math.min(nx, i1 + 1 + margin), Math.min(ny, j1 + 1 + margin), Math.min(nz, k1 + 1 + margin)],
   };
-}
-
-/** Index of the first non-zero byte in [from, to), or −1. */
-function firstNonZero(a: Uint8Array, words: Uint32Array | undefined, from: number, to: number): number {
-  let p = from;
-  if (words) {
-    while (p < to && (p & 3) !== 0) {
-      if (a[p] !== 0) return p;
-      p++;
-    }
-    if (p < to) {
-      // p is word-aligned here
-      let w = p >>> 2;
-      const wEnd = to >>> 2;
-      while (w < wEnd && words[w] === 0) w++;
-      p = w << 2;
-    }
-  }
-  for (; p < to; p++) if (a[p] !== 0) return p;
-  return -1;
-}
-
-/** Index of the last non-zero byte in [from, to); the caller knows there is one at `from` or later. */
-function lastNonZero(a: Uint8Array, words: Uint32Array | undefined, from: number, to: number): number {
-  let p = to - 1;
-  if (words) {
-    while (p >= from && ((p + 1) & 3) !== 0) {
-      if (a[p] !== 0) return p;
-      p--;
-    }
-    let w = (p + 1) >>> 2; // words [.., w) end at p + 1
-    const wLo = Math.ceil(from / 4);
-    while (w > wLo && words[w - 1] === 0) w--;
-    p = Math.min(p, (w << 2) - 1);
-  }
-  for (; p >= from; p--) if (a[p] !== 0) return p;
-  return -1;
 }
 
 export function boxDims(b: Box): Vec3 {

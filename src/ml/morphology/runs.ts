@@ -4,6 +4,8 @@
  * that overlap are joined. Work per voxel is one comparison, so a 512×512×300 mask labels in a
  * fraction of the time a voxel flood fill needs. Connectivity is 4 (2D) / 6 (3D).
  */
+import { firstNonZero, zeroWordsView } from './zero-words.ts';
+
 export interface RunComponents {
   readonly nRuns: number;
   /** Per run: first voxel index along x, one past the last, and line = j + k*ny. */
@@ -36,30 +38,21 @@ export class RunLabeler {
     if (this.lineFirst.length < lines + 1) this.lineFirst = new Int32Array(lines + 1);
     const lineFirst = this.lineFirst;
     let n = 0;
-    // Lines of zeros hold no voxel of a non-zero set: skip them four bytes at a time when aligned.
-    const words = (foreground || (value !== undefined && value !== 0)) && nx % 4 === 0 && (mask.byteOffset + offset) % 4 === 0
-      ? new Uint32Array(mask.buffer, mask.byteOffset + offset, (lines * nx) / 4)
-      : undefined;
-    const wpl = nx / 4;
+    // Zero voxels are never in a non-zero set: skip them four at a time (zero-words.ts).
+    const skipZeros = foreground || (value !== undefined && value !== 0);
+    const grid = mask.subarray(offset, offset + lines * nx);
+    const words = skipZeros ? zeroWordsView(grid) : undefined;
     for (let L = 0; L < lines; L++) {
       lineFirst[L] = n;
       const base = offset + L * nx;
+      const g0 = L * nx;
       let i = 0;
-      if (words !== undefined) {
-        let w = L * wpl;
-        const wEnd = w + wpl;
-        while (w < wEnd && words[w] === 0) w++;
-        if (w === wEnd) i = nx;
-      }
       while (i < nx) {
-        // skip voxels not in the set (zero words four at a time: a non-zero set has none there),
-        // then take the run of voxels in it
-        if (words !== undefined && (i & 3) === 0) {
-          let w = L * wpl + (i >>> 2);
-          const wEnd = (L + 1) * wpl;
-          while (w < wEnd && words[w] === 0) w++;
-          i = (w - L * wpl) << 2;
-          if (i >= nx) break;
+        // skip voxels not in the set, then take the run of voxels in it
+        if (skipZeros) {
+          const f = firstNonZero(grid, words, g0 + i, g0 + nx);
+          if (f < 0) break;
+          i = f - g0;
         }
         if (value !== undefined) while (i < nx && mask[base + i] !== value) i++;
         else if (foreground) while (i < nx && mask[base + i] === 0) i++;
