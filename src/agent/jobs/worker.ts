@@ -4,7 +4,8 @@ import { newPool, type Database } from '../../storage/db.ts';
 import type { JobDeps } from './deps.ts';
 import { executeJob } from './execute.ts';
 import { buildJobGraph } from './graph.ts';
-import { WorkerLiveness, type LivenessOptions } from './liveness.ts';
+import { loadConfig } from '../../core/config.ts';
+import { livenessFromConfig, WorkerLiveness, type LivenessOptions } from './liveness.ts';
 import { JobQueue, type QueueOptions } from './queue.ts';
 import type { RetryTiming } from './retry.ts';
 import { listenForWakeUps } from './wake-up.ts';
@@ -14,11 +15,9 @@ export interface WorkerOptions {
   readonly concurrency: number;
   readonly retry?: RetryTiming;
   readonly queue?: QueueOptions;
-  /** Shared database: heartbeat and dead-worker takeover (liveness.ts). Default 10 s / 60 s. */
+  /** Shared database: heartbeat and dead-worker takeover (liveness.ts). Default: the DFA_WORKER_* defaults. */
   readonly liveness?: LivenessOptions;
 }
-
-export const DEFAULT_LIVENESS: LivenessOptions = { heartbeatSeconds: 10, deadAfterSeconds: 60 };
 
 export interface Workers {
   /** Jobs were queued: start on them now rather than at the next poll. */
@@ -56,7 +55,7 @@ export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOpti
     if (n > 0) deps.log.info('resuming jobs left by a process that stopped', { jobs: n });
   }
   // Shared database: other processes must learn when this one dies (liveness.ts).
-  const liveness = db.embedded ? undefined : await WorkerLiveness.start(db.pool, opts.liveness ?? DEFAULT_LIVENESS, deps.log);
+  const liveness = db.embedded ? undefined : await WorkerLiveness.start(db.pool, opts.liveness ?? livenessFromConfig(loadConfig({})), deps.log);
   await queue.work(opts.concurrency, async (m, queueJobId) => {
     const log = deps.log.child({ job: m.jobKey });
     log.debug('job taken');
