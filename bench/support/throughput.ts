@@ -70,7 +70,12 @@ function machineBusySeconds(): number {
  */
 function cpuSecondsOf(pid: number | undefined, mainThread = false): number {
   if (pid === undefined) return 0;
-  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
+}
+
+/** utime + stime of a /proc stat file (a process or one thread), in seconds. */
+function statCpuSeconds(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
@@ -88,9 +93,7 @@ function cpuByThreadName(pid: number | undefined): Map<string, number> {
   for (const tid of tids) {
     try {
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      m.set(name, (m.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK);
+      m.set(name, (m.get(name) ?? 0) + statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       /* thread ended */
     }

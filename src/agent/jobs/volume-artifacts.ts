@@ -54,7 +54,7 @@ export async function saveVolume(store: ArtifactStore, key: string, v: Volume, s
   remember(`${key}/volume`, v);
 }
 
-const close = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
+const near = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
 
 export async function loadSavedVolume(store: ArtifactStore, key: string, reload: LoadVolume): Promise<Volume> {
   const hit = recent.get(`${key}/volume`);
@@ -64,7 +64,7 @@ export async function loadSavedVolume(store: ArtifactStore, key: string, reload:
   let v: Volume;
   if (h.sourceFiles) {
     const again = await reload(h.sourceFiles);
-    const same = close(again.dims, h.dims) && close(again.spacing, h.spacing) && close(again.origin, h.origin) && again.direction.every((d: readonly number[], i: number) => close(d, h.direction[i]));
+    const same = near(again.dims, h.dims) && near(again.spacing, h.spacing) && near(again.origin, h.origin) && again.direction.every((d: readonly number[], i: number) => near(d, h.direction[i]));
     if (!same || again.meta.seriesInstanceUid !== h.meta.seriesInstanceUid) {
       throw new DfaError('ARTIFACT_NOT_FOUND', `volume ${key}: its source files no longer give the same volume (dims ${again.dims.join('×')} vs ${h.dims.join('×')}); retrieve again`);
     }
