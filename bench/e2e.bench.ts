@@ -5,7 +5,7 @@
  *     job step and in total, median of BENCH_RUNS runs, next to the fetch floor — the same study by
  *     `curl` over WADO-RS (one multipart file) and by `TCP_NODELAY=1 getscu`, interleaved round by
  *     round so both see the same machine load; total ÷ floor (floor = the faster of the two);
- *  2. throughput: BENCH_TPUT_STUDIES smaller studies by 1 and by 2 `dfa worker` processes sharing a
+ *  2. throughput: BENCH_TPUT_STUDIES studies (default 10 × 512×512×300) by 1 and by 2 `dfa worker` processes sharing a
  *     real PostgreSQL queue (the runner only enqueues and waits) → studies/minute and the ratio
  *     (bench/support/throughput.ts);
  *  3. the CLI's own start-up cost (bench/support/cli-startup.ts).
@@ -13,10 +13,10 @@
  * a new generation that retrieves, segments, stores and records again.
  *
  * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
- * (10; 0 = skip), BENCH_TPUT_SIZE (256), BENCH_TPUT_SLICES (100), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
+ * (10; 0 = skip), BENCH_TPUT_SIZE (512), BENCH_TPUT_SLICES (300: the same kind of study as part 1), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
  * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip);
  * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_WORKER_NODE_ARGS sets the node flags of
- * the `dfa worker` child processes (default `--single-threaded-gc`, as docker-compose.yml runs them;
+ * the `dfa worker` child processes (default `--single-threaded`, as docker-compose.yml runs them;
  * '' for Node's defaults; `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
  */
 import { execFile } from 'node:child_process';
@@ -40,8 +40,8 @@ const RUNS = envInt('BENCH_RUNS', 3);
 const SLICES = envInt('BENCH_SLICES', 300);
 const SLICES_SMALL = envInt('BENCH_SLICES_SMALL', 150, 0);
 const TPUT_STUDIES = envInt('BENCH_TPUT_STUDIES', 10, 0);
-const TPUT_SIZE = envInt('BENCH_TPUT_SIZE', 256);
-const TPUT_SLICES = envInt('BENCH_TPUT_SLICES', 100);
+const TPUT_SIZE = envInt('BENCH_TPUT_SIZE', 512);
+const TPUT_SLICES = envInt('BENCH_TPUT_SLICES', 300);
 const TPUT_ROUNDS = envInt('BENCH_TPUT_ROUNDS', 3);
 const TPUT_WARMUP = envInt('BENCH_TPUT_WARMUP', 1, 0);
 const TPUT_INPROCESS = envInt('BENCH_TPUT_INPROCESS', 1, 0) > 0;

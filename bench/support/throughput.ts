@@ -140,12 +140,12 @@ function selfCpuSeconds(): number {
 }
 
 /**
- * Node flags of the `dfa worker` processes: as docker-compose.yml runs them (single-threaded GC:
- * with as many workers as cores, V8's concurrent GC threads only compete with the other worker;
- * measured here: less CPU per job and more studies/min with 1 and with 2 workers).
+ * Node flags of the `dfa worker` processes: as docker-compose.yml runs them (--single-threaded: V8
+ * without background GC and compiler threads; with as many workers as cores those only compete
+ * with the other worker; measured here: less CPU per job and more studies/min with 2 workers).
  * BENCH_WORKER_NODE_ARGS replaces them ('' for Node's defaults; `--cpu-prof --cpu-prof-dir=…` to profile).
  */
-export const WORKER_NODE_ARGS: readonly string[] = (process.env.BENCH_WORKER_NODE_ARGS ?? '--single-threaded-gc').split(' ').filter(Boolean);
+export const WORKER_NODE_ARGS: readonly string[] = (process.env.BENCH_WORKER_NODE_ARGS ?? '--single-threaded').split(' ').filter(Boolean);
 
 export const THROUGHPUT_CONFIGS: readonly ThroughputConfig[] = [
   { label: '1 × `dfa worker` process', processes: 1, inProcess: 0 },

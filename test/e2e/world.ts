@@ -75,7 +75,7 @@ export async function startWorld(o: { ctStudies?: number; databaseUrl?: string }
 }
 
 /** Spawns the real CLI (`bin/dfa.js`) under this Node (24) with only the given DFA_* environment. */
-/** Runs `dfa <args>` as a child process, `nodeArgs` being flags for node itself (e.g. `--single-threaded-gc`, `--cpu-prof`). */
+/** Runs `dfa <args>` as a child process, `nodeArgs` being flags for node itself (e.g. `--single-threaded`, `--cpu-prof`). */
 export function spawnDfa(args: readonly string[], env: Record<string, string>, nodeArgs: readonly string[] = []): ChildProcess & { output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DFA_')));
   const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'bin', 'dfa.js'), ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
