@@ -7,12 +7,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDfaError } from '../../core/errors.ts';
+import type { Socket } from 'node:net';
+import { startScriptServer, type Script } from '../../../test/support/script-server.ts';
 import { CIP64_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { DicomWebClient } from './client.ts';
 import { part10Ids } from './part10-ids.ts';
@@ -36,32 +37,13 @@ after(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-type Script = (s: Socket, request: string, n: number) => unknown;
-
 /** A local server answering each request head with `script` (n counts requests from 0). */
 async function withServer(script: Script, fn: (baseUrl: string, requests: string[]) => Promise<void>): Promise<void> {
-  const requests: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    let got = '';
-    let answered = false;
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      if (answered || !got.includes('\r\n\r\n')) return;
-      answered = true;
-      requests.push(got);
-      void script(s, got, requests.length - 1);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const server = await startScriptServer(script);
   try {
-    await fn(`http://127.0.0.1:${(server.address() as { port: number }).port}/dicom-web`, requests);
+    await fn(`${server.origin}/dicom-web`, server.requests);
   } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await server.close();
   }
 }
 

@@ -6,42 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { startScriptServer, type Script } from '../../../test/support/script-server.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDfaError } from '../../core/errors.ts';
 import { rawHttpGet } from './raw-http.ts';
 import type { TransportResponse } from './transport.ts';
 
-type Script = (socket: Socket, request: string) => unknown;
-
 /** A server that reads one request head and answers with `script`; returns its URL and the requests seen. */
 async function serve(script: Script): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
-  const requests: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    let got = '';
-    let answered = false;
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      if (answered || !got.includes('\r\n\r\n')) return;
-      answered = true;
-      requests.push(got);
-      void script(s, got);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}/dicom-web/studies/1.2.3?x=1`,
-    requests,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  const server = await startScriptServer(script);
+  return { url: `${server.origin}/dicom-web/studies/1.2.3?x=1`, requests: server.requests, close: () => server.close() };
 }
 
 const get = (url: string, headers: Record<string, string> = {}, signal = new AbortController().signal) => rawHttpGet(new URL(url), { method: 'GET', headers, signal, transientChunks: true });
