@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../../../test/support/postgres.ts';
+import { startPostgres, type PostgresHandle } from '../../../test/support/postgres.ts';
 import { FakeWorld, keyOf, lungPlan, type FakeStudy } from '../../../test/support/job-fakes.ts';
 import { AuditStore } from '../../storage/audit.ts';
 import { openDatabase } from '../../storage/db.ts';
@@ -20,6 +20,8 @@ import { runPlan } from '../runner.ts';
 import { JobQueue } from './queue.ts';
 
 const WORKER = fileURLToPath(new URL('../../../test/support/job-worker-child.ts', import.meta.url));
+
+type Worker = ReturnType<typeof startWorker>;
 
 function startWorker(env: NodeJS.ProcessEnv) {
   const p = spawn(process.execPath, [WORKER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -36,6 +38,22 @@ function startWorker(env: NodeJS.ProcessEnv) {
 
 async function lines(file: string): Promise<string[]> {
   return (await readFile(file, 'utf8').catch(() => '')).trim().split('\n');
+}
+
+/** Until the worker hanging at segment (JOB_CHILD_HANG) has got there. */
+async function untilHanging(root: string): Promise<void> {
+  while (!(await lines(join(root, 'calls.log'))).some((l) => l.startsWith('hang segment'))) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** The killed-worker tests' cleanup: the hung worker killed, the live one stopped, database and files gone. */
+async function tearDown(first: Worker, second: Worker | undefined, db: Awaited<ReturnType<typeof openDatabase>>, pgh: PostgresHandle, root: string): Promise<void> {
+  first.p.kill('SIGKILL');
+  second?.p.kill('SIGTERM');
+  await first.exited;
+  if (second) await second.exited;
+  await db.close();
+  await pgh.stop();
+  await rm(root, { recursive: true, force: true });
 }
 
 test('two worker processes share the queue on a real PostgreSQL; every study done exactly once', async () => {
@@ -90,16 +108,13 @@ test('a worker killed (SIGKILL) mid-job: the job expires, another worker resumes
   const env = { ...process.env, DFA_DATABASE_URL: pgh.url, JOB_CHILD_ROOT: root, JOB_CHILD_STUDIES: JSON.stringify(studies), JOB_CHILD_STATE: 'world.json' };
   const db = await openDatabase({ DFA_DATA_DIR: root, DFA_DATABASE_URL: pgh.url });
   const first = startWorker({ ...env, JOB_CHILD_HANG: 'segment' });
-  let second: ReturnType<typeof startWorker> | undefined;
+  let second: Worker | undefined;
   try {
     await first.ready;
     const world = new FakeWorld({ root, studies, stateName: 'parent.json' });
     // Short expiry so the test does not wait 30 min for the dead worker's job to be declared lost.
     const run = runPlan(lungPlan(), db, world.deps(), { workers: 0, pollMs: 100, queue: { expireInSeconds: 3 } });
-    for (;;) {
-      if ((await lines(join(root, 'calls.log'))).some((l) => l.startsWith('hang segment'))) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilHanging(root);
     first.p.kill('SIGKILL');
     await first.exited;
     second = startWorker(env);
@@ -116,13 +131,7 @@ test('a worker killed (SIGKILL) mid-job: the job expires, another worker resumes
     assert.deepEqual(by(`store ${study}`), [b], 'one RTSTRUCT stored');
     assert.deepEqual(by(`recordResults ${study}`), [b]);
   } finally {
-    first.p.kill('SIGKILL');
-    second?.p.kill('SIGTERM');
-    await first.exited;
-    if (second) await second.exited;
-    await db.close();
-    await pgh.stop();
-    await rm(root, { recursive: true, force: true });
+    await tearDown(first, second, db, pgh, root);
   }
 });
 
@@ -135,16 +144,13 @@ test('a worker killed (SIGKILL) mid-job on another machine: its heartbeat stops,
   const db = await openDatabase({ DFA_DATA_DIR: root, DFA_DATABASE_URL: pgh.url });
   const first = startWorker({ ...env, JOB_CHILD_HANG: 'segment' });
   // A second, live worker from the start, busy with nothing: it must notice the first one died.
-  let second: ReturnType<typeof startWorker> | undefined;
+  let second: Worker | undefined;
   try {
     await first.ready;
     const world = new FakeWorld({ root, studies, stateName: 'parent.json' });
     // The default expiry (30 min): only liveness can bring the job back within the test's time.
     const run = runPlan(lungPlan(), db, world.deps(), { workers: 0, pollMs: 100 });
-    for (;;) {
-      if ((await lines(join(root, 'calls.log'))).some((l) => l.startsWith('hang segment'))) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilHanging(root);
     second = startWorker(env);
     await second.ready;
     const owners = await db.pool.query<{ n: number }>('select count(*)::int as n from dfa.job_owners');
@@ -163,13 +169,7 @@ test('a worker killed (SIGKILL) mid-job on another machine: its heartbeat stops,
     assert.deepEqual(workers.rows.map((w) => String(w.pid)), [b], 'the dead worker is forgotten, the live one registered');
     assert.equal((await db.pool.query<{ n: number }>('select count(*)::int as n from dfa.job_owners')).rows[0].n, 0, 'nothing held after the job');
   } finally {
-    first.p.kill('SIGKILL');
-    second?.p.kill('SIGTERM');
-    await first.exited;
-    if (second) await second.exited;
-    await db.close();
-    await pgh.stop();
-    await rm(root, { recursive: true, force: true });
+    await tearDown(first, second, db, pgh, root);
   }
 });
 
