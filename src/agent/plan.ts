@@ -33,6 +33,11 @@ export const PlanSchema = z.object({
   }),
   /** Where results go: 'default' = DFA_STORE. */
   store: z.object({ method: z.enum(['default', 'c-store', 'stow-rs']).default('default') }),
+  /**
+   * When a person reviews the contours before they reach the PACS: never, when QC fails (default),
+   * or always. Goals can say it ("for review", "no review"); DFA_REVIEW sets the default.
+   */
+  review: z.enum(['never', 'on-qc-fail', 'always']).default('on-qc-fail'),
   /** Re-process studies that already have results (re-run); otherwise finished work is skipped. */
   rerun: z.boolean().default(false),
   /** What the planner understood, in words, for the user. */
@@ -43,7 +48,8 @@ export type Plan = z.infer<typeof PlanSchema>;
 
 /** Stable key of what a plan does (not how it was phrased): part of each job's dedup key. */
 export function planKey(plan: Plan): string {
-  const { selection: _s, goal: _g, understood: _u, rerun: _r, ...what } = plan;
+  // The review policy decides who looks, not what is computed: it is not part of a job's identity.
+  const { selection: _s, goal: _g, understood: _u, rerun: _r, review: _v, ...what } = plan;
   const canon = JSON.stringify(what, Object.keys(flatten(what)).sort());
   return createHash('sha256').update(canon).digest('hex').slice(0, 16);
 }

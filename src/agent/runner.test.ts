@@ -12,6 +12,7 @@ import { AuditStore } from '../storage/audit.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
 import { FakeWorld, keyOf, lungPlan, type FakeOptions } from '../../test/support/job-fakes.ts';
 import { dryRun, runPlan, type RunProgress } from './runner.ts';
+import { runUntilSettled, submitReview } from './review.ts';
 
 let root: string;
 let db: Database;
@@ -40,7 +41,7 @@ test('happy path: each CT study gets one RTSTRUCT in the PACS, a report, a compl
   const plan = lungPlan();
   const progress: RunProgress[] = [];
   const r = await runPlan(plan, db, w.deps(), { ...fast, onProgress: (p) => progress.push(p) });
-  assert.deepEqual(r.summary, { succeeded: 2, failed: 0, skipped: 0 });
+  assert.deepEqual(r.summary, { succeeded: 2, failed: 0, skipped: 0, review: 0 });
   for (const j of r.jobs) {
     assert.equal(j.status, 'succeeded');
     assert.ok(j.rtstruct?.sopInstanceUid.startsWith('2.25.'));
@@ -85,7 +86,7 @@ test('a broken series and a patient mismatch fail with step and reason; the othe
   });
   const plan = lungPlan();
   const r = await runPlan(plan, db, w.deps(), fast);
-  assert.deepEqual(r.summary, { succeeded: 1, failed: 2, skipped: 0 });
+  assert.deepEqual(r.summary, { succeeded: 1, failed: 2, skipped: 0, review: 0 });
   const jb = r.jobs.find((x) => x.studyInstanceUid === broken);
   assert.equal(jb?.step, 'volume');
   assert.match(jb?.reason ?? '', /DICOM_INCONSISTENT_SERIES/);
@@ -127,7 +128,7 @@ test('retries used up: the job fails at that step with the reason; Task failed',
   assert.equal(w.state.imagingStudyStatus[s], 'registered');
 });
 
-test('QC failure: the fallback segmenter is used; when it fails too, nothing is written', async () => {
+test('QC failure: the fallback segmenter is used; when it fails too and review is never, the job fails and nothing is written', async () => {
   const a = uid('50');
   const w1 = await world({ studies: [{ uid: a, modality: 'CT', patientId: 'P1' }], qcFails: ['classical'] });
   const r1 = await runPlan(lungPlan(), db, w1.deps(), fast);
@@ -137,7 +138,7 @@ test('QC failure: the fallback segmenter is used; when it fails too, nothing is 
 
   const b = uid('51');
   const w2 = await world({ studies: [{ uid: b, modality: 'CT', patientId: 'P1' }], qcFails: ['classical', 'onnx'] });
-  const r2 = await runPlan(lungPlan(), db, w2.deps(), fast);
+  const r2 = await runPlan(lungPlan({ review: 'never' }), db, w2.deps(), fast);
   assert.equal(r2.jobs[0].status, 'failed');
   assert.equal(r2.jobs[0].step, 'segment');
   assert.match(r2.jobs[0].reason ?? '', /QC failed for onnx: lung volume=12/);
@@ -151,7 +152,7 @@ test('a second run of the same goal adds nothing; rerun redoes it with the same 
   const r1 = await runPlan(plan, db, w.deps(), fast);
   assert.equal(r1.jobs[0].status, 'succeeded');
   const r2 = await runPlan({ ...plan, goal: 'contour the lungs again, said differently' }, db, w.deps(), fast);
-  assert.deepEqual(r2.summary, { succeeded: 0, failed: 0, skipped: 1 });
+  assert.deepEqual(r2.summary, { succeeded: 0, failed: 0, skipped: 1, review: 0 });
   assert.equal(r2.jobs[0].reason, 'already done');
   assert.equal(w.count(`retrieve ${s}`), 1);
   assert.equal(w.state.reports[keyOf(plan, s)].creates, 1);
@@ -173,7 +174,7 @@ test('jobs running side by side on the embedded database stay correct', async ()
   const w = await world({ studies, persist: true, barrier: 3 });
   const plan = lungPlan();
   const r = await runPlan(plan, db, w.deps(), { ...fast, workers: 3 });
-  assert.deepEqual(r.summary, { succeeded: 6, failed: 0, skipped: 0 });
+  assert.deepEqual(r.summary, { succeeded: 6, failed: 0, skipped: 0, review: 0 });
   for (const s of studies) {
     assert.equal(w.count(`retrieve ${s.uid}`), 1);
     assert.equal(w.count(`store ${s.uid}`), 1);
@@ -181,7 +182,7 @@ test('jobs running side by side on the embedded database stay correct', async ()
     assert.equal(row?.status, 'succeeded');
     assert.equal(row?.attempts, 1);
     const steps = (await audit.events(keyOf(plan, s.uid))).filter((e) => e.kind === 'step').map((e) => e.step);
-    assert.deepEqual(steps, ['find', 'ensureTask', 'retrieve', 'selectSeries', 'volume', 'checkPatient', 'segment', 'writeOutputs', 'store', 'verifyStored', 'recordFhir', 'finish']);
+    assert.deepEqual(steps, ['find', 'ensureTask', 'retrieve', 'selectSeries', 'volume', 'checkPatient', 'segment', 'writeOutputs', 'renderPreviews', 'reviewGate', 'store', 'verifyStored', 'recordFhir', 'finish']);
   }
   assert.equal(new Set(r.jobs.map((j) => j.rtstruct?.sopInstanceUid)).size, 6);
 });
@@ -192,4 +193,58 @@ test('dry run lists the studies and changes nothing', async () => {
   const d = await dryRun(lungPlan(), w.deps());
   assert.deepEqual(d.studies.map((x) => x.studyInstanceUid), [s]);
   assert.equal(w.state.calls.length, 0);
+});
+
+test('review gate: contours that fail QC wait for a person (Task on-hold, nothing stored); approve stores them and names the reviewer', async () => {
+  const s = uid('90');
+  const w = await world({ studies: [{ uid: s, modality: 'CT', patientId: 'P1' }], qcFails: ['classical', 'onnx'] });
+  const plan = lungPlan();
+  const r = await runPlan(plan, db, w.deps(), fast);
+  assert.deepEqual(r.summary, { succeeded: 0, failed: 0, skipped: 0, review: 1 });
+  assert.equal(r.jobs[0].status, 'review');
+  assert.match(r.jobs[0].reason ?? '', /QC failed/);
+  assert.deepEqual(r.jobs[0].previews?.map((p) => p.name).sort(), ['axial-lung', 'axial-soft', 'coronal-lung', 'coronal-soft', 'key-coronal-lung', 'sagittal-lung', 'sagittal-soft']);
+  const key = keyOf(plan, s);
+  assert.equal(w.state.tasks[key].status, 'on-hold');
+  assert.match(w.state.tasks[key].reason ?? '', /awaiting contour review/);
+  assert.equal(Object.keys(w.state.stored).length, 0, 'nothing reaches the PACS before review');
+  assert.equal(w.state.imagingStudyStatus[s], 'registered');
+  assert.equal((await audit.listReviews()).filter((j) => j.jobKey === key).length, 1);
+
+  // A second run of the same goal does not redo or skip it silently: it reports it waiting.
+  const again = await runPlan(plan, db, w.deps(), fast);
+  assert.equal(again.jobs[0].status, 'review');
+  assert.equal(w.count(`retrieve ${s}`), 1);
+
+  const decided = await submitReview(db, s, { decision: 'approve', reviewer: 'Dr Example', comment: 'fine' }, fast.queue);
+  assert.equal(decided.status, 'queued');
+  const end = await runUntilSettled(db, w.deps(), key, { workers: 1, retry: fast.retry, queue: fast.queue, pollMs: 100 });
+  assert.equal(end.status, 'succeeded', end.reason ?? '');
+  assert.equal(Object.keys(w.state.stored).length, 1);
+  assert.equal(w.state.tasks[key].status, 'completed');
+  assert.deepEqual(w.state.tasks[key].history.slice(-3), ['on-hold', 'in-progress', 'completed']);
+  assert.equal(w.count(`retrieve ${s}`), 1, 'resumed at the gate: nothing before it runs again');
+  assert.equal(w.count('segment'), 2, 'classical + fallback, once each');
+  assert.deepEqual((end.result as { review?: unknown }).review, { decision: 'approve', reviewer: 'Dr Example', comment: 'fine' });
+  assert.ok((await audit.events(key)).some((e) => e.kind === 'approved' && /Dr Example/.test(e.message ?? '')));
+  await assert.rejects(submitReview(db, key, { decision: 'approve', reviewer: 'x' }, fast.queue), /not waiting for a review/);
+});
+
+test('review gate: a rejection ends the job with the reviewer\'s reason and writes nothing; policy always holds good contours too', async () => {
+  const s = uid('91');
+  const w = await world({ studies: [{ uid: s, modality: 'CT', patientId: 'P1' }] });
+  const plan = lungPlan({ review: 'always' });
+  const r = await runPlan(plan, db, w.deps(), fast);
+  assert.equal(r.jobs[0].status, 'review');
+  assert.equal(r.jobs[0].reason, 'review required by the plan');
+  const key = keyOf(plan, s);
+  await submitReview(db, key, { decision: 'reject', reviewer: 'Dr Example', comment: 'right base includes liver' }, fast.queue);
+  const end = await runUntilSettled(db, w.deps(), key, { workers: 1, retry: fast.retry, queue: fast.queue, pollMs: 100 });
+  assert.equal(end.status, 'failed');
+  assert.equal(end.step, 'review');
+  assert.equal(end.reason, 'contours rejected by Dr Example: right base includes liver');
+  assert.equal(Object.keys(w.state.stored).length, 0);
+  assert.equal(w.state.tasks[key].status, 'failed');
+  assert.match(w.state.tasks[key].reason ?? '', /rejected by Dr Example/);
+  assert.equal(w.state.imagingStudyStatus[s], 'registered');
 });

@@ -1,7 +1,7 @@
 import { ANY_STATUS } from './plan-query.ts';
 import { randomUUID } from 'node:crypto';
 import type { WorkItem, WorkQuery } from '../core/ports.ts';
-import { AuditStore, TERMINAL, type ClaimAction, type JobRecord } from '../storage/audit.ts';
+import { AuditStore, SETTLED, type ClaimAction, type JobRecord } from '../storage/audit.ts';
 import type { Database } from '../storage/db.ts';
 import type { JobDeps } from './jobs/deps.ts';
 import { STEPS } from './jobs/graph.ts';
@@ -19,7 +19,8 @@ export interface RunResult {
   readonly goal: string;
   readonly plan: Plan;
   readonly jobs: readonly JobResult[];
-  readonly summary: { readonly succeeded: number; readonly failed: number; readonly skipped: number };
+  /** `review`: jobs that stopped before `store` for a person's decision (dfa review / the dashboard). */
+  readonly summary: { readonly succeeded: number; readonly failed: number; readonly skipped: number; readonly review: number };
 }
 
 export interface DryRunResult {
@@ -130,6 +131,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
       succeeded: jobs.filter((j) => j.status === 'succeeded').length,
       failed: jobs.filter((j) => j.status === 'failed').length,
       skipped: jobs.filter((j) => j.status === 'skipped').length,
+      review: jobs.filter((j) => j.status === 'review').length,
     };
     await audit.finishRun(runId, summary);
     return { runId, goal: plan.goal, plan, jobs, summary };
@@ -151,7 +153,7 @@ async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string
         opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, action: actions.get(r.jobKey) ?? 'enqueue' });
       }
     }
-    if (rows.every((r) => TERMINAL.includes(r.status))) return await audit.listJobs({ runId });
+    if (rows.every((r) => SETTLED.includes(r.status))) return await audit.listJobs({ runId });
     await new Promise((res) => setTimeout(res, opts.pollMs ?? 250));
   }
 }
@@ -166,6 +168,9 @@ function orderedTimings(t: Readonly<Record<string, number>>): Record<string, num
 
 function toResult(r: JobRecord, action: ClaimAction): JobResult {
   const base = { studyInstanceUid: r.studyInstanceUid, imagingStudy: r.imagingStudy ?? '' };
+  if (action === 'already-done' && r.status === 'review') {
+    return { ...base, status: 'review', reason: `awaits contour review since an earlier run (${r.reason ?? ''})`, step: r.step ?? undefined, timingsMs: {} };
+  }
   if (action === 'already-done') {
     const reason = r.status === 'skipped' ? `already done (skipped: ${r.reason ?? ''})` : 'already done';
     return { ...base, status: 'skipped', reason, timingsMs: {} };
@@ -174,7 +179,7 @@ function toResult(r: JobRecord, action: ClaimAction): JobResult {
   // Field order as in DESIGN.md "Contracts", then the extras.
   return {
     ...base,
-    status: r.status === 'succeeded' || r.status === 'skipped' ? r.status : 'failed',
+    status: r.status === 'succeeded' || r.status === 'skipped' || r.status === 'review' ? r.status : 'failed',
     reason: r.reason ?? undefined,
     step: r.status === 'succeeded' ? undefined : (r.step ?? undefined),
     rtstruct: x.rtstruct,
@@ -186,5 +191,7 @@ function toResult(r: JobRecord, action: ClaimAction): JobResult {
     provenance: x.provenance,
     model: x.model,
     fallbackUsed: x.fallbackUsed,
+    previews: x.previews,
+    review: x.review,
   };
 }

@@ -58,6 +58,10 @@ const schema = z.object({
   DFA_DICOMWEB_TOKEN: z.string().optional(),
   DFA_RETRIEVE: list.default(['c-get', 'c-move', 'wado-rs']).pipe(z.array(z.enum(RETRIEVE_METHODS)).min(1)),
   DFA_STORE: z.enum(STORE_METHODS).default('c-store'),
+  // When a person reviews contours before they reach the PACS (a goal's words override it).
+  DFA_REVIEW: z.enum(['never', 'on-qc-fail', 'always']).default('on-qc-fail'),
+  // Link shown per study in the dashboard, e.g. an OHIF viewer: https://ohif.example/viewer?StudyInstanceUIDs={StudyInstanceUID}
+  DFA_VIEWER_URL: z.string().includes('{StudyInstanceUID}').optional(),
 
   DFA_SEGMENTER: z.string().default('classical'), // 'classical' | 'onnx' | a model name
   DFA_FALLBACK_SEGMENTER: z.string().optional(),

@@ -39,6 +39,8 @@ export type DfaErrorCode =
   // jobs / storage
   | 'DATABASE_ERROR'
   | 'ARTIFACT_NOT_FOUND'
+  | 'JOB_NOT_FOUND'
+  | 'REVIEW_NOT_PENDING' // a review decision for a job that does not await one
   | 'SERVICE_UNREACHABLE'
   | 'INTERNAL';
 
@@ -92,7 +94,10 @@ export function httpStatusFor(e: unknown): number {
     case 'GOAL_UNSUPPORTED':
       return 400;
     case 'ARTIFACT_NOT_FOUND':
+    case 'JOB_NOT_FOUND':
       return 404;
+    case 'REVIEW_NOT_PENDING':
+      return 409;
     case 'FHIR_CONFLICT':
       return 409;
     case 'SERVICE_UNREACHABLE':

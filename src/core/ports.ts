@@ -136,12 +136,19 @@ export interface JobResults {
   readonly volumesMl: Readonly<Record<string, number>>;
   readonly labels: readonly LabelInfo[];
   readonly model: { readonly name: string; readonly version: string };
+  /** The person who approved the contours (FHIR Provenance agent of type verifier). */
+  readonly reviewer?: string;
+  /** A preview PNG for DiagnosticReport.presentedForm, so a FHIR viewer shows the contours. */
+  readonly keyImage?: { readonly title: string; readonly png: Uint8Array };
 }
 
 export interface WrittenRef {
   readonly reference: string; // 'DiagnosticReport/<id>'
   readonly versionId?: string;
 }
+
+/** FHIR R4 Task.status values a job uses. */
+export type TaskState = 'in-progress' | 'on-hold' | 'completed' | 'failed';
 
 /** The FHIR side of the workflow, against any R4 server. All writes are idempotent. */
 export interface ImagingFhir {
@@ -150,7 +157,8 @@ export interface ImagingFhir {
   checkPatient(item: WorkItem, dicomPatientId: string): Promise<void>;
   /** Create (or find, by identifier jobKey) the Task for a job; returns 'Task/<id>'. */
   ensureTask(item: WorkItem, jobKey: string): Promise<string>;
-  updateTask(task: string, status: 'in-progress' | 'completed' | 'failed', reason?: string): Promise<void>;
+  /** `on-hold` = waits for a person's contour review (reason in statusReason, businessStatus says so). */
+  updateTask(task: string, status: TaskState, reason?: string): Promise<void>;
   /** DiagnosticReport + Observations, Provenance, ImagingStudy → available with new series. */
   recordResults(item: WorkItem, results: JobResults): Promise<{
     diagnosticReport: string;

@@ -1,7 +1,7 @@
 import type { Device, DiagnosticReport, ImagingStudy, Observation, Patient, Provenance, Reference, Task } from '@medplum/fhirtypes';
 import { DfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { ImagingFhir, JobResults, WorkItem, WorkQuery, WrittenRef } from '../core/ports.ts';
+import type { ImagingFhir, JobResults, TaskState, WorkItem, WorkQuery, WrittenRef } from '../core/ports.ts';
 import type { FhirClient, SearchParams, WithId } from './client.ts';
 import { cleanDicomText, isAccession, JOB_SYSTEM, safeIdValue, tokenParam, MODEL_SYSTEM, RESULT_SYSTEM, studyUidOf, studyUidSearch } from './dicom-fhir-ids.ts';
 import { assertStudyOpen, diagnosticReport, modelDevice, provenance, resultIdentifierValue, studyWithResults, volumeObservations } from './result-resources.ts';
@@ -107,19 +107,24 @@ export class FhirImagingWorkflow implements ImagingFhir {
     return `Task/${resource.id}`;
   }
 
-  async updateTask(task: string, status: 'in-progress' | 'completed' | 'failed', reason?: string): Promise<void> {
+  async updateTask(task: string, status: TaskState, reason?: string): Promise<void> {
     const id = task.replace(/^Task\//, '');
     await this.#fhir.modify<Task>('Task', id, (t) => {
-      const why = status === 'failed' ? reason ?? 'failed' : undefined;
-      if (t.status === status && t.statusReason?.text === why) return undefined;
+      // Task.statusReason says why a Task failed or waits; businessStatus says what it waits for
+      // (FHIR R4 Task: on-hold = "the task has been temporarily halted").
+      const why = status === 'failed' || status === 'on-hold' ? reason ?? status : undefined;
+      const business = status === 'on-hold' ? 'awaiting contour review' : undefined;
+      if (t.status === status && t.statusReason?.text === why && t.businessStatus?.text === business) return undefined;
       const now = this.#now();
       const next: Task = { ...t, status, lastModified: now };
       if (why) next.statusReason = { text: why };
       else delete next.statusReason;
+      if (business) next.businessStatus = { text: business };
+      else delete next.businessStatus;
       // A re-run may take a failed Task back to in-progress; R4's state machine calls failed final,
       // but one Task per job (found by identifier) is what lets a client follow retries.
-      if (status === 'in-progress') next.executionPeriod = { start: now };
-      else next.executionPeriod = { ...t.executionPeriod, end: now };
+      if (status === 'in-progress') next.executionPeriod = t.status === 'on-hold' ? t.executionPeriod : { start: now };
+      else if (status !== 'on-hold') next.executionPeriod = { ...t.executionPeriod, end: now };
       return next;
     });
   }
@@ -161,7 +166,7 @@ export class FhirImagingWorkflow implements ImagingFhir {
 
     // Provenance has no identifier in R4: the conditional create keys on the report it targets.
     const prov = (
-      await this.#fhir.create<Provenance>(provenance(item, [reportRef, ...observations, versioned(studyRef, study.meta?.versionId)], deviceRef, now), {
+      await this.#fhir.create<Provenance>(provenance(item, [reportRef, ...observations, versioned(studyRef, study.meta?.versionId)], deviceRef, now, results.reviewer), {
         ifNoneExist: `target=${reportRef.reference}`,
       })
     ).resource;

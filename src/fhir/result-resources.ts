@@ -83,7 +83,11 @@ export function diagnosticReport(item: WorkItem, results: JobResults, observatio
     issued: effective,
     imagingStudy: [{ reference: item.imagingStudy }],
     result: observations as Reference<Observation>[],
-    conclusion: `Automatic segmentation by ${results.model.name} ${results.model.version}. ${lines.join('; ')}.`,
+    conclusion: `Automatic segmentation by ${results.model.name} ${results.model.version}${results.reviewer ? `, approved by ${results.reviewer}` : ''}. ${lines.join('; ')}.`,
+    // R4 DiagnosticReport.presentedForm: the key image, so any FHIR viewer shows the contours.
+    ...(results.keyImage
+      ? { presentedForm: [{ contentType: 'image/png', title: results.keyImage.title, data: Buffer.from(results.keyImage.png).toString('base64') }] }
+      : {}),
   };
 }
 
@@ -138,7 +142,11 @@ export function assertStudyOpen(study: ImagingStudy): void {
   }
 }
 
-export function provenance(item: WorkItem, targets: readonly Reference[], device: Reference, recorded: string): Provenance {
+export function provenance(item: WorkItem, targets: readonly Reference[], device: Reference, recorded: string, reviewer?: string): Provenance {
+  // R4 Provenance.agent: the model's Device performed; a person who approved the contours verified.
+  const verifier = reviewer
+    ? [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'verifier', display: 'Verifier' }] }, who: { display: reviewer } }]
+    : [];
   return {
     resourceType: 'Provenance',
     target: [...targets],
@@ -149,6 +157,7 @@ export function provenance(item: WorkItem, targets: readonly Reference[], device
         type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'performer', display: 'Performer' }] },
         who: device as Reference<Device>,
       },
+      ...verifier,
     ],
     entity: [{ role: 'source', what: { reference: item.imagingStudy } }],
   };

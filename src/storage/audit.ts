@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DfaError } from '../core/errors.ts';
 import type { WorkItem, WrittenRef } from '../core/ports.ts';
 
 /**
@@ -6,8 +7,20 @@ import type { WorkItem, WrittenRef } from '../core/ports.ts';
  * (SOP Instance UIDs, FHIR resources and versions), with which model, how long each step took and
  * how it ended. The row keyed by job key is also the dedup guard: one job per (plan, study).
  */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'review';
 export const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'skipped'];
+/** Where a goal run stops waiting for a job: it ended, or it waits for a person's review. */
+export const SETTLED: readonly JobStatus[] = [...TERMINAL, 'review'];
+
+/** A contour review: why the job waits and, once decided, what a person decided. */
+export interface ReviewRecord {
+  readonly reason: string;
+  readonly requestedAt: string;
+  readonly decision?: 'approve' | 'reject';
+  readonly reviewer?: string;
+  readonly comment?: string;
+  readonly decidedAt?: string;
+}
 
 export interface JobRecord {
   readonly jobKey: string;
@@ -29,6 +42,7 @@ export interface JobRecord {
   readonly timingsMs: Record<string, number>;
   readonly result: Record<string, unknown> | null;
   readonly attempts: number;
+  readonly review: ReviewRecord | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly finishedAt: Date | null;
@@ -66,7 +80,7 @@ export interface JobProgress {
 
 const COLS = `job_key, plan_key, run_id, generation, study_instance_uid, imaging_study, status, step, reason, plan,
   work_item, input_series, output_sops, fhir_written, model, volumes_ml, timings_ms, result, attempts,
-  created_at, updated_at, finished_at`;
+  review, created_at, updated_at, finished_at`;
 
 export class AuditStore {
   readonly pool: pg.Pool;
@@ -134,7 +148,7 @@ export class AuditStore {
           await c.query(
             `update dfa.jobs set status = 'queued', generation = generation + 1, run_id = $2, step = null, reason = null,
                plan = $3, work_item = $4, output_sops = '[]', fhir_written = '[]', timings_ms = '{}', result = null,
-               volumes_ml = null, attempts = 0, updated_at = now(), finished_at = null
+               volumes_ml = null, attempts = 0, review = null, updated_at = now(), finished_at = null
              where job_key = $1`,
             [a.jobKey, a.runId, JSON.stringify(a.plan), JSON.stringify(a.item)],
           );
@@ -212,6 +226,70 @@ export class AuditStore {
        where job_key = $1 and generation = $2`,
       [jobKey, generation, end.status, end.step ?? null, end.reason ?? null, JSON.stringify(end.result)],
     );
+  }
+
+  /** The job stopped before `store` for a person's review (its checkpoint waits at the review gate). */
+  async awaitReview(jobKey: string, generation: number, w: { step: string; reason: string; result: Record<string, unknown> }): Promise<void> {
+    const review: ReviewRecord = { reason: w.reason, requestedAt: new Date().toISOString() };
+    await this.pool.query(
+      `update dfa.jobs set status = 'review', step = $3, reason = $4, result = $5, review = $6, updated_at = now()
+       where job_key = $1 and generation = $2`,
+      [jobKey, generation, w.step, w.reason, JSON.stringify(w.result), JSON.stringify(review)],
+    );
+  }
+
+  /**
+   * A person's decision on a job in review, recorded and the job queued again (same generation: it
+   * resumes at its review gate) in one transaction with the queue message. Throws JOB_NOT_FOUND, or
+   * REVIEW_NOT_PENDING when the job does not wait for a review (already decided, or never asked).
+   */
+  async decideReview(
+    jobKey: string,
+    d: { decision: 'approve' | 'reject'; reviewer: string; comment?: string },
+    enqueue: (tx: SqlExecutor, generation: number) => Promise<void>,
+  ): Promise<JobRecord> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('begin');
+      const cur = await c.query<{ status: JobStatus; generation: number; review: ReviewRecord | null }>(
+        'select status, generation, review from dfa.jobs where job_key = $1 for update',
+        [jobKey],
+      );
+      if (cur.rowCount === 0) throw new DfaError('JOB_NOT_FOUND', `no job ${jobKey}`);
+      const { status, generation, review } = cur.rows[0];
+      if (status !== 'review') throw new DfaError('REVIEW_NOT_PENDING', `job ${jobKey} is ${status}, not waiting for a review`);
+      const decided: ReviewRecord = {
+        ...(review ?? { reason: 'review', requestedAt: new Date().toISOString() }),
+        decision: d.decision,
+        reviewer: d.reviewer,
+        ...(d.comment ? { comment: d.comment } : {}),
+        decidedAt: new Date().toISOString(),
+      };
+      await c.query(`update dfa.jobs set status = 'queued', review = $2, updated_at = now() where job_key = $1`, [jobKey, JSON.stringify(decided)]);
+      await c.query('insert into dfa.job_events (job_key, generation, kind, step, message, data) values ($1, $2, $3, $4, $5, $6)', [
+        jobKey,
+        generation,
+        d.decision === 'approve' ? 'approved' : 'rejected',
+        'reviewGate',
+        `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.reviewer}${d.comment ? `: ${d.comment}` : ''}`,
+        JSON.stringify({ reviewer: d.reviewer }),
+      ]);
+      await enqueue({ executeSql: async (text, values) => await c.query(text, values) }, generation);
+      const { rows } = await c.query(`select ${COLS} from dfa.jobs where job_key = $1`, [jobKey]);
+      await c.query('commit');
+      return toRecord(rows[0]);
+    } catch (e) {
+      await c.query('rollback').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Jobs waiting for a person's review, oldest first. */
+  async listReviews(limit = 100): Promise<JobRecord[]> {
+    const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs where status = 'review' order by updated_at limit $1`, [limit]);
+    return rows.map(toRecord);
   }
 
   async event(jobKey: string, generation: number, kind: string, step?: string, message?: string, data?: unknown): Promise<void> {
@@ -297,6 +375,7 @@ function toRecord(r: any): JobRecord {
     timingsMs: r.timings_ms,
     result: r.result,
     attempts: r.attempts,
+    review: r.review ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,

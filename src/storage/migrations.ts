@@ -77,6 +77,15 @@ const MIGRATIONS: readonly string[] = [
   );
   create index job_owners_worker on dfa.job_owners (worker_id);
   `,
+  // 3: contour review. A job may stop before `store` with status 'review'; `review` holds why it
+  // waits and, once a person decided, the decision (reviewer, comment, time).
+  `
+  alter table dfa.jobs drop constraint jobs_status_check;
+  alter table dfa.jobs add constraint jobs_status_check
+    check (status in ('queued','running','succeeded','failed','skipped','review'));
+  alter table dfa.jobs add column review jsonb;
+  create index jobs_review on dfa.jobs (updated_at) where status = 'review';
+  `,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<void> {

@@ -13,7 +13,7 @@ test('dfa demo: CTs succeed, MR skipped, broken series failed with its reason; e
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const out = JSON.parse(r.stdout) as { summary: Record<string, number>; mismatches: string[]; jobs: { status: string; reason?: string; volumesMl?: Record<string, number> }[] };
     assert.deepEqual(out.mismatches, []);
-    assert.deepEqual(out.summary, { succeeded: 2, failed: 1, skipped: 1 });
+    assert.deepEqual(out.summary, { succeeded: 2, failed: 1, skipped: 1, review: 0 });
     assert.match(out.jobs.find((j) => j.status === 'failed')!.reason!, /DICOM_MISSING_SLICES/);
     for (const j of out.jobs.filter((x) => x.status === 'succeeded')) assert.ok(j.volumesMl!.Lung_L > 500 && j.volumesMl!.Lung_R > 500);
 

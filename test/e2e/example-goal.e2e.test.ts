@@ -62,7 +62,7 @@ test('example goal against real Orthanc + FHIR: results once, MR skipped, broken
     const first = await spawnDfa(['run', '--json', GOAL], w.env()).output;
     assert.equal(first.code, 1, `exit 1: one job failed (stderr: ${first.stderr.slice(-2000)})`);
     const r1 = JSON.parse(first.stdout) as RunJson;
-    assert.deepEqual(r1.summary, { succeeded: 2, failed: 1, skipped: 1 });
+    assert.deepEqual(r1.summary, { succeeded: 2, failed: 1, skipped: 1, review: 0 });
     await checkWorld(w, r1);
     const reports = await count(w, 'DiagnosticReport');
     const observations = await count(w, 'Observation');

@@ -21,7 +21,7 @@ test('real PostgreSQL + two dfa worker processes: example goal done once, second
     const first = await spawnDfa(['run', '--json', '--workers', '0', GOAL], w.env({ DFA_DATA_DIR: join(w.root, 'runner') })).output;
     assert.equal(first.code, 1, `${first.stderr.slice(-2000)}\n${workerLogs()}`);
     const r = JSON.parse(first.stdout) as { summary: Record<string, number>; jobs: { studyInstanceUid: string; status: string }[] };
-    assert.deepEqual(r.summary, { succeeded: 3, failed: 1, skipped: 1 }, workerLogs());
+    assert.deepEqual(r.summary, { succeeded: 3, failed: 1, skipped: 1, review: 0 }, workerLogs());
     for (const l of logs) assert.match(l.text, /worker started/, 'each worker started against the shared database');
     for (const s of w.seeded) {
       assert.equal((await rtstructInstances(w, s.studyInstanceUid)).length, s.kind === 'ct' ? 1 : 0, s.label);

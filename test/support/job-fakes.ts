@@ -79,6 +79,7 @@ export function lungPlan(over: Partial<Plan> = {}): Plan {
     pipeline: { task: 'segmentation', structures: ['Lung_L', 'Lung_R'], segmenter: 'classical', fallbackSegmenter: 'onnx' },
     outputs: { rtstruct: true, seg: false, fhirReport: true },
     store: { method: 'default' },
+    review: 'on-qc-fail',
     rerun: false,
     understood: [],
     ...over,

@@ -67,7 +67,7 @@ const count = (w: FakeWorldState, c: string) => w.calls.filter((x) => x === c).l
 test('killed (SIGKILL) while segmenting: restarted, the job resumes at segment; nothing done twice', async () => {
   const { r, world, a, b, root } = await crashAndResume('segment');
   try {
-    assert.deepEqual(r.summary, { succeeded: 2, failed: 0, skipped: 0 });
+    assert.deepEqual(r.summary, { succeeded: 2, failed: 0, skipped: 0, review: 0 });
     for (const s of [a, b]) {
       assert.equal(count(world, `retrieve ${s}`), 1, 'retrieve ran once');
       assert.equal(count(world, `ensureTask ${s}`), 1, 'Task ensured once');
@@ -89,7 +89,7 @@ test('killed (SIGKILL) while segmenting: restarted, the job resumes at segment; 
 test('killed after writing the FHIR report but before its checkpoint: re-executed, no second report', async () => {
   const { r, world, a, root } = await crashAndResume('recordResults');
   try {
-    assert.deepEqual(r.summary, { succeeded: 2, failed: 0, skipped: 0 });
+    assert.deepEqual(r.summary, { succeeded: 2, failed: 0, skipped: 0, review: 0 });
     assert.equal(count(world, `recordResults ${a}`), 2, 'the unfinished step ran again');
     for (const rep of Object.values(world.reports)) assert.equal(rep.creates, 1);
     assert.equal(count(world, `store ${a}`), 1);

@@ -1,3 +1,4 @@
+import { Command } from '@langchain/langgraph';
 import { toDfaError } from '../../core/errors.ts';
 import type { AuditStore, JobRecord } from '../../storage/audit.ts';
 import type { Plan } from '../plan.ts';
@@ -33,14 +34,22 @@ export async function executeJob(graph: JobGraph, audit: AuditStore, msg: JobMes
   // A checkpoint with no next step and no outcome cannot be resumed: start the thread over (every
   // step is idempotent, so this repeats work but never duplicates results).
   const started = values.jobKey !== undefined && (snap.next.length > 0 || values.outcome !== undefined);
+  const waiting = started && awaitsReview(snap);
   let final: JobState;
-  if (started && snap.next.length === 0) {
+  if (waiting && !row.review?.decision) {
+    // Queued again (a restart, a stale message) while still waiting for a person: keep waiting.
+    final = snap.values as JobState;
+  } else if (started && snap.next.length === 0) {
     final = snap.values as JobState; // ended; only the audit write below was lost
   } else {
-    await audit.event(msg.jobKey, msg.generation, started ? 'resumed' : 'started', snap.next[0]);
-    const input = started ? null : { jobKey: msg.jobKey, generation: msg.generation, plan: row.plan as Plan, item: row.workItem };
+    await audit.event(msg.jobKey, msg.generation, waiting ? 'review-decided' : started ? 'resumed' : 'started', snap.next[0]);
+    let input: unknown = started ? null : { jobKey: msg.jobKey, generation: msg.generation, plan: row.plan as Plan, item: row.workItem };
+    if (waiting && row.review?.decision) {
+      const { decision, reviewer, comment, decidedAt } = row.review;
+      input = new Command({ resume: { decision, reviewer: reviewer ?? 'unknown', ...(comment ? { comment } : {}), ...(decidedAt ? { decidedAt } : {}) } });
+    }
     try {
-      final = (await graph.invoke(input, config)) as JobState;
+      final = (await graph.invoke(input as never, config)) as JobState;
     } catch (e) {
       const err = toDfaError(e);
       const at = (await graph.getState(config)).next[0] ?? 'unknown';
@@ -56,8 +65,34 @@ export async function executeJob(graph: JobGraph, audit: AuditStore, msg: JobMes
       }
     }
   }
+  const after = await graph.getState(config);
+  if (awaitsReview(after)) {
+    // Stopped at the review gate: durable (checkpoint + audit row), the worker moves on.
+    const reason = reviewRequest(after) ?? 'awaiting contour review';
+    const r = { ...resultOf(after.values as JobState), status: 'review' as const, step: 'reviewGate', reason };
+    await audit.awaitReview(msg.jobKey, msg.generation, { step: 'reviewGate', reason, result: { ...r } });
+    await audit.event(msg.jobKey, msg.generation, 'review', 'reviewGate', reason);
+    return await audit.getJob(msg.jobKey);
+  }
   const r = resultOf(final);
   await audit.finish(msg.jobKey, msg.generation, { status: r.status, step: r.step, reason: r.reason, result: { ...r } });
   await audit.event(msg.jobKey, msg.generation, r.status, r.step, r.reason);
   return await audit.getJob(msg.jobKey);
+}
+
+type Snapshot = Awaited<ReturnType<JobGraph['getState']>>;
+
+/** The thread is paused at an interrupt (only the review gate interrupts). */
+function awaitsReview(snap: Snapshot): boolean {
+  return (snap.tasks ?? []).some((t) => (t.interrupts ?? []).length > 0);
+}
+
+function reviewRequest(snap: Snapshot): string | undefined {
+  for (const t of snap.tasks ?? []) {
+    for (const i of t.interrupts ?? []) {
+      const v = i.value as { reason?: unknown } | undefined;
+      if (typeof v?.reason === 'string') return v.reason;
+    }
+  }
+  return undefined;
 }

@@ -1,12 +1,14 @@
 import type { BaseCheckpointSaver, RetryPolicy } from '@langchain/langgraph';
-import { END, START, StateGraph } from '@langchain/langgraph';
+import { END, isGraphBubbleUp, START, StateGraph } from '@langchain/langgraph';
 import { toDfaError } from '../../core/errors.ts';
 import type { JobNode, NodeContext } from './context.ts';
 import { checkPatient } from './nodes/check-patient.ts';
 import { complete, finish } from './nodes/finish.ts';
 import { find } from './nodes/find.ts';
+import { renderPreviewsStep } from './nodes/previews.ts';
 import { recordFhir } from './nodes/record-fhir.ts';
 import { retrieve } from './nodes/retrieve.ts';
+import { reviewGate } from './nodes/review-gate.ts';
 import { segment } from './nodes/segment.ts';
 import { selectSeries } from './nodes/select-series.ts';
 import { store, verifyStored } from './nodes/store.ts';
@@ -26,6 +28,8 @@ export const STEPS = [
   ['checkPatient', checkPatient, 'network'],
   ['segment', segment, 'local'],
   ['writeOutputs', writeOutputs, 'local'],
+  ['renderPreviews', renderPreviewsStep, 'local'],
+  ['reviewGate', reviewGate, 'network'],
   ['store', store, 'network'],
   ['verifyStored', verifyStored, 'network'],
   ['recordFhir', recordFhir, 'network'],
@@ -48,6 +52,8 @@ function guarded(name: string, node: JobNode, ctx: NodeContext) {
       await recordProgress(name, { ...state, ...upd } as JobState, upd, ms, ctx);
       return { ...upd, timingsMs: { [name]: ms } };
     } catch (e) {
+      // An interrupt (the review gate waiting for a person) is LangGraph's control flow, not a fault.
+      if (isGraphBubbleUp(e)) throw e;
       const err = toDfaError(e);
       if (isTransient(e)) {
         await ctx.audit?.event(state.jobKey, state.generation, 'retry', name, `${err.code}: ${err.message}`);

@@ -68,7 +68,7 @@ test('two worker processes share the queue on a real PostgreSQL; every study don
     const world = new FakeWorld({ root: join(root), studies, stateName: 'parent.json' });
     const plan = lungPlan();
     const r = await runPlan(plan, db, world.deps(), { workers: 0, pollMs: 100 });
-    assert.deepEqual(r.summary, { succeeded: 4, failed: 0, skipped: 0 });
+    assert.deepEqual(r.summary, { succeeded: 4, failed: 0, skipped: 0, review: 0 });
 
     const log = (await readFile(join(root, 'calls.log'), 'utf8')).trim().split('\n');
     const pids = new Set(children.map((c) => String(c.p.pid)));
@@ -121,7 +121,7 @@ test('a worker killed (SIGKILL) mid-job: the job expires, another worker resumes
     await second.ready;
     const r = await run;
     const ev = await new AuditStore(db.pool).events(keyOf(lungPlan(), study));
-    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0 }, JSON.stringify({ job: r.jobs[0], ev }));
+    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0, review: 0 }, JSON.stringify({ job: r.jobs[0], ev }));
     const log = await lines(join(root, 'calls.log'));
     const by = (prefix: string) => log.filter((l) => l.startsWith(prefix)).map((l) => l.split('@')[1]);
     const [a, b] = [String(first.p.pid), String(second.p.pid)];
@@ -158,7 +158,7 @@ test('a worker killed (SIGKILL) mid-job on another machine: its heartbeat stops,
     first.p.kill('SIGKILL');
     await first.exited;
     const r = await run;
-    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0 }, JSON.stringify(r.jobs[0]));
+    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0, review: 0 }, JSON.stringify(r.jobs[0]));
     const log = await lines(join(root, 'calls.log'));
     const by = (prefix: string) => log.filter((l) => l.startsWith(prefix)).map((l) => l.split('@')[1]);
     const [a, b] = [String(first.p.pid), String(second.p.pid)];

@@ -4,7 +4,7 @@ import type { JobState } from './state.ts';
 export interface JobResult {
   readonly studyInstanceUid: string;
   readonly imagingStudy: string;
-  readonly status: 'succeeded' | 'failed' | 'skipped';
+  readonly status: 'succeeded' | 'failed' | 'skipped' | 'review';
   readonly reason?: string;
   readonly step?: string;
   readonly task?: string;
@@ -15,10 +15,15 @@ export interface JobResult {
   readonly model?: { readonly name: string; readonly version: string };
   readonly fallbackUsed?: boolean;
   readonly volumesMl?: Readonly<Record<string, number>>;
+  /** Rendered previews (artifact keys; the API lists them as URLs under /jobs/{key}/previews/). */
+  readonly previews?: readonly { readonly name: string; readonly key: string; readonly width: number; readonly height: number }[];
+  /** The person who approved or rejected the contours. */
+  readonly review?: { readonly decision: 'approve' | 'reject'; readonly reviewer: string; readonly comment?: string };
   readonly timingsMs: Readonly<Record<string, number>>;
 }
 
-export function resultOf(s: JobState): JobResult {
+/** A job's result from its final state (a graph that ended: never 'review'; see executeJob for that). */
+export function resultOf(s: JobState): JobResult & { readonly status: 'succeeded' | 'failed' | 'skipped' } {
   const o = s.outcome ?? { status: 'failed' as const, reason: 'job ended without an outcome' };
   const uids = (r?: { seriesInstanceUid: string; sopInstanceUid: string }) =>
     r && { seriesInstanceUid: r.seriesInstanceUid, sopInstanceUid: r.sopInstanceUid };
@@ -36,6 +41,8 @@ export function resultOf(s: JobState): JobResult {
     model: s.seg?.model,
     fallbackUsed: s.seg?.fallbackUsed,
     volumesMl: s.seg?.volumesMl,
+    previews: s.previews,
+    review: s.review && { decision: s.review.decision, reviewer: s.review.reviewer, ...(s.review.comment ? { comment: s.review.comment } : {}) },
     timingsMs: s.timingsMs,
   };
 }

@@ -33,6 +33,20 @@ export interface OutputRef {
   readonly sopInstanceUid: string;
   readonly key: string; // artifact key of the Part 10 file
 }
+/** One rendered preview PNG in the artifact store. */
+export interface PreviewRef {
+  readonly name: string; // e.g. 'coronal-lung'
+  readonly key: string;
+  readonly width: number;
+  readonly height: number;
+}
+/** A person's decision at the review gate (the resume value of its interrupt). */
+export interface ReviewDecision {
+  readonly decision: 'approve' | 'reject';
+  readonly reviewer: string;
+  readonly comment?: string;
+  readonly decidedAt?: string;
+}
 export interface Outcome {
   readonly status: 'succeeded' | 'failed' | 'skipped';
   readonly step?: string;
@@ -53,6 +67,8 @@ export const JobStateAnnotation = Annotation.Root({
   seg: last<SegRef | undefined>(),
   rtstruct: last<OutputRef | undefined>(),
   segObject: last<OutputRef | undefined>(),
+  previews: last<readonly PreviewRef[] | undefined>(),
+  review: last<ReviewDecision | undefined>(),
   stored: last<readonly string[] | undefined>(),
   verified: last<boolean | undefined>(),
   fhir: last<{ readonly diagnosticReport: string; readonly provenance: string; readonly written: readonly WrittenRef[] } | undefined>(),

@@ -25,7 +25,7 @@ export async function planGoal(goal: string, config: Config, opts: PlanGoalOptio
   const draft =
     planner === 'llm'
       ? await draftPlanWithLlm(goal, opts.chatModel ?? (await chatModelFromConfig(config)), caps, now)
-      : draftPlanByRules(goal, { now, defaultSegmenter: config.DFA_SEGMENTER });
+      : draftPlanByRules(goal, { now, defaultSegmenter: config.DFA_SEGMENTER, defaultReview: config.DFA_REVIEW });
   const plan = draft.plan;
   const withFallback = config.DFA_FALLBACK_SEGMENTER && !plan.pipeline.fallbackSegmenter
     ? { ...plan, pipeline: { ...plan.pipeline, fallbackSegmenter: config.DFA_FALLBACK_SEGMENTER } }

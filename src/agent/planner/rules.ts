@@ -10,6 +10,7 @@ import * as W from './vocabulary.ts';
 export interface RuleOptions {
   readonly now: Date;
   readonly defaultSegmenter: string; // DFA_SEGMENTER
+  readonly defaultReview?: Plan['review']; // DFA_REVIEW
 }
 
 export interface PlanDraft {
@@ -108,6 +109,16 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
   if (W.ONNX_RE.test(t)) segmenter = 'onnx';
   else if (W.CLASSICAL_RE.test(t)) segmenter = 'classical';
 
+  // Who looks before the PACS gets the contours.
+  let review: Plan['review'] = opts.defaultReview ?? 'on-qc-fail';
+  if (W.REVIEW_NEVER_RE.test(t)) review = 'never';
+  else if (W.REVIEW_QC_RE.test(t)) review = 'on-qc-fail';
+  else if (W.REVIEW_ALWAYS_RE.test(t)) review = 'always';
+  const reviewSaid = W.REVIEW_NEVER_RE.test(t) || W.REVIEW_QC_RE.test(t) || W.REVIEW_ALWAYS_RE.test(t);
+  understood.push(
+    `review: ${review === 'always' ? 'a person approves every contour before it is stored' : review === 'never' ? 'none (contours that fail QC fail the job)' : 'a person reviews contours that fail QC before anything is stored'}${reviewSaid ? '' : ' (DFA_REVIEW default)'}`,
+  );
+
   const plan: Plan = {
     goal,
     selection: {
@@ -122,6 +133,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
     pipeline: { task: 'segmentation', structures, segmenter },
     outputs,
     store: { method: storeMethod },
+    review,
     rerun,
     understood,
   };

@@ -58,3 +58,8 @@ export const UID_RE = /\b[0-2](?:\.(?:0|[1-9]\d*)){2,}\b/g;
 export const PATIENT_RE = /\b(?:patient(?:\s+(?:id|mrn|number|no\.?))?|mrn)\s*[:#]?\s*((?:patient\/)?[a-z0-9][\w-]*\d[\w-]*|\d[\w-]*)/i;
 export const LIMIT_RE =
   /\b(?:first|next|up to|at most|max(?:imum)?|limit(?:ed)? to|only)\s+(\d{1,4})\b|\b(\d{1,4})\s+(?:pending\s+|new\s+|registered\s+)?(?:ct\s+|chest\s+)?(?:studies|scans|exams|cases|series)\b/;
+
+/** Review policy words: "for review", "hold for approval" → always; "no review" → never. */
+export const REVIEW_ALWAYS_RE = /\b(for (a |human |clinician |physician )?review|hold (them |it )?for (review|approval)|with (a )?review|review (them |it |the contours )?before (storing|sending|they reach)|after approval)\b/;
+export const REVIEW_NEVER_RE = /\b(no review|without (a )?review|skip (the )?review)\b/;
+export const REVIEW_QC_RE = /\breview (only )?(when|if|on) qc fail(s|ure)?\b/;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DfaError, toDfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { AuditStore, TERMINAL } from '../../storage/audit.ts';
+import { AuditStore, SETTLED } from '../../storage/audit.ts';
 import type { Database } from '../../storage/db.ts';
 import { getRun } from '../../storage/run-queries.ts';
 import type { JobDeps } from '../jobs/deps.ts';
@@ -89,9 +89,9 @@ export class BackgroundRuns {
     const audit = new AuditStore(this.runDb.pool);
     for (;;) {
       const rows = await audit.listJobs({ runId });
-      if (rows.every((r) => TERMINAL.includes(r.status))) {
+      if (rows.every((r) => SETTLED.includes(r.status))) {
         const count = (s: string) => rows.filter((r) => (r.runAction === 'already-done' ? 'skipped' : r.status) === s).length;
-        const summary = { succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped') };
+        const summary = { succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped'), review: count('review') };
         await audit.finishRun(runId, summary);
         return summary;
       }

@@ -44,7 +44,7 @@ test('dfa run --json: a registered phantom CT gets one RTSTRUCT in the PACS and 
       summary: Record<string, number>;
     };
     assert.equal(r.goal, GOAL);
-    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0 });
+    assert.deepEqual(r.summary, { succeeded: 1, failed: 0, skipped: 0, review: 0 });
     const job = r.jobs[0];
     assert.equal(job.studyInstanceUid, study);
     assert.match(job.diagnosticReport ?? '', /^DiagnosticReport\//);

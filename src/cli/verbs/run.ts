@@ -31,12 +31,13 @@ function progressLine(p: RunProgress): string {
 }
 
 function summaryLines(r: RunResult): string[] {
-  const lines = [`Run ${r.runId}: ${r.summary.succeeded} succeeded, ${r.summary.failed} failed, ${r.summary.skipped} skipped`];
+  const lines = [`Run ${r.runId}: ${r.summary.succeeded} succeeded, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.review} awaiting review`];
   for (const j of r.jobs) {
     lines.push(`  ${j.status.padEnd(9)} ${j.studyInstanceUid} (${j.imagingStudy})${j.reason ? ` — ${j.step ? `${j.step}: ` : ''}${j.reason}` : ''}`);
     if (j.rtstruct) lines.push(`            RTSTRUCT ${j.rtstruct.sopInstanceUid}`);
     if (j.seg) lines.push(`            SEG      ${j.seg.sopInstanceUid}`);
     if (j.diagnosticReport) lines.push(`            ${j.diagnosticReport}`);
+    if (j.status === 'review') lines.push(`            review: npx dfa review approve|reject ${j.studyInstanceUid}  (or the dashboard)`);
     if (j.volumesMl) lines.push(`            volumes ${Object.entries(j.volumesMl).map(([k, v]) => `${k} ${Math.round(v)} mL`).join(', ')}`);
     const total = Object.values(j.timingsMs).reduce((a, b) => a + b, 0);
     if (total > 0) lines.push(`            ${Math.round(total)} ms (${Object.entries(j.timingsMs).map(([k, v]) => `${k} ${v}`).join(', ')})`);
@@ -46,7 +47,7 @@ function summaryLines(r: RunResult): string[] {
 }
 
 export const verb: Verb = {
-  summary: 'run a goal: find the studies, one durable job per study, wait, report (exit 1 if a job failed)',
+  summary: 'run a goal: find the studies, one durable job per study, wait, report (exit 1 if a job failed, 3 if none failed but some await review)',
   usage: [
     'npx dfa run "Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS"',
     'npx dfa run --json "contour the lungs on CT studies registered since Monday, SEG only"',
@@ -103,7 +104,9 @@ export const verb: Verb = {
       } else {
         for (const l of summaryLines(r)) ctx.out(l);
       }
-      return r.summary.failed > 0 ? 1 : 0;
+      // 3: nothing failed, but contours wait for a person (not done, not an error): scripts must not
+      // take the run for finished work.
+      return r.summary.failed > 0 ? 1 : r.summary.review > 0 ? 3 : 0;
     } finally {
       await agent.close();
     }

@@ -222,7 +222,7 @@ test('dfa serve: SIGTERM while a job runs exits 0; the next start finishes the j
       await new Promise((r) => setTimeout(r, 100));
       finished = (await (await fetch(`${api2}/runs/${runId}`)).json()) as RunView;
     }
-    assert.deepEqual(finished.summary, { succeeded: 1, failed: 0, skipped: 0 });
+    assert.deepEqual(finished.summary, { succeeded: 1, failed: 0, skipped: 0, review: 0 });
     s.p.kill('SIGTERM');
     assert.equal((await s.exited).code, 0, s.err());
   } finally {

@@ -1,4 +1,5 @@
 import { need, type JobNode } from '../context.ts';
+import { KEY_IMAGE } from './previews.ts';
 
 /**
  * recordFhir: DiagnosticReport + Observations (lung volumes), Provenance, ImagingStudy → available.
@@ -7,6 +8,7 @@ import { need, type JobNode } from '../context.ts';
 export const recordFhir: JobNode = async (state, { deps }) => {
   if (!state.plan.outputs.fhirReport) return {};
   const seg = need(state.seg, 'seg');
+  const keyImage = state.previews?.find((p) => p.name === KEY_IMAGE);
   const r = await deps.fhir.recordResults(state.item, {
     jobKey: state.jobKey,
     rtstruct: state.rtstruct && { seriesInstanceUid: state.rtstruct.seriesInstanceUid, sopInstanceUid: state.rtstruct.sopInstanceUid },
@@ -15,6 +17,8 @@ export const recordFhir: JobNode = async (state, { deps }) => {
     volumesMl: seg.volumesMl,
     labels: seg.labels,
     model: seg.model,
+    ...(state.review?.decision === 'approve' ? { reviewer: state.review.reviewer } : {}),
+    ...(keyImage ? { keyImage: { title: `${keyImage.name}: contours by ${seg.model.name} ${seg.model.version}`, png: await deps.artifacts.get(keyImage.key) } } : {}),
   });
   return { fhir: { diagnosticReport: r.diagnosticReport, provenance: r.provenance, written: r.written } };
 };

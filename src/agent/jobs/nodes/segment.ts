@@ -13,8 +13,9 @@ function failedChecks(o: SegmentationOutcome): string {
 
 /**
  * segment: the plan's segmenter, then QC; when QC fails (or the segmenter cannot run) and the plan
- * names a fallback segmenter, the fallback gets its turn (DESIGN.md: fallback on QC failure). Still failing QC ends the job failed:
- * a contour that failed QC is never written to the PACS.
+ * names a fallback segmenter, the fallback gets its turn (DESIGN.md: fallback on QC failure). Still failing QC, the
+ * contours go to a person's review (review gate) or, with review 'never', the job fails: a contour that failed QC
+ * never reaches the PACS unreviewed.
  */
 export const segment: JobNode = async (state, { deps, audit }) => {
   const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key, deps.loadVolume);
@@ -38,7 +39,9 @@ export const segment: JobNode = async (state, { deps, audit }) => {
   }
   if (!out) throw new Error('unreachable: no segmentation outcome');
   const model = { name: out.manifest.name, version: out.manifest.version };
-  if (!out.qc.ok) {
+  // A contour that failed QC goes on only to a person's review (the review gate stops it before
+  // `store`); with review policy 'never' it fails the job here.
+  if (!out.qc.ok && (state.plan.review ?? 'on-qc-fail') === 'never') {
     return { outcome: { status: 'failed', step: 'segment', reason: `QC failed for ${model.name}: ${failedChecks(out)}` } };
   }
   const missing = structures.filter((s) => !out.manifest.labels.some((l) => l.roiName === s));
