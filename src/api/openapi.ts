@@ -25,6 +25,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/runs/{runId}': { get: { summary: 'A goal run with its jobs', parameters: [pathParam('runId')], responses: { 200: ok(S.RunDetail), 404: err('No such run') } } },
       '/jobs': { get: { summary: 'Jobs (the audit table), newest first', parameters: [{ name: 'runId', in: 'query', schema: { type: 'string' } }], responses: { 200: ok(z.array(S.Job)) } } },
       '/jobs/{jobKey}': { get: { summary: 'A job with its steps and events', parameters: [pathParam('jobKey')], responses: { 200: ok(S.JobDetail), 404: err('No such job') } } },
+      '/jobs/{jobKey}/previews/{name}': {
+        get: {
+          summary: 'A preview PNG of the job (axial/coronal/sagittal, lung/soft window; see GET /jobs/{jobKey} previews)',
+          parameters: [pathParam('jobKey'), pathParam('name')],
+          responses: { 200: { description: 'image/png', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } }, 404: err('No such job or preview') },
+        },
+      },
+      '/jobs/{jobKey}/review': {
+        post: {
+          summary: 'Approve (the contours go on to the PACS) or reject (nothing is stored) a job waiting for review',
+          parameters: [pathParam('jobKey')],
+          requestBody: { required: true, content: json(S.ReviewDecisionBody) },
+          responses: { 200: ok(z.object({ jobKey: z.string(), status: z.string(), review: z.unknown() })), 404: err('No such job'), 409: err('The job does not wait for a review') },
+        },
+      },
       '/events': {
         get: {
           summary: 'Server-sent events: job events as they happen (resume with Last-Event-ID)',

@@ -25,7 +25,7 @@ export const Job = z.object({
   runId: z.string(),
   studyInstanceUid: z.string(),
   imagingStudy: z.string().nullable(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'skipped']),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'skipped', 'review']),
   step: z.string().nullable(),
   reason: z.string().nullable(),
   outputSops: z.array(z.string()),
@@ -33,6 +33,10 @@ export const Job = z.object({
   volumesMl: z.record(z.string(), z.number()).nullable(),
   timingsMs: z.record(z.string(), z.number()),
   attempts: z.number(),
+  previews: z.array(z.object({ name: z.string(), url: z.string(), width: z.number(), height: z.number() })),
+  review: z.unknown().describe('why the job waits for review and, once decided, the decision'),
+  fallbackUsed: z.boolean().nullable(),
+  viewerUrl: z.string().nullable().describe('DFA_VIEWER_URL with this study'),
 });
 export const JobEvent = z.object({
   id: z.string(),
@@ -44,6 +48,7 @@ export const JobEvent = z.object({
   data: z.unknown(),
 });
 export const RunDetail = RunSummary.extend({ plan: z.unknown(), jobs: z.array(Job) });
-export const JobDetail = z.object({ job: Job, events: z.array(JobEvent) });
+export const JobDetail = z.object({ job: Job, previews: Job.shape.previews, events: z.array(JobEvent) });
+export const ReviewDecisionBody = z.object({ decision: z.enum(['approve', 'reject']), comment: z.string().optional() });
 export const Health = z.object({ status: z.literal('ok') });
 export const Readiness = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })) });

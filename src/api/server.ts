@@ -6,6 +6,7 @@ import type { AuditStore, JobEvent, JobRecord } from '../storage/audit.ts';
 import type { RunRow } from '../storage/run-queries.ts';
 import { openApiDocument } from './openapi.ts';
 import { GoalRequest } from './schemas.ts';
+import { previewLinks, registerReviewRoutes, type ReviewRouteDeps } from './review-routes.ts';
 import { streamEvents } from './sse.ts';
 
 /**
@@ -24,11 +25,16 @@ export interface ApiDeps {
   readonly readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
   readonly log: Logger;
   readonly ssePollMs?: number;
+  /** Previews and the review gate (absent: those routes are not offered). */
+  readonly reviews?: Omit<ReviewRouteDeps, 'getJob'>;
+  /** DFA_VIEWER_URL: a viewer link per study, `{StudyInstanceUID}` replaced. */
+  readonly viewerUrl?: string;
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-export function jobView(j: JobRecord) {
+export function jobView(j: JobRecord, viewerUrl?: string) {
+  const result = (j.result ?? {}) as { fallbackUsed?: boolean; coverage?: unknown };
   return {
     jobKey: j.jobKey,
     runId: j.runId,
@@ -42,6 +48,10 @@ export function jobView(j: JobRecord) {
     volumesMl: j.volumesMl,
     timingsMs: j.timingsMs,
     attempts: j.attempts,
+    previews: previewLinks(j),
+    review: j.review,
+    fallbackUsed: result.fallbackUsed ?? null,
+    viewerUrl: viewerUrl ? viewerUrl.replaceAll('{StudyInstanceUID}', encodeURIComponent(j.studyInstanceUid)) : null,
   };
 }
 export const eventView = (e: JobEvent) => ({ id: e.id, jobKey: e.jobKey, at: iso(e.at), step: e.step, kind: e.kind, message: e.message, data: e.data });
@@ -84,17 +94,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const run = await deps.getRun(req.params.runId);
     if (!run) throw new DfaError('ARTIFACT_NOT_FOUND', `no goal run '${req.params.runId}'`);
     const jobs = await deps.audit.listJobs({ runId: run.runId });
-    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map(jobView) };
+    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map((j) => jobView(j, deps.viewerUrl)) };
   });
-  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map(jobView));
+  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map((j) => jobView(j, deps.viewerUrl)));
   app.get<{ Params: { jobKey: string } }>('/jobs/:jobKey', async (req) => {
     const job = await deps.audit.getJob(req.params.jobKey);
     if (!job) throw new DfaError('ARTIFACT_NOT_FOUND', `no job '${req.params.jobKey}'`);
-    return { job: jobView(job), events: (await deps.audit.events(job.jobKey)).map(eventView) };
+    const view = jobView(job, deps.viewerUrl);
+    return { job: view, previews: view.previews, events: (await deps.audit.events(job.jobKey)).map(eventView) };
   });
   app.get<{ Querystring: { runId?: string; after?: string } }>('/events', (req, reply) => {
     const lastId = Number(req.headers['last-event-id'] ?? req.query.after ?? 0) || 0;
     streamEvents(req.raw, reply, { after: lastId, runId: req.query.runId, pollMs: deps.ssePollMs ?? 500, eventsAfter: deps.eventsAfter, log: deps.log });
   });
+  if (deps.reviews) registerReviewRoutes(app, { ...deps.reviews, getJob: (k) => deps.audit.getJob(k) });
   return app;
 }

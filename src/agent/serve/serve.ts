@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { registerDashboard } from '../../api/dashboard.ts';
 import { buildApi } from '../../api/server.ts';
+import { submitReview } from '../review.ts';
 import type { Config, StoreMethod } from '../../core/config.ts';
 import { DfaError, toDfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
@@ -138,6 +139,11 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       ),
       log: log.child({ svc: 'api' }),
       ssePollMs: opts.ssePollMs,
+      viewerUrl: cfg.DFA_VIEWER_URL,
+      reviews: {
+        readArtifact: (key) => artifacts.get(key),
+        review: (jobKey, d) => submitReview(agent.db, jobKey, d),
+      },
     });
     registerDashboard(api);
     await api.listen({ host: cfg.DFA_API_HOST, port: cfg.DFA_API_PORT });
