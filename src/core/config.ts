@@ -15,6 +15,16 @@ const aet = z
   .max(16) // PS3.5 6.2: AE is at most 16 characters
   .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title: printable ASCII, no backslash');
 
+/** A duration in ms from '600' (seconds), '500ms', '90s', '10m' or '1h'. */
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration like 600, 90s, 10m or 1h')
+  .transform((v) => {
+    const m = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
+    const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    return Math.round(Number(m[1]) * (unit[m[2] ?? 's'] ?? 1000));
+  });
+
 export const RETRIEVE_METHODS = ['c-get', 'c-move', 'wado-rs'] as const;
 export type RetrieveMethod = (typeof RETRIEVE_METHODS)[number];
 export const STORE_METHODS = ['c-store', 'stow-rs'] as const;
@@ -74,6 +84,15 @@ const schema = z.object({
   DFA_STANDING_GOAL: z.string().optional(),
   DFA_STANDING_GOAL_QUIET_MS: z.coerce.number().int().positive().default(5000),
   DFA_STANDING_REGISTER: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(false),
+  // A pushed study whose forward / registration / run failed is tried again after this, doubled up to the max.
+  DFA_STANDING_RETRY_MS: z.coerce.number().int().positive().default(5000),
+  DFA_STANDING_RETRY_MAX_MS: z.coerce.number().int().positive().default(300_000),
+  // Outages (src/agent/jobs/outage.ts): jobs wait for an unreachable PACS / DICOMweb / FHIR this long
+  // (600, 600s, 10m, 1h; a bare number is seconds), probing it with backoff, before they fail.
+  DFA_OUTAGE_WAIT: duration.default(600_000),
+  DFA_OUTAGE_PROBE_MS: z.coerce.number().int().positive().default(2000),
+  DFA_OUTAGE_PROBE_MAX_MS: z.coerce.number().int().positive().default(30_000),
+  DFA_OUTAGE_PROBE_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
 
   DFA_LLM_BASE_URL: z.string().url().optional(), // OpenAI-compatible endpoint; set ⇒ LLM planner
   DFA_LLM_MODEL: z.string().optional(),

@@ -12,6 +12,7 @@ import { scpFromConfig, type DicomScp } from '../../dicom/scp/receiver.ts';
 import { fhirFromConfig, type ConfiguredFhir } from '../../fhir/fhir-from-config.ts';
 import { registerStudy } from '../../fhir/register-study.ts';
 import { AuditStore } from '../../storage/audit.ts';
+import { InboxStore } from '../../storage/inbox-store.ts';
 import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
 import { eventsAfter, getRun } from '../../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../jobs/worker.ts';
@@ -21,6 +22,7 @@ import { planGoal } from '../planner/index.ts';
 import { openAgent } from '../wiring.ts';
 import { BackgroundRuns } from './background-runs.ts';
 import { readinessFrom } from './readiness.ts';
+import { rescanInbox } from './inbox-rescan.ts';
 import { StandingGoal } from './standing-goal.ts';
 
 export interface ServeOptions {
@@ -114,10 +116,15 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
         startRun: (plan) => runs.start(plan, { dryRun: false }),
         discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
+        store: new InboxStore(agent.db.pool),
+        retryMs: cfg.DFA_STANDING_RETRY_MS,
+        retryMaxMs: cfg.DFA_STANDING_RETRY_MAX_MS,
         log: log.child({ svc: 'standing-goal' }),
       });
       holder.standing = standing;
       closers.push({ name: 'standing goal', close: () => standing.close() });
+      // Nothing received is lost: what an earlier start left in the inbox is handled like a new push.
+      await rescanInbox(join(artifacts.root, 'inbox'), standing, log.child({ svc: 'standing-goal' }));
     }
 
     const probeMs = opts.readinessTimeoutMs ?? 3000;
