@@ -36,6 +36,8 @@ export interface RunProgress {
   readonly status: JobRecord['status'];
   readonly step: string | null;
   readonly reason: string | null;
+  /** "waiting for PACS since …" while the job waits out an outage (src/agent/jobs/outage.ts). */
+  readonly waiting?: string | null;
   readonly action: ClaimAction;
 }
 
@@ -145,10 +147,10 @@ async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string
     // The light query while waiting; the full rows (plan, result, timings) once, at the end.
     const rows = await audit.listJobStates(runId);
     for (const r of rows) {
-      const sig = `${r.status}|${r.step ?? ''}`;
+      const sig = `${r.status}|${r.step ?? ''}|${r.waiting ?? ''}`;
       if (seen.get(r.jobKey) !== sig) {
         seen.set(r.jobKey, sig);
-        opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, action: actions.get(r.jobKey) ?? 'enqueue' });
+        opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, waiting: r.waiting, action: actions.get(r.jobKey) ?? 'enqueue' });
       }
     }
     if (rows.every((r) => TERMINAL.includes(r.status))) return await audit.listJobs({ runId });

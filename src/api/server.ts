@@ -37,6 +37,7 @@ export function jobView(j: JobRecord) {
     status: j.status,
     step: j.step,
     reason: j.reason,
+    waiting: j.waiting,
     outputSops: [...j.outputSops],
     model: j.model,
     volumesMl: j.volumesMl,

@@ -19,6 +19,7 @@ import { startWorkers, type Workers } from '../jobs/worker.ts';
 import { livenessFromConfig } from '../jobs/liveness.ts';
 import type { Plan } from '../plan.ts';
 import { planGoal } from '../planner/index.ts';
+import { outageGuardFromConfig } from '../outage-from-config.ts';
 import { openAgent } from '../wiring.ts';
 import { BackgroundRuns } from './background-runs.ts';
 import { readinessFrom } from './readiness.ts';
@@ -94,7 +95,9 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     const dicomweb = pacs.embedded ? await DicomWebServer.start({ store: pacs.embedded.store, host: '127.0.0.1', port: 0, log: log.child({ svc: 'dicomweb' }) }) : undefined;
     if (dicomweb) closers.push({ name: 'DICOMweb', close: () => dicomweb.close() });
 
-    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts } });
+    const outage = outageGuardFromConfig(cfg, { dimseEcho: pacs.dimse ? () => pacs.echo() : undefined, dicomwebUrl: cfg.DFA_DICOMWEB_URL, fhirBaseUrl: fhir.client.baseUrl }, log);
+    closers.push({ name: 'outage probes', close: async () => outage.close() });
+    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts, outage } });
     closers.push({ name: 'database', close: () => agent.close() });
     const workers: Workers = await startWorkers(agent.db, agent.deps, { concurrency: cfg.DFA_CONCURRENCY, liveness: livenessFromConfig(cfg) });
     closers.push({ name: 'workers', close: () => workers.stop() });

@@ -24,6 +24,7 @@ async function planFrom(goal: string, planJson: string | undefined, ctx: VerbCon
 function progressLine(p: RunProgress): string {
   const what =
     p.action === 'already-done' ? 'already done'
+    : p.status === 'running' && p.waiting ? `${p.waiting} (after ${p.step ?? 'start'})`
     : p.status === 'running' ? `running ${p.step ?? 'start'}`
     : p.status === 'queued' ? 'queued'
     : `${p.status}${p.reason ? ` — ${p.reason}` : ''}`;
