@@ -52,6 +52,7 @@ function guarded(name: string, node: JobNode, ctx: NodeContext, upstreams: reado
   return async (state: JobState): Promise<JobUpdate> => {
     const t0 = performance.now();
     const outage = ctx.deps.outage;
+    let firstOutage: number | undefined; // an upstream that flaps (down, up, down…) is waited for at most DFA_OUTAGE_WAIT per step
     for (;;) {
       if (outage && outage.open(upstreams).length > 0) {
         const gaveUp = await waitOut(name, state, ctx, outage, upstreams);
@@ -65,7 +66,11 @@ function guarded(name: string, node: JobNode, ctx: NodeContext, upstreams: reado
       } catch (e) {
         const err = toDfaError(e);
         if (isTransient(e)) {
-          if (outage && (await outage.down(upstreams)).length > 0) continue; // wait at the top, then the step again
+          const flapping = firstOutage !== undefined && outage !== undefined && Date.now() - firstOutage > outage.waitMs;
+          if (outage && !flapping && (await outage.down(upstreams)).length > 0) {
+            firstOutage ??= Date.now();
+            continue; // wait at the top, then the step again
+          }
           await ctx.audit?.event(state.jobKey, state.generation, 'retry', name, `${err.code}: ${err.message}`);
           ctx.deps.log.warn('step fault, will retry', { job: state.jobKey, step: name, code: err.code, error: err.message });
           throw e;

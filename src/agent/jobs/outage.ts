@@ -145,8 +145,11 @@ class Breaker {
 
 export class OutageGuard {
   private readonly breakers = new Map<Upstream, Breaker>();
+  /** DFA_OUTAGE_WAIT in ms. */
+  readonly waitMs: number;
 
   constructor(probes: Partial<Record<Upstream, Probe>>, opts: OutageOptions) {
+    this.waitMs = opts.waitMs;
     for (const u of UPSTREAMS) {
       const p = probes[u];
       if (p) this.breakers.set(u, new Breaker(u, p, opts));
