@@ -1,6 +1,6 @@
-import { ANY_STATUS } from './plan-query.ts';
+import { selectStudies } from './select-studies.ts';
 import { randomUUID } from 'node:crypto';
-import type { WorkItem, WorkQuery } from '../core/ports.ts';
+import type { WorkItem } from '../core/ports.ts';
 import { AuditStore, TERMINAL, type ClaimAction, type JobRecord } from '../storage/audit.ts';
 import type { Database } from '../storage/db.ts';
 import type { JobDeps } from './jobs/deps.ts';
@@ -51,32 +51,9 @@ export interface RunOptions {
   readonly liveness?: LivenessOptions;
 }
 
-/**
- * The FHIR searches for a plan's studies. Modality is deliberately NOT a search filter: every
- * pending study the other filters select gets a job, and one with no series of the plan's modality
- * (an MR study) ends `skipped` at the find step with the reason recorded in the audit table, so a
- * user sees why a pending study was not processed instead of it silently not appearing.
- */
-export function workQueries(plan: Plan): WorkQuery[] {
-  const s = plan.selection;
-  const base: WorkQuery = {
-    status: s.status === 'any' ? ANY_STATUS : s.status,
-    bodySite: s.bodySite,
-    dateFrom: s.dateFrom,
-    dateTo: s.dateTo,
-    patient: s.patient,
-    limit: s.limit,
-  };
-  if (s.studyInstanceUids?.length) return s.studyInstanceUids.map((u) => ({ ...base, studyInstanceUid: u }));
-  return [base];
-}
-
-/** The studies a plan selects, from the FHIR worklist (deduplicated, count-limited). */
+/** The studies a plan selects, from the FHIR worklist (every restriction applied; see select-studies.ts). */
 export async function findWork(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<WorkItem[]> {
-  const seen = new Map<string, WorkItem>();
-  for (const q of workQueries(plan)) for (const w of await deps.fhir.findWork(q)) if (!seen.has(w.studyInstanceUid)) seen.set(w.studyInstanceUid, w);
-  const all = [...seen.values()];
-  return plan.selection.limit ? all.slice(0, plan.selection.limit) : all;
+  return selectStudies(plan, deps.fhir);
 }
 
 export async function dryRun(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<DryRunResult> {
