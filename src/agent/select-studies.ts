@@ -39,23 +39,25 @@ export async function selectStudies(plan: Plan, fhir: Pick<ImagingFhir, 'findWor
   return applyPostFilters([...seen.values()], plan, excluded);
 }
 
-/** The patients a plan names (MRNs as given, names resolved to exactly one Patient); undefined = anyone. */
+/**
+ * The patients a plan names, as Patient references; undefined = anyone. MRNs in one list are any of
+ * them; a name must resolve to exactly one Patient; MRNs and a name together must be the same person.
+ */
 async function subjectsOf(plan: Plan, fhir: Pick<ImagingFhir, 'findPatients'>): Promise<string[] | undefined> {
   const s = plan.selection;
   const mrns = [...(s.patient ? [s.patient] : []), ...(s.patients ?? [])];
   const names = s.patientNames ?? [];
   if (mrns.length === 0 && names.length === 0) return undefined;
-  const out: string[] = [];
-  for (const mrn of mrns) {
-    if (mrn.startsWith('Patient/')) {
-      out.push(mrn);
-      continue;
+  let byMrn: string[] | undefined;
+  if (mrns.length) {
+    byMrn = [];
+    for (const mrn of mrns) {
+      const refs = mrn.startsWith('Patient/') ? [mrn] : (await fhir.findPatients({ identifier: mrn })).map((p) => p.reference);
+      if (refs.length === 0) throw new DfaError('GOAL_UNSUPPORTED', `no patient with MRN ${maskMrn(mrn)} in FHIR; nothing was selected`, { details: { patientsFound: 0 } });
+      byMrn.push(...refs);
     }
-    if ((await fhir.findPatients({ identifier: mrn })).length === 0) {
-      throw new DfaError('GOAL_UNSUPPORTED', `no patient with MRN ${maskMrn(mrn)} in FHIR; nothing was selected`, { details: { patientsFound: 0 } });
-    }
-    out.push(mrn);
   }
+  let out = byMrn;
   for (const name of names) {
     const found = await fhir.findPatients({ name });
     const shown = name.replace(/\^/g, ', ');
@@ -67,9 +69,11 @@ async function subjectsOf(plan: Plan, fhir: Pick<ImagingFhir, 'findPatients'>): 
         { details: { patientsFound: found.length } },
       );
     }
-    out.push(found[0].reference);
+    const ref = found[0].reference;
+    if (out && !out.includes(ref)) throw new DfaError('GOAL_UNSUPPORTED', `the patient named ${shown} does not have the MRN the goal gives; nothing was selected`);
+    out = [ref];
   }
-  return out;
+  return [...new Set(out)];
 }
 
 /** Exclusions, accession numbers and description words, then the order and the count (pure). */

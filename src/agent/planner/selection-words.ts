@@ -103,16 +103,22 @@ export function readSelection(r: GoalReader, now: Date): SelectionRead {
 
   // Patients: by MRN (an identifier has a digit), then by name (capitalised, as written).
   const mrns: string[] = [];
-  for (const m of r.takeCased(new RegExp(`\\b${PATIENT_WORDS}${ID_LIST}`, 'gi'))) mrns.push(...ids(m[1]));
+  const mrnPhrases = r.takeCased(new RegExp(`\\b${PATIENT_WORDS}${ID_LIST}`, 'gi'));
+  for (const m of mrnPhrases) mrns.push(...ids(m[1]));
   const uniq = [...new Set(mrns)];
   if (uniq.length === 1) sel.patient = uniq[0];
   else if (uniq.length > 1) sel.patients = uniq;
   if (uniq.length) understood.push(`patient${uniq.length > 1 ? 's' : ''}: ${uniq.join(', ')}`);
   const names: string[] = [];
-  for (const m of r.takeCased(NAMED_PATIENT)) names.push(toPersonName(m[1]));
+  const namePhrases = r.takeCased(NAMED_PATIENT);
+  for (const m of namePhrases) names.push(toPersonName(m[1]));
+  // Two patient phrases would be a union ("patient 123 … patient 456") — wider than either alone.
+  if (mrnPhrases.length > 1 || namePhrases.length > 1) {
+    problems.push(`one list of patients (the goal names patients in ${Math.max(mrnPhrases.length, namePhrases.length)} places; say "patients 123 and 456")`);
+  }
   if (names.length) {
     sel.patientNames = [...new Set(names)];
-    understood.push(`patient named: ${sel.patientNames.join(', ')} (found by FHIR Patient search when run; several matches or none → refused)`);
+    understood.push(`patient named: ${sel.patientNames.join(', ')} (found by FHIR Patient search when run; several matches or none → refused${uniq.length ? '; must also be the patient with that MRN' : ''})`);
   }
   if (names.length + uniq.length > 0 && sel.excludePatients?.some((x) => uniq.includes(x))) {
     problems.push(`a clear patient choice (patient ${sel.excludePatients.filter((x) => uniq.includes(x)).join(', ')} is both asked for and excluded)`);
