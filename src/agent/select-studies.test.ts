@@ -143,7 +143,7 @@ test('property: G + R selects no more than G (or is refused)', async (t) => {
         refused++;
         continue;
       }
-      const wider = got.filter((n) => !base.includes(n));
+      const wider: number[] = got.filter((n) => !(base as number[]).includes(n));
       assert.deepEqual(wider, [], `"${g} ${r}" selects ${JSON.stringify(got)}, more than "${g}" (${JSON.stringify(base)})`);
       checked++;
     }
