@@ -25,6 +25,14 @@ export const verb: Verb = {
     'npx dfa jobs --events "<job key>"                 # one job\'s events (steps, retries, fallback)',
     'npx dfa jobs --runs                               # recent goal runs with their summaries',
   ],
+  flags: [
+    '--run <id>         the jobs of one run',
+    '--runs             recent goal runs with their summaries',
+    "--events <jobKey>  one job's events",
+    '--limit <n>        at most n rows (default 100)',
+    '--show-phi         full MRNs and names (default: masked, ***4567)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values } = parseArgs({
       args: [...args],

@@ -10,6 +10,10 @@ export const verb: Verb = {
     'npx dfa plan --json "contour the lungs on CT studies registered since Monday for patient 123, SEG only"',
     'DFA_LLM_BASE_URL=http://127.0.0.1:11434/v1 DFA_LLM_MODEL=qwen2.5 npx dfa plan --planner llm "do the lungs on new CTs"',
   ],
+  flags: [
+    '--json             the plan (or the refusal) as JSON on stdout',
+    '--planner <rules|llm>  which planner (default rules unless DFA_LLM_BASE_URL)',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],

@@ -24,6 +24,16 @@ export const verb: Verb = {
     'npx dfa rtstruct read ../shared/testdata/rtstruct/pydicom_rtstruct.dcm --json',
     'npx dfa rtstruct write --ct ../shared/testdata/ct-chest-cip64/dicom --mask Lung_L=../shared/testdata/ct-chest-cip64/lung_left_mask.nii.gz --mask Lung_R=../shared/testdata/ct-chest-cip64/lung_right_mask.nii.gz --out /tmp/rtss.dcm --seg /tmp/seg.dcm',
   ],
+  flags: [
+    '--ct <dir>         the CT series (read: rasterise; write: reference)',
+    '--labels <nii>     write: a label map (values from the model manifest)',
+    '--mask <ROI=nii>   write: one mask per ROI (repeatable)',
+    '--source <manual|ground-truth|model>  write: who made the contours (ROIGenerationAlgorithm)',
+    '--model <manifest.json>  write: the model whose labels are used',
+    '--out <file>       write: the RTSTRUCT',
+    '--seg <file>       write: also a DICOM SEG',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],

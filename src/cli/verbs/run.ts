@@ -54,6 +54,13 @@ export const verb: Verb = {
     'npx dfa run --plan-json plan.json                                               # a plan from `dfa plan --json`',
     'DFA_DATABASE_URL=postgres://dfa@db/dfa npx dfa run --workers 0 "<goal>"          # only enqueue; `dfa worker`s run the jobs',
   ],
+  flags: [
+    '--dry-run          plan + the studies it would process; changes nothing',
+    '--plan-json <file> run a plan from `dfa plan --json`',
+    '--workers <n>      workers in this process (0 = only enqueue)',
+    '--show-phi         full MRNs and names (default: masked, ***4567)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],
