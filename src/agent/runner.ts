@@ -12,6 +12,7 @@ import type { RetryTiming } from './jobs/retry.ts';
 import { startWorkers, type Workers } from './jobs/worker.ts';
 import { wakeWorkers } from './jobs/wake-up.ts';
 import { jobKey, planKey, type Plan } from './plan.ts';
+import { whoOf, type StudyWho } from './who.ts';
 
 /** `dfa run --json` (DESIGN.md "Contracts"). */
 export interface RunResult {
@@ -26,7 +27,13 @@ export interface DryRunResult {
   readonly goal: string;
   readonly plan: Plan;
   readonly dryRun: true;
-  readonly studies: readonly { readonly studyInstanceUid: string; readonly imagingStudy: string; readonly jobKey: string; readonly modalities: readonly string[] }[];
+  readonly studies: readonly {
+    readonly studyInstanceUid: string;
+    readonly imagingStudy: string;
+    readonly jobKey: string;
+    readonly modalities: readonly string[];
+    readonly who: StudyWho;
+  }[];
 }
 
 /** Progress while a run works: one call per study whose step or status changed. */
@@ -47,6 +54,8 @@ export interface RunOptions {
   readonly pollMs?: number;
   readonly retry?: RetryTiming;
   readonly queue?: QueueOptions;
+  /** Full MRNs and names in the result (default masked). */
+  readonly showPhi?: boolean;
   /** For the workers in this process on a shared database (DFA_WORKER_HEARTBEAT_S / DFA_WORKER_DEAD_AFTER_S). */
   readonly liveness?: LivenessOptions;
 }
@@ -56,13 +65,13 @@ export async function findWork(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise
   return selectStudies(plan, deps.fhir);
 }
 
-export async function dryRun(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<DryRunResult> {
+export async function dryRun(plan: Plan, deps: Pick<JobDeps, 'fhir'>, opts: { showPhi?: boolean } = {}): Promise<DryRunResult> {
   const items = await findWork(plan, deps);
   return {
     goal: plan.goal,
     plan,
     dryRun: true,
-    studies: items.map((w) => ({ studyInstanceUid: w.studyInstanceUid, imagingStudy: w.imagingStudy, jobKey: jobKey(plan, w.studyInstanceUid), modalities: w.modalities })),
+    studies: items.map((w) => ({ studyInstanceUid: w.studyInstanceUid, imagingStudy: w.imagingStudy, jobKey: jobKey(plan, w.studyInstanceUid), modalities: w.modalities, who: whoOf(w, opts.showPhi) })),
   };
 }
 
@@ -102,7 +111,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
     if (!db.embedded && actions.size > 0) await wakeWorkers(db.pool).catch((e: unknown) => deps.log.debug('could not wake the workers; they poll', { error: String(e) }));
     for (const key of await audit.adoptUnfinished(runId, planKey(plan))) actions.set(key, 'in-flight');
     const rows = await waitForJobs(audit, runId, actions, opts);
-    const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue'));
+    const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue', opts.showPhi));
     const summary = {
       succeeded: jobs.filter((j) => j.status === 'succeeded').length,
       failed: jobs.filter((j) => j.status === 'failed').length,
@@ -141,8 +150,8 @@ function orderedTimings(t: Readonly<Record<string, number>>): Record<string, num
   return Object.fromEntries(Object.entries(t).sort(([a], [b]) => rank(a) - rank(b)));
 }
 
-function toResult(r: JobRecord, action: ClaimAction): JobResult {
-  const base = { studyInstanceUid: r.studyInstanceUid, imagingStudy: r.imagingStudy ?? '' };
+function toResult(r: JobRecord, action: ClaimAction, showPhi = false): JobResult {
+  const base = { studyInstanceUid: r.studyInstanceUid, imagingStudy: r.imagingStudy ?? '', who: whoOf(r.workItem, showPhi) };
   if (action === 'already-done') {
     const reason = r.status === 'skipped' ? `already done (skipped: ${r.reason ?? ''})` : 'already done';
     return { ...base, status: 'skipped', reason, timingsMs: {} };
@@ -163,5 +172,6 @@ function toResult(r: JobRecord, action: ClaimAction): JobResult {
     provenance: x.provenance,
     model: x.model,
     fallbackUsed: x.fallbackUsed,
+    input: x.input,
   };
 }

@@ -155,7 +155,7 @@ export class FakeWorld {
   }
 
   item(s: FakeStudy): WorkItem {
-    return { imagingStudy: `ImagingStudy/is-${s.uid}`, studyInstanceUid: s.uid, patient: `Patient/${s.patientId}`, modalities: [s.modality], seriesUids: [`${s.uid}.1`] };
+    return { imagingStudy: `ImagingStudy/is-${s.uid}`, studyInstanceUid: s.uid, patient: `Patient/${s.patientId}`, modalities: [s.modality], seriesUids: [`${s.uid}.1`], patientMrn: s.patientId };
   }
 
   pacs(): Pacs {

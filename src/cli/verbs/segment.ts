@@ -16,11 +16,8 @@ export const verb: Verb = {
     'npx dfa segment ./ct --nifti /tmp/lungs.nii.gz',
   ],
   flags: [
-    '--series <uid>     which series of the folder to segment',
     '--segmenter <name> classical, onnx or a model name (repeatable: fallbacks)',
-    '--truth <nii|rtstruct>  compare with a reference: Dice and volume difference per structure',
     '--nifti <file>     also write the label map as NIfTI',
-    '--show-phi         full MRNs and names (default: masked)',
     '--json             JSON output',
   ],
   async run(args, ctx) {
