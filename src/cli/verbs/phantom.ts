@@ -1,3 +1,5 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { writePhantomSeries } from '../../dicom/phantom/write-series.ts';
@@ -60,9 +62,16 @@ export const verb: Verb = {
         accession: { type: 'string' },
         'no-truth': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     if (!values.out) throw new DfaError('CONFIG_INVALID', 'missing --out <dir> (usage: dfa phantom --out <dir>)');
+    // Old slices left in the folder would be read as part of the new series by `segment`: refuse, or empty it with --force.
+    const existing = await readdir(values.out).catch(() => [] as string[]);
+    if (existing.length > 0) {
+      if (!values.force) throw new DfaError('CONFIG_INVALID', `--out ${values.out} is not empty (${existing.length} entries); choose an empty folder or add --force to empty it first`);
+      for (const e of existing) await rm(join(values.out, e), { recursive: true, force: true });
+    }
     const position = (values.position ?? 'HFS').toUpperCase();
     const modality = (values.modality ?? 'CT').toUpperCase();
     const t0 = Date.now();
