@@ -7,6 +7,7 @@ import type { RunRow } from '../storage/run-queries.ts';
 import { openApiDocument } from './openapi.ts';
 import { GoalRequest } from './schemas.ts';
 import { streamEvents } from './sse.ts';
+import { whoOf } from '../agent/who.ts';
 
 /**
  * The REST face of the agent_controller (`dfa serve`): submit a goal, follow runs and jobs, stream
@@ -28,18 +29,22 @@ export interface ApiDeps {
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-export function jobView(j: JobRecord) {
+/** One job for API clients; the patient's MRN is masked unless the caller may see it (showPhi). */
+export function jobView(j: JobRecord, showPhi = false) {
   return {
     jobKey: j.jobKey,
     runId: j.runId,
     studyInstanceUid: j.studyInstanceUid,
     imagingStudy: j.imagingStudy,
+    who: whoOf(j.workItem, showPhi),
     status: j.status,
     step: j.step,
     reason: j.reason,
     waiting: j.waiting,
     outputSops: [...j.outputSops],
     model: j.model,
+    fallbackUsed: (j.result as { fallbackUsed?: boolean } | null)?.fallbackUsed ?? null,
+    outputs: { rtstruct: (j.result as { rtstruct?: unknown } | null)?.rtstruct ?? null, seg: (j.result as { seg?: unknown } | null)?.seg ?? null },
     volumesMl: j.volumesMl,
     timingsMs: j.timingsMs,
     attempts: j.attempts,
@@ -85,9 +90,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const run = await deps.getRun(req.params.runId);
     if (!run) throw new DfaError('ARTIFACT_NOT_FOUND', `no goal run '${req.params.runId}'`);
     const jobs = await deps.audit.listJobs({ runId: run.runId });
-    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map(jobView) };
+    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map((j) => jobView(j)) };
   });
-  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map(jobView));
+  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map((j) => jobView(j)));
   app.get<{ Params: { jobKey: string } }>('/jobs/:jobKey', async (req) => {
     const job = await deps.audit.getJob(req.params.jobKey);
     if (!job) throw new DfaError('ARTIFACT_NOT_FOUND', `no job '${req.params.jobKey}'`);

@@ -55,6 +55,10 @@ export const ONNX_RE = /\bu-?net\b|\bonnx\b|\bdeep[- ]learning\b|\bneural (net|n
 export const CLASSICAL_RE = /\bclassical\b|\bthreshold(ing)?\b|\brule-?based\b|\bnon-?ai\b|\bconventional\b/;
 
 export const UID_RE = /\b[0-2](?:\.(?:0|[1-9]\d*)){2,}\b/g;
-export const PATIENT_RE = /\b(?:patient(?:\s+(?:id|mrn|number|no\.?))?|mrn)\s*[:#]?\s*((?:patient\/)?[a-z0-9][\w-]*\d[\w-]*|\d[\w-]*)/i;
 export const LIMIT_RE =
-  /\b(?:first|next|up to|at most|max(?:imum)?|limit(?:ed)? to|only)\s+(\d{1,4})\b|\b(\d{1,4})\s+(?:pending\s+|new\s+|registered\s+)?(?:ct\s+|chest\s+)?(?:studies|scans|exams|cases|series)\b/;
+  /\b(?:first|next|up to|at most|max(?:imum)?|limit(?:ed)? to|only)\s+(\d{1,4})\b|\b(\d{1,4})(?=\s+(?:pending\s+|new\s+|registered\s+)?(?:ct\s+|chest\s+)?(?:studies|scans|exams|cases|series|cts)\b)/;
+// "do not segment …", "don't contour …": the goal asks for nothing to be done.
+export const NEGATED_TASK_RE =
+  /\b(?:do not|don'?t|dont|never|not|no need to|no)\s+(?:\w+\s+)?(?:analy[sz]e|segment\w*|contour\w*|auto-?contour\w*|delineat\w*|process\w*|run|re-?run)\b/;
+export const NO_SEG_RE = /\b(?:no|without|not|skip(?:ping)?|don'?t write|do not write)\s+(?:a\s+|the\s+|any\s+)?(?:dicom[- ])?segs?\b(?:\s+objects?)?/;
+export const NO_RTSTRUCT_RE = /\b(?:no|without|not|skip(?:ping)?|don'?t write|do not write)\s+(?:a\s+|the\s+|any\s+)?(?:rt-?structs?|rtss|structure sets?)\b/;
