@@ -15,7 +15,18 @@ export const PlanSchema = z.object({
     dateFrom: z.string().optional(), // YYYY-MM-DD
     dateTo: z.string().optional(),
     patient: z.string().optional(), // identifier value (MRN) or Patient/<id>
+    /** Several patients (MRNs or Patient/<id>): a study of any of them. */
+    patients: z.array(z.string()).optional(),
+    /** Patients named in the goal, as DICOM PN "Family^Given" (PS3.5 6.2); resolved by FHIR Patient search at run time. */
+    patientNames: z.array(z.string()).optional(),
+    excludePatients: z.array(z.string()).optional(), // MRNs or Patient/<id> never selected
+    accessionNumbers: z.array(z.string()).optional(),
     studyInstanceUids: z.array(z.string()).optional(),
+    excludeStudyInstanceUids: z.array(z.string()).optional(),
+    /** Words the study or one of its series must carry (description or body site), e.g. 'chest'. */
+    describedAs: z.array(z.string()).optional(),
+    /** With limit: which end of the study-date order to take ('newest' = most recent first). */
+    order: z.enum(['newest', 'oldest']).optional(),
     limit: z.number().int().positive().optional(),
   }),
   /** What to compute. */

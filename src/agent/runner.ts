@@ -1,6 +1,6 @@
-import { ANY_STATUS } from './plan-query.ts';
+import { selectStudies } from './select-studies.ts';
 import { randomUUID } from 'node:crypto';
-import type { WorkItem, WorkQuery } from '../core/ports.ts';
+import type { WorkItem } from '../core/ports.ts';
 import { AuditStore, SETTLED, type ClaimAction, type JobRecord } from '../storage/audit.ts';
 import type { Database } from '../storage/db.ts';
 import type { JobDeps } from './jobs/deps.ts';
@@ -12,6 +12,7 @@ import type { RetryTiming } from './jobs/retry.ts';
 import { startWorkers, type Workers } from './jobs/worker.ts';
 import { wakeWorkers } from './jobs/wake-up.ts';
 import { jobKey, planKey, type Plan } from './plan.ts';
+import { whoOf, type StudyWho } from './who.ts';
 
 /** `dfa run --json` (DESIGN.md "Contracts"). */
 export interface RunResult {
@@ -27,7 +28,13 @@ export interface DryRunResult {
   readonly goal: string;
   readonly plan: Plan;
   readonly dryRun: true;
-  readonly studies: readonly { readonly studyInstanceUid: string; readonly imagingStudy: string; readonly jobKey: string; readonly modalities: readonly string[] }[];
+  readonly studies: readonly {
+    readonly studyInstanceUid: string;
+    readonly imagingStudy: string;
+    readonly jobKey: string;
+    readonly modalities: readonly string[];
+    readonly who: StudyWho;
+  }[];
 }
 
 /** Progress while a run works: one call per study whose step or status changed. */
@@ -37,6 +44,8 @@ export interface RunProgress {
   readonly status: JobRecord['status'];
   readonly step: string | null;
   readonly reason: string | null;
+  /** "waiting for PACS since …" while the job waits out an outage (src/agent/jobs/outage.ts). */
+  readonly waiting?: string | null;
   readonly action: ClaimAction;
 }
 
@@ -48,45 +57,24 @@ export interface RunOptions {
   readonly pollMs?: number;
   readonly retry?: RetryTiming;
   readonly queue?: QueueOptions;
+  /** Full MRNs and names in the result (default masked). */
+  readonly showPhi?: boolean;
   /** For the workers in this process on a shared database (DFA_WORKER_HEARTBEAT_S / DFA_WORKER_DEAD_AFTER_S). */
   readonly liveness?: LivenessOptions;
 }
 
-/**
- * The FHIR searches for a plan's studies. Modality is deliberately NOT a search filter: every
- * pending study the other filters select gets a job, and one with no series of the plan's modality
- * (an MR study) ends `skipped` at the find step with the reason recorded in the audit table, so a
- * user sees why a pending study was not processed instead of it silently not appearing.
- */
-export function workQueries(plan: Plan): WorkQuery[] {
-  const s = plan.selection;
-  const base: WorkQuery = {
-    status: s.status === 'any' ? ANY_STATUS : s.status,
-    bodySite: s.bodySite,
-    dateFrom: s.dateFrom,
-    dateTo: s.dateTo,
-    patient: s.patient,
-    limit: s.limit,
-  };
-  if (s.studyInstanceUids?.length) return s.studyInstanceUids.map((u) => ({ ...base, studyInstanceUid: u }));
-  return [base];
-}
-
-/** The studies a plan selects, from the FHIR worklist (deduplicated, count-limited). */
+/** The studies a plan selects, from the FHIR worklist (every restriction applied; see select-studies.ts). */
 export async function findWork(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<WorkItem[]> {
-  const seen = new Map<string, WorkItem>();
-  for (const q of workQueries(plan)) for (const w of await deps.fhir.findWork(q)) if (!seen.has(w.studyInstanceUid)) seen.set(w.studyInstanceUid, w);
-  const all = [...seen.values()];
-  return plan.selection.limit ? all.slice(0, plan.selection.limit) : all;
+  return selectStudies(plan, deps.fhir);
 }
 
-export async function dryRun(plan: Plan, deps: Pick<JobDeps, 'fhir'>): Promise<DryRunResult> {
+export async function dryRun(plan: Plan, deps: Pick<JobDeps, 'fhir'>, opts: { showPhi?: boolean } = {}): Promise<DryRunResult> {
   const items = await findWork(plan, deps);
   return {
     goal: plan.goal,
     plan,
     dryRun: true,
-    studies: items.map((w) => ({ studyInstanceUid: w.studyInstanceUid, imagingStudy: w.imagingStudy, jobKey: jobKey(plan, w.studyInstanceUid), modalities: w.modalities })),
+    studies: items.map((w) => ({ studyInstanceUid: w.studyInstanceUid, imagingStudy: w.imagingStudy, jobKey: jobKey(plan, w.studyInstanceUid), modalities: w.modalities, who: whoOf(w, opts.showPhi) })),
   };
 }
 
@@ -126,7 +114,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
     if (!db.embedded && actions.size > 0) await wakeWorkers(db.pool).catch((e: unknown) => deps.log.debug('could not wake the workers; they poll', { error: String(e) }));
     for (const key of await audit.adoptUnfinished(runId, planKey(plan))) actions.set(key, 'in-flight');
     const rows = await waitForJobs(audit, runId, actions, opts);
-    const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue'));
+    const jobs = rows.map((r) => toResult(r, actions.get(r.jobKey) ?? 'enqueue', opts.showPhi));
     const summary = {
       succeeded: jobs.filter((j) => j.status === 'succeeded').length,
       failed: jobs.filter((j) => j.status === 'failed').length,
@@ -147,10 +135,10 @@ async function waitForJobs(audit: AuditStore, runId: string, actions: Map<string
     // The light query while waiting; the full rows (plan, result, timings) once, at the end.
     const rows = await audit.listJobStates(runId);
     for (const r of rows) {
-      const sig = `${r.status}|${r.step ?? ''}`;
+      const sig = `${r.status}|${r.step ?? ''}|${r.waiting ?? ''}`;
       if (seen.get(r.jobKey) !== sig) {
         seen.set(r.jobKey, sig);
-        opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, action: actions.get(r.jobKey) ?? 'enqueue' });
+        opts.onProgress?.({ studyInstanceUid: r.studyInstanceUid, jobKey: r.jobKey, status: r.status, step: r.step, reason: r.reason, waiting: r.waiting, action: actions.get(r.jobKey) ?? 'enqueue' });
       }
     }
     if (rows.every((r) => SETTLED.includes(r.status))) return await audit.listJobs({ runId });
@@ -166,8 +154,8 @@ function orderedTimings(t: Readonly<Record<string, number>>): Record<string, num
   return Object.fromEntries(Object.entries(t).sort(([a], [b]) => rank(a) - rank(b)));
 }
 
-function toResult(r: JobRecord, action: ClaimAction): JobResult {
-  const base = { studyInstanceUid: r.studyInstanceUid, imagingStudy: r.imagingStudy ?? '' };
+function toResult(r: JobRecord, action: ClaimAction, showPhi = false): JobResult {
+  const base = { studyInstanceUid: r.studyInstanceUid, imagingStudy: r.imagingStudy ?? '', who: whoOf(r.workItem, showPhi) };
   if (action === 'already-done' && r.status === 'review') {
     return { ...base, status: 'review', reason: `awaits contour review since an earlier run (${r.reason ?? ''})`, step: r.step ?? undefined, timingsMs: {} };
   }
@@ -193,5 +181,6 @@ function toResult(r: JobRecord, action: ClaimAction): JobResult {
     fallbackUsed: x.fallbackUsed,
     previews: x.previews,
     review: x.review,
+    input: x.input,
   };
 }

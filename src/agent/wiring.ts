@@ -3,6 +3,7 @@ import type { Config } from '../core/config.ts';
 import { DfaError, toDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { pacsFromConfig } from '../dicom/pacs-from-config.ts';
+import type { DicomPacs } from '../dicom/pacs.ts';
 import { writeRtstruct } from '../dicom/rtstruct/write.ts';
 import { writeSeg } from '../dicom/seg/write.ts';
 import { loadVolume } from '../dicom/volume/index.ts';
@@ -10,6 +11,7 @@ import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
 import { LocalArtifactStore } from '../storage/local-artifacts.ts';
 import type { JobDeps } from './jobs/deps.ts';
+import { outageGuardFromConfig } from './outage-from-config.ts';
 import { segmenterRegistry } from './segmenters.ts';
 
 /**
@@ -46,10 +48,19 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
       });
     }
     let fhir = o.fhir;
+    let fhirBaseUrl = cfg.DFA_FHIR_URL;
     if (!fhir) {
       const f = await fhirFromConfig(cfg, log);
       closers.push(() => f.close());
       fhir = f.workflow;
+      fhirBaseUrl = f.client.baseUrl;
+    }
+    let outage = o.outage;
+    if (!outage) {
+      const dimse = (pacs as DicomPacs).dimse;
+      const guard = outageGuardFromConfig(cfg, { dimseEcho: dimse ? () => pacs.echo() : undefined, dicomwebUrl: cfg.DFA_DICOMWEB_URL, fhirBaseUrl }, log);
+      closers.push(async () => guard.close());
+      outage = guard;
     }
     let segment = o.segment;
     if (!segment) {
@@ -65,6 +76,7 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
       segment,
       writeRtstruct: o.writeRtstruct ?? (async (i) => writeRtstruct({ volume: i.volume, labels: i.labels, manifest: i.manifest })),
       writeSeg: o.writeSeg ?? (async (i) => writeSeg({ volume: i.volume, labels: i.labels, manifest: i.manifest })),
+      outage,
       log: o.log ?? log,
     };
     return { deps, close: closeAll };

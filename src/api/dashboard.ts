@@ -31,8 +31,8 @@ async function refresh() {
     rows.push(row([new Date(r.startedAt).toLocaleString(), r.goal, state, '', r.runId], 'run'));
     const detail = await (await fetch('runs/' + encodeURIComponent(r.runId))).json();
     for (const j of detail.jobs || []) {
-      const st = el('td', j.status, j.status);
-      rows.push(row(['', el('td', j.studyInstanceUid), st, j.step ?? '', j.reason ?? '']));
+      const st = el('td', j.waiting ? 'waiting' : j.status, j.status);
+      rows.push(row(['', el('td', j.studyInstanceUid), st, j.step ?? '', j.waiting ?? j.reason ?? '']));
     }
   }
   body.replaceChildren(...rows);

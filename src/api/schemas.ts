@@ -28,6 +28,8 @@ export const Job = z.object({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'skipped', 'review']),
   step: z.string().nullable(),
   reason: z.string().nullable(),
+  /** "waiting for PACS since <ISO time>" while the job waits out an upstream outage. */
+  waiting: z.string().nullable(),
   outputSops: z.array(z.string()),
   model: z.object({ name: z.string(), version: z.string() }).nullable(),
   volumesMl: z.record(z.string(), z.number()).nullable(),

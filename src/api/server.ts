@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi.ts';
 import { GoalRequest } from './schemas.ts';
 import { previewLinks, registerReviewRoutes, type ReviewRouteDeps } from './review-routes.ts';
 import { streamEvents } from './sse.ts';
+import { whoOf } from '../agent/who.ts';
 
 /**
  * The REST face of the agent_controller (`dfa serve`): submit a goal, follow runs and jobs, stream
@@ -33,24 +34,27 @@ export interface ApiDeps {
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-export function jobView(j: JobRecord, viewerUrl?: string) {
-  const result = (j.result ?? {}) as { fallbackUsed?: boolean; coverage?: unknown };
+/** One job for API clients; the patient's MRN is masked unless the caller may see it (showPhi). */
+export function jobView(j: JobRecord, showPhi = false, viewerUrl?: string) {
   return {
     jobKey: j.jobKey,
     runId: j.runId,
     studyInstanceUid: j.studyInstanceUid,
     imagingStudy: j.imagingStudy,
+    who: whoOf(j.workItem, showPhi),
     status: j.status,
     step: j.step,
     reason: j.reason,
+    waiting: j.waiting,
     outputSops: [...j.outputSops],
     model: j.model,
+    fallbackUsed: (j.result as { fallbackUsed?: boolean } | null)?.fallbackUsed ?? null,
+    outputs: { rtstruct: (j.result as { rtstruct?: unknown } | null)?.rtstruct ?? null, seg: (j.result as { seg?: unknown } | null)?.seg ?? null },
     volumesMl: j.volumesMl,
     timingsMs: j.timingsMs,
     attempts: j.attempts,
     previews: previewLinks(j),
     review: j.review,
-    fallbackUsed: result.fallbackUsed ?? null,
     viewerUrl: viewerUrl ? viewerUrl.replaceAll('{StudyInstanceUID}', encodeURIComponent(j.studyInstanceUid)) : null,
   };
 }
@@ -94,13 +98,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const run = await deps.getRun(req.params.runId);
     if (!run) throw new DfaError('ARTIFACT_NOT_FOUND', `no goal run '${req.params.runId}'`);
     const jobs = await deps.audit.listJobs({ runId: run.runId });
-    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map((j) => jobView(j, deps.viewerUrl)) };
+    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map((j) => jobView(j, false, deps.viewerUrl)) };
   });
-  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map((j) => jobView(j, deps.viewerUrl)));
+  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map((j) => jobView(j, false, deps.viewerUrl)));
   app.get<{ Params: { jobKey: string } }>('/jobs/:jobKey', async (req) => {
     const job = await deps.audit.getJob(req.params.jobKey);
     if (!job) throw new DfaError('ARTIFACT_NOT_FOUND', `no job '${req.params.jobKey}'`);
-    const view = jobView(job, deps.viewerUrl);
+    const view = jobView(job, false, deps.viewerUrl);
     return { job: view, previews: view.previews, events: (await deps.audit.events(job.jobKey)).map(eventView) };
   });
   app.get<{ Querystring: { runId?: string; after?: string } }>('/events', (req, reply) => {

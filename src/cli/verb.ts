@@ -17,5 +17,7 @@ export interface Verb {
   readonly summary: string;
   /** Usage lines, shown by `dfa help <verb>`; each a copy-paste example. */
   readonly usage: readonly string[];
+  /** Its flags, one help line each ("--out <dir>  where to write"): `--help` lists them; others are refused (exit 2). */
+  readonly flags?: readonly string[];
   run(args: readonly string[], ctx: VerbContext): Promise<number>;
 }

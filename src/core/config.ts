@@ -15,6 +15,16 @@ const aet = z
   .max(16) // PS3.5 6.2: AE is at most 16 characters
   .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title: printable ASCII, no backslash');
 
+/** A duration in ms from '600' (seconds), '500ms', '90s', '10m' or '1h'. */
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration like 600, 90s, 10m or 1h')
+  .transform((v) => {
+    const m = /^([\d.]+)(ms|s|m|h)?$/.exec(v)!;
+    const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    return Math.round(Number(m[1]) * (unit[m[2] ?? 's'] ?? 1000));
+  });
+
 export const RETRIEVE_METHODS = ['c-get', 'c-move', 'wado-rs'] as const;
 export type RetrieveMethod = (typeof RETRIEVE_METHODS)[number];
 export const STORE_METHODS = ['c-store', 'stow-rs'] as const;
@@ -78,6 +88,15 @@ const schema = z.object({
   DFA_STANDING_GOAL: z.string().optional(),
   DFA_STANDING_GOAL_QUIET_MS: z.coerce.number().int().positive().default(5000),
   DFA_STANDING_REGISTER: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(false),
+  // A pushed study whose forward / registration / run failed is tried again after this, doubled up to the max.
+  DFA_STANDING_RETRY_MS: z.coerce.number().int().positive().default(5000),
+  DFA_STANDING_RETRY_MAX_MS: z.coerce.number().int().positive().default(300_000),
+  // Outages (src/agent/jobs/outage.ts): jobs wait for an unreachable PACS / DICOMweb / FHIR this long
+  // (600, 600s, 10m, 1h; a bare number is seconds), probing it with backoff, before they fail.
+  DFA_OUTAGE_WAIT: duration.default(600_000),
+  DFA_OUTAGE_PROBE_MS: z.coerce.number().int().positive().default(2000),
+  DFA_OUTAGE_PROBE_MAX_MS: z.coerce.number().int().positive().default(30_000),
+  DFA_OUTAGE_PROBE_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
 
   DFA_LLM_BASE_URL: z.string().url().optional(), // OpenAI-compatible endpoint; set ⇒ LLM planner
   DFA_LLM_MODEL: z.string().optional(),
@@ -92,7 +111,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [k, v] of Object.entries(env)) if (k.startsWith('DFA_') && v !== undefined && v !== '') picked[k] = v;
   const r = schema.safeParse(picked);
   if (!r.success) {
-    const why = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const why = r.error.issues.map((i) => explainIssue(i, picked)).join('; ');
     throw new DfaError('CONFIG_INVALID', `bad configuration: ${why}`);
   }
   const c = r.data;
@@ -100,4 +119,62 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_PACS_HOST needs DFA_PACS_PORT and DFA_PACS_AET');
   }
   return c;
+}
+
+/** The value as given and what is allowed ("DFA_PACS_PORT='abc': a whole number from 1 to 65535"), never "received NaN". */
+function explainIssue(i: z.core.$ZodIssue, given: Record<string, string>): string {
+  const key = String(i.path[0] ?? '');
+  const raw = given[key];
+  const what = `${key}=${raw === undefined ? '(unset)' : `'${raw}'`}`;
+  const shape = schema.shape[key as keyof typeof schema.shape] as z.ZodType | undefined;
+  const allowed = shape ? allowedText(shape) : undefined;
+  if (i.code === 'invalid_value' && 'values' in i) return `${what} is not allowed: ${raw?.includes(',') ? 'each value ' : ''}one of ${i.values.join(', ')}`;
+  if (allowed) return `${what} is not allowed: ${allowed}`;
+  return `${what}: ${i.message}`;
+}
+
+/** What a setting accepts, read from its schema (enum values, number range, URL). */
+function allowedText(t: z.ZodType): string | undefined {
+  const json = z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const inner = (json.anyOf as Record<string, unknown>[] | undefined)?.find((x) => x.type !== 'null') ?? json;
+  if (Array.isArray(inner.enum)) return `one of ${inner.enum.join(', ')}`;
+  const min = inner.minimum as number | undefined;
+  const max = inner.maximum as number | undefined;
+  if (inner.type === 'number' || inner.type === 'integer') {
+    const kind = inner.type === 'integer' ? 'a whole number' : 'a number';
+    if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
+    if (min !== undefined) return `${kind} ≥ ${min}`;
+    if (inner.exclusiveMinimum !== undefined) return `${kind} > ${String(inner.exclusiveMinimum)}`;
+    return kind;
+  }
+  if (inner.format === 'uri') return 'a URL such as http://127.0.0.1:8080/fhir';
+  return undefined;
+}
+
+/** Every DFA_* setting this version knows. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
+/** DFA_* variables no setting reads, with the nearest known name (edit distance ≤ 2). */
+export function unknownConfigKeys(env: Record<string, string | undefined>): { key: string; nearest?: string }[] {
+  const out: { key: string; nearest?: string }[] = [];
+  for (const key of Object.keys(env)) {
+    if (!key.startsWith('DFA_') || CONFIG_KEYS.includes(key)) continue;
+    let best: { k: string; d: number } | undefined;
+    for (const k of CONFIG_KEYS) {
+      const d = editDistance(key, k);
+      if (!best || d < best.d) best = { k, d };
+    }
+    out.push({ key, ...(best && best.d <= 2 ? { nearest: best.k } : {}) });
+  }
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

@@ -7,6 +7,7 @@ export type DfaErrorCode =
   // configuration and input
   | 'CONFIG_INVALID'
   | 'GOAL_UNSUPPORTED'
+  | 'FILE_NOT_FOUND' // a path given on the command line is not there
   // DICOM input
   | 'DICOM_PARSE_FAILED' // truncated / not DICOM / bad VR
   | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
@@ -74,6 +75,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
   switch (e.code) {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
+    case 'FILE_NOT_FOUND':
     case 'MODEL_INVALID': // a missing or broken model is a configuration problem
     case 'SERVICE_UNREACHABLE':
     case 'DICOM_CONNECTION_FAILED':
@@ -92,6 +94,7 @@ export function httpStatusFor(e: unknown): number {
   switch (e.code) {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
+    case 'FILE_NOT_FOUND':
       return 400;
     case 'ARTIFACT_NOT_FOUND':
     case 'JOB_NOT_FOUND':

@@ -126,6 +126,33 @@ export interface WorkItem {
   readonly serviceRequest?: string; // 'ServiceRequest/<id>' from basedOn
   readonly modalities: readonly string[];
   readonly seriesUids: readonly string[];
+  /** Who and what, for the people who decide (dry-run list, run summary): all optional. */
+  readonly started?: string; // ImagingStudy.started (YYYY-MM-DD…)
+  readonly description?: string;
+  readonly series?: readonly SeriesSummary[];
+  readonly patientMrn?: string;
+  readonly patientName?: string; // DICOM PN style "Family^Given"
+}
+
+export interface SeriesSummary {
+  readonly uid: string;
+  readonly modality: string;
+  readonly description?: string;
+  readonly instances?: number;
+  readonly bodySite?: string;
+}
+
+/** A FHIR Patient as the planner's selection needs it. */
+export interface PatientSummary {
+  readonly reference: string; // 'Patient/<id>'
+  readonly mrn?: string;
+  readonly name?: string; // "Family^Given"
+}
+
+/** Patient search: by identifier (MRN) or by DICOM-style name "Family^Given" (exact, case-insensitive). */
+export interface PatientQuery {
+  readonly identifier?: string;
+  readonly name?: string;
 }
 
 export interface JobResults {
@@ -153,6 +180,8 @@ export type TaskState = 'in-progress' | 'on-hold' | 'completed' | 'failed';
 /** The FHIR side of the workflow, against any R4 server. All writes are idempotent. */
 export interface ImagingFhir {
   findWork(q: WorkQuery): Promise<WorkItem[]>;
+  /** Patients by MRN or exact name; the planner refuses a name with several or no matches. */
+  findPatients(q: PatientQuery): Promise<PatientSummary[]>;
   /** Throws DfaError FHIR_PATIENT_MISMATCH when the DICOM PatientID matches none of the Patient's identifiers. */
   checkPatient(item: WorkItem, dicomPatientId: string): Promise<void>;
   /** Create (or find, by identifier jobKey) the Task for a job; returns 'Task/<id>'. */

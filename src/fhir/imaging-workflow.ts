@@ -1,7 +1,7 @@
 import type { Device, DiagnosticReport, ImagingStudy, Observation, Patient, Provenance, Reference, Task } from '@medplum/fhirtypes';
 import { DfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { ImagingFhir, JobResults, TaskState, WorkItem, WorkQuery, WrittenRef } from '../core/ports.ts';
+import type { ImagingFhir, JobResults, PatientQuery, PatientSummary, TaskState, WorkItem, WorkQuery, WrittenRef } from '../core/ports.ts';
 import type { FhirClient, SearchParams, WithId } from './client.ts';
 import { cleanDicomText, isAccession, JOB_SYSTEM, safeIdValue, tokenParam, MODEL_SYSTEM, RESULT_SYSTEM, studyUidOf, studyUidSearch } from './dicom-fhir-ids.ts';
 import { assertStudyOpen, diagnosticReport, modelDevice, provenance, resultIdentifierValue, studyWithResults, volumeObservations } from './result-resources.ts';
@@ -49,6 +49,11 @@ export class FhirImagingWorkflow implements ImagingFhir {
       studies = await this.#fhir.search<ImagingStudy>('ImagingStudy', params, { maxResults: limit });
     }
     const items: WorkItem[] = [];
+    const people = new Map<string, Promise<PatientSummary | undefined>>();
+    const who = (ref: string) => {
+      if (!people.has(ref)) people.set(ref, this.#fhir.readReference<Patient>(ref).then((p) => this.#summary(p), () => undefined));
+      return people.get(ref)!;
+    };
     for (const s of studies.slice(0, limit)) {
       const studyInstanceUid = studyUidOf(s);
       if (!studyInstanceUid) {
@@ -67,9 +72,49 @@ export class FhirImagingWorkflow implements ImagingFhir {
         serviceRequest: s.basedOn?.find((r) => r.reference?.startsWith('ServiceRequest/'))?.reference,
         modalities: [...modalities],
         seriesUids: (s.series ?? []).map((se) => se.uid),
+        ...(s.started ? { started: s.started } : {}),
+        ...(s.description ? { description: s.description } : {}),
+        series: (s.series ?? []).map((se) => ({
+          uid: se.uid,
+          modality: se.modality.code ?? '',
+          ...(se.description ? { description: se.description } : {}),
+          ...(se.numberOfInstances !== undefined ? { instances: se.numberOfInstances } : {}),
+          ...(se.bodySite?.code || se.bodySite?.display ? { bodySite: se.bodySite.display ?? se.bodySite.code } : {}),
+        })),
       });
     }
-    return items;
+    // Who each study is for, read once per patient.
+    return Promise.all(
+      items.map(async (w) => {
+        const p = w.patient ? await who(w.patient) : undefined;
+        return p ? { ...w, ...(p.mrn ? { patientMrn: p.mrn } : {}), ...(p.name ? { patientName: p.name } : {}) } : w;
+      }),
+    );
+  }
+
+  async findPatients(q: PatientQuery): Promise<PatientSummary[]> {
+    const system = this.#opts.mrnSystem;
+    if (q.identifier) {
+      const found = await this.#fhir.search<Patient>('Patient', { identifier: system ? `${system}|${q.identifier}` : q.identifier });
+      return found.map((p) => this.#summary(p));
+    }
+    if (!q.name) return [];
+    // FHIR string search matches by prefix, case-insensitively (R4 3.1.1.4.7): keep exact matches only.
+    const [family = '', given = ''] = q.name.split('^').map((x) => x.trim());
+    const params = { ...(family ? { family } : {}), ...(given ? { given } : {}) };
+    const found = await this.#fhir.search<Patient>('Patient', params);
+    const same = (a: string | undefined, b: string) => (a ?? '').trim().toLowerCase() === b.toLowerCase();
+    return found
+      .filter((p) => (p.name ?? []).some((n) => (!family || same(n.family, family)) && (!given || same(n.given?.join(' '), given) || same(n.given?.[0], given))))
+      .map((p) => this.#summary(p));
+  }
+
+  #summary(p: WithId<Patient>): PatientSummary {
+    const system = this.#opts.mrnSystem;
+    const mrn = (p.identifier ?? []).find((i) => !system || i.system === system)?.value;
+    const n = p.name?.[0];
+    const name = n ? [n.family ?? '', (n.given ?? []).join(' ')].join('^').replace(/\^$/, '') : undefined;
+    return { reference: `Patient/${p.id}`, ...(mrn ? { mrn } : {}), ...(name ? { name } : {}) };
   }
 
   async checkPatient(item: WorkItem, dicomPatientId: string): Promise<void> {

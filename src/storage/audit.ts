@@ -46,6 +46,8 @@ export interface JobRecord {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly finishedAt: Date | null;
+  /** While an upstream is down: "waiting for PACS since …" (src/agent/jobs/outage.ts). */
+  readonly waiting: string | null;
 }
 
 export interface JobEvent {
@@ -80,7 +82,7 @@ export interface JobProgress {
 
 const COLS = `job_key, plan_key, run_id, generation, study_instance_uid, imaging_study, status, step, reason, plan,
   work_item, input_series, output_sops, fhir_written, model, volumes_ml, timings_ms, result, attempts,
-  review, created_at, updated_at, finished_at`;
+  review, created_at, updated_at, finished_at, waiting`;
 
 export class AuditStore {
   readonly pool: pg.Pool;
@@ -222,7 +224,7 @@ export class AuditStore {
 
   async finish(jobKey: string, generation: number, end: { status: 'succeeded' | 'failed' | 'skipped'; step?: string; reason?: string; result: Record<string, unknown> }): Promise<void> {
     await this.pool.query(
-      `update dfa.jobs set status = $3, step = coalesce($4, step), reason = $5, result = $6, finished_at = now(), updated_at = now()
+      `update dfa.jobs set status = $3, step = coalesce($4, step), reason = $5, result = $6, waiting = null, finished_at = now(), updated_at = now()
        where job_key = $1 and generation = $2`,
       [jobKey, generation, end.status, end.step ?? null, end.reason ?? null, JSON.stringify(end.result)],
     );
@@ -303,6 +305,11 @@ export class AuditStore {
     ]);
   }
 
+  /** The job waits out an upstream outage (text), or no longer does (null). */
+  async setWaiting(jobKey: string, generation: number, waiting: string | null): Promise<void> {
+    await this.pool.query('update dfa.jobs set waiting = $3, updated_at = now() where job_key = $1 and generation = $2', [jobKey, generation, waiting]);
+  }
+
   async getJob(jobKey: string): Promise<JobRecord | undefined> {
     const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs where job_key = $1`, [jobKey]);
     return rows[0] ? toRecord(rows[0]) : undefined;
@@ -312,18 +319,19 @@ export class AuditStore {
    * Where each job of a run stands, without the plan / result / timings documents: what a waiting
    * runner polls several times a second (listJobs parses every row's jsonb, CPU the workers need).
    */
-  async listJobStates(runId: string): Promise<Pick<JobRecord, 'jobKey' | 'studyInstanceUid' | 'status' | 'step' | 'reason'>[]> {
+  async listJobStates(runId: string): Promise<Pick<JobRecord, 'jobKey' | 'studyInstanceUid' | 'status' | 'step' | 'reason' | 'waiting'>[]> {
     const { rows } = await this.pool.query(
-      `select j.job_key, j.study_instance_uid, j.status, j.step, j.reason
+      `select j.job_key, j.study_instance_uid, j.status, j.step, j.reason, j.waiting
        from dfa.run_jobs r join dfa.jobs j using (job_key) where r.run_id = $1 order by j.created_at, j.job_key`,
       [runId],
     );
-    return rows.map((r: { job_key: string; study_instance_uid: string; status: JobRecord['status']; step: string | null; reason: string | null }) => ({
+    return rows.map((r: { job_key: string; study_instance_uid: string; status: JobRecord['status']; step: string | null; reason: string | null; waiting: string | null }) => ({
       jobKey: r.job_key,
       studyInstanceUid: r.study_instance_uid,
       status: r.status,
       step: r.step,
       reason: r.reason,
+      waiting: r.waiting,
     }));
   }
 
@@ -377,6 +385,7 @@ function toRecord(r: any): JobRecord {
     attempts: r.attempts,
     review: r.review ?? null,
     createdAt: r.created_at,
+    waiting: r.waiting ?? null,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,
   };

@@ -77,7 +77,28 @@ const MIGRATIONS: readonly string[] = [
   );
   create index job_owners_worker on dfa.job_owners (worker_id);
   `,
-  // 3: contour review. A job may stop before `store` with status 'review'; `review` holds why it
+  // 3: nothing received is lost (src/storage/inbox-store.ts): the standing goal's pushed studies,
+  // which of their instances the PACS has acknowledged, and the run each started; a job waiting
+  // out an upstream outage says so (src/agent/jobs/outage.ts).
+  `
+  create table dfa.inbox_studies (
+    study_instance_uid text primary key,
+    first_at timestamptz not null default now(),
+    attempts int not null default 0,        -- forward / register / run attempts that failed
+    next_attempt_at timestamptz,
+    last_error text,
+    run_id text,                            -- set once the run has started
+    updated_at timestamptz not null default now()
+  );
+  create table dfa.inbox_forwarded (
+    sop_instance_uid text primary key,      -- the PACS acknowledged this instance (C-STORE / STOW-RS)
+    study_instance_uid text not null,
+    at timestamptz not null default now()
+  );
+  create index inbox_forwarded_study on dfa.inbox_forwarded (study_instance_uid);
+  alter table dfa.jobs add column waiting text;  -- "waiting for PACS since …" while an outage lasts
+  `,
+  // 4: contour review. A job may stop before `store` with status 'review'; `review` holds why it
   // waits and, once a person decided, the decision (reviewer, comment, time).
   `
   alter table dfa.jobs drop constraint jobs_status_check;

@@ -156,7 +156,7 @@ export class FakeWorld {
   }
 
   item(s: FakeStudy): WorkItem {
-    return { imagingStudy: `ImagingStudy/is-${s.uid}`, studyInstanceUid: s.uid, patient: `Patient/${s.patientId}`, modalities: [s.modality], seriesUids: [`${s.uid}.1`] };
+    return { imagingStudy: `ImagingStudy/is-${s.uid}`, studyInstanceUid: s.uid, patient: `Patient/${s.patientId}`, modalities: [s.modality], seriesUids: [`${s.uid}.1`], patientMrn: s.patientId };
   }
 
   pacs(): Pacs {
@@ -212,6 +212,7 @@ export class FakeWorld {
           .filter((s) => !q.studyInstanceUid || s.uid === q.studyInstanceUid)
           // Like a server whose ImagingStudy has no modality: the job must notice the MR itself.
           .map((s) => this.item(s)),
+      findPatients: async () => [],
       checkPatient: async (item, dicomPatientId) => {
         const s = this.study(item.studyInstanceUid);
         if (s.patientId !== dicomPatientId) throw new DfaError('FHIR_PATIENT_MISMATCH', `DICOM PatientID ${dicomPatientId} is not ${item.patient}`);

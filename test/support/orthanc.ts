@@ -38,6 +38,11 @@ export interface OrthancHandle {
   storageDir: string;
   /** REST helper (basic auth applied when users were set). */
   rest(path: string, init?: RequestInit): Promise<Response>;
+  /** Stop the Orthanc process only (an outage): the same storage and ports come back with `start()`. */
+  halt(): Promise<void>;
+  /** Start the process again after `halt()`, on the same ports with the same storage. */
+  start(): Promise<void>;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,34 +84,50 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
   };
   const cfgPath = join(dir, 'orthanc.json');
   await writeFile(cfgPath, JSON.stringify(config, null, 2));
-  const proc: ChildProcess = spawn(ORTHANC_BIN, [cfgPath], {
-    env: { ...process.env, TCP_NODELAY: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  let proc: ChildProcess;
   let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8000);
-  });
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const auth = opts.users ? 'Basic ' + Buffer.from(Object.entries(opts.users)[0].join(':')).toString('base64') : undefined;
   const rest = (path: string, init: RequestInit = {}) =>
     fetch(httpUrl + path, { ...init, headers: { ...(auth ? { Authorization: auth } : {}), ...(init.headers as Record<string, string> | undefined) } });
 
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`Orthanc exited (${proc.exitCode}): ${stderr}`);
-    try {
-      const r = await rest('/system');
-      if (r.ok) break;
-    } catch {
-      /* not up yet */
+  /** Start the Orthanc process on the config above and wait until its REST API answers. */
+  const launch = async () => {
+    const p: ChildProcess = spawn(ORTHANC_BIN, [cfgPath], {
+      env: { ...process.env, TCP_NODELAY: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    proc = p;
+    p.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8000);
+    });
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      if (p.exitCode !== null) throw new Error(`Orthanc exited (${p.exitCode}): ${stderr}`);
+      try {
+        const r = await rest('/system');
+        if (r.ok) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) {
+        p.kill('SIGKILL');
+        throw new Error(`Orthanc did not start within 20 s: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`Orthanc did not start within 20 s: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  /** Stop the process (SIGTERM, then SIGKILL after 5 s); its storage stays. */
+  const halt = async () => {
+    const p = proc;
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  await launch();
   return {
     aet,
     host: '127.0.0.1',
@@ -116,14 +137,16 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
     dicomWebUrl: `${httpUrl}/dicom-web`,
     storageDir: dir,
     rest,
+    halt,
+    async restart() {
+      await halt();
+      await launch();
+    },
+    async start() {
+      await launch();
+    },
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
+      await halt();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@ import type { Logger } from '../../core/log.ts';
 import type { ModelManifest } from '../../core/model.ts';
 import type { ArtifactStore, ImagingFhir, Pacs, SegmentationOutcome } from '../../core/ports.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
+import type { OutageGuard } from './outage.ts';
 
 /**
  * Everything a job needs from the other services, injected (src/agent/wiring.ts builds the real
@@ -40,5 +41,7 @@ export interface JobDeps {
   readonly segment: SegmentWithQc;
   readonly writeRtstruct: WriteDicom;
   readonly writeSeg?: WriteDicom;
+  /** Circuit breakers per upstream: a job waits out an outage instead of spending its retries. */
+  readonly outage?: OutageGuard;
   readonly log: Logger;
 }

@@ -1,15 +1,21 @@
 import type { JobState } from './state.ts';
+import { whoOf, type StudyWho } from '../who.ts';
 
 /** One job as `dfa run --json` reports it (DESIGN.md "Contracts"). */
 export interface JobResult {
   readonly studyInstanceUid: string;
   readonly imagingStudy: string;
+  /** Who and what (MRN masked unless asked otherwise). */
+  readonly who?: StudyWho;
+  /** The image series the contours were made on. */
+  readonly input?: { readonly seriesInstanceUid: string; readonly slices?: number };
   readonly status: 'succeeded' | 'failed' | 'skipped' | 'review';
   readonly reason?: string;
   readonly step?: string;
   readonly task?: string;
-  readonly rtstruct?: { readonly seriesInstanceUid: string; readonly sopInstanceUid: string };
-  readonly seg?: { readonly seriesInstanceUid: string; readonly sopInstanceUid: string };
+  /** Output UIDs as stored in the PACS, and `path`: the local copy we wrote. */
+  readonly rtstruct?: { readonly seriesInstanceUid: string; readonly sopInstanceUid: string; readonly path?: string };
+  readonly seg?: { readonly seriesInstanceUid: string; readonly sopInstanceUid: string; readonly path?: string };
   readonly diagnosticReport?: string;
   readonly provenance?: string;
   readonly model?: { readonly name: string; readonly version: string };
@@ -25,11 +31,13 @@ export interface JobResult {
 /** A job's result from its final state (a graph that ended: never 'review'; see executeJob for that). */
 export function resultOf(s: JobState): JobResult & { readonly status: 'succeeded' | 'failed' | 'skipped' } {
   const o = s.outcome ?? { status: 'failed' as const, reason: 'job ended without an outcome' };
-  const uids = (r?: { seriesInstanceUid: string; sopInstanceUid: string }) =>
-    r && { seriesInstanceUid: r.seriesInstanceUid, sopInstanceUid: r.sopInstanceUid };
+  const uids = (r?: { seriesInstanceUid: string; sopInstanceUid: string; path?: string }) =>
+    r && { seriesInstanceUid: r.seriesInstanceUid, sopInstanceUid: r.sopInstanceUid, ...(r.path ? { path: r.path } : {}) };
   return {
     studyInstanceUid: s.item.studyInstanceUid,
     imagingStudy: s.item.imagingStudy,
+    who: whoOf(s.item),
+    ...(s.series ? { input: { seriesInstanceUid: s.series.seriesInstanceUid, ...(s.volumeRef ? { slices: s.volumeRef.slices } : {}) } } : {}),
     status: o.status,
     reason: o.reason,
     step: o.step,

@@ -32,6 +32,7 @@ export interface OutputRef {
   readonly seriesInstanceUid: string;
   readonly sopInstanceUid: string;
   readonly key: string; // artifact key of the Part 10 file
+  readonly path?: string; // where that file is on this machine
 }
 /** One rendered preview PNG in the artifact store. */
 export interface PreviewRef {

@@ -36,6 +36,14 @@ export function parseDateRange(text: string, now: Date): DateRange | undefined {
     if (back === 0) back = 7;
     return { from: iso(addDays(today, -back)), said: m[0] };
   }
+  if ((m = t.match(/\b(?:from |on )?(?:last )?(sunday|monday|tuesday|wednesday|thursday|friday|saturday)\b/))) {
+    // "last Tuesday" / "on Tuesday": that one day, the most recent such day before today.
+    const want = DAYS.indexOf(m[1]);
+    let back = (today.getUTCDay() - want + 7) % 7;
+    if (back === 0) back = 7;
+    const d = iso(addDays(today, -back));
+    return { from: d, to: d, said: m[0] };
+  }
   if ((m = t.match(/\b(?:in the )?(?:last|past) (\d{1,3}) (day|week|month)s?\b/))) {
     const n = Number(m[1]) * (m[2] === 'day' ? 1 : m[2] === 'week' ? 7 : 30);
     return { from: iso(addDays(today, -n)), said: m[0] };
@@ -45,13 +53,14 @@ export function parseDateRange(text: string, now: Date): DateRange | undefined {
     return m[0].startsWith('since') ? { from: y, said: m[0] } : { from: y, to: y, said: m[0] };
   }
   if ((m = t.match(/\b(?:from |since )?today\b|\bthis morning\b/))) return { from: iso(today), to: iso(today), said: m[0] };
-  if ((m = t.match(/\bthis week\b/))) {
+  if ((m = t.match(/\b(?:from )?this week\b/))) {
     const back = (today.getUTCDay() + 6) % 7; // weeks start on Monday (ISO 8601)
     return { from: iso(addDays(today, -back)), said: m[0] };
   }
-  if ((m = t.match(/\blast week\b/))) {
+  if ((m = t.match(/\b(?:from )?last week\b/))) {
     const back = ((today.getUTCDay() + 6) % 7) + 7;
     return { from: iso(addDays(today, -back)), to: iso(addDays(today, -back + 6)), said: m[0] };
   }
+  if ((m = t.match(new RegExp(`\\b${ISO}\\b`)))) return { from: m[1], to: m[1], said: m[0] };
   return undefined;
 }

@@ -5,6 +5,7 @@ import { loadCapabilities, SHIPPED_MODELS_DIR, type Capabilities } from './capab
 import { chatModelFromConfig, draftPlanWithLlm } from './llm.ts';
 import { draftPlanByRules } from './rules.ts';
 import { validatePlan } from './validate.ts';
+import { DfaError } from '../../core/errors.ts';
 
 export { loadCapabilities, type Capabilities } from './capabilities.ts';
 
@@ -20,6 +21,7 @@ export interface PlanGoalOptions {
 /** Goal sentence → validated Plan, or DfaError GOAL_UNSUPPORTED naming what is missing. */
 export async function planGoal(goal: string, config: Config, opts: PlanGoalOptions = {}): Promise<Plan> {
   const caps = opts.capabilities ?? (await loadCapabilities(config.DFA_MODEL_DIR ?? SHIPPED_MODELS_DIR));
+  checkDefaultSegmenter(config.DFA_SEGMENTER, caps);
   const now = opts.now ?? new Date();
   const planner = opts.planner ?? (opts.chatModel || config.DFA_LLM_BASE_URL ? 'llm' : 'rules');
   const draft =
@@ -31,4 +33,12 @@ export async function planGoal(goal: string, config: Config, opts: PlanGoalOptio
     ? { ...plan, pipeline: { ...plan.pipeline, fallbackSegmenter: config.DFA_FALLBACK_SEGMENTER } }
     : plan;
   return validatePlan(withFallback, caps, draft.problems);
+}
+
+/** DFA_SEGMENTER names a kind or an installed model; anything else is a configuration error (exit 2), not a goal refusal. */
+export function checkDefaultSegmenter(name: string, caps: Capabilities): void {
+  const allowed = [...new Set([...caps.models.map((m) => m.kind), ...caps.models.map((m) => m.name)])];
+  if (!allowed.includes(name)) {
+    throw new DfaError('CONFIG_INVALID', `bad configuration: DFA_SEGMENTER='${name}' is not allowed: one of ${allowed.join(', ') || '(no models installed)'}`);
+  }
 }

@@ -25,6 +25,7 @@ const llmPlan = {
   rerun: false,
   understood: ['pending CT studies', 'both lungs', 'RTSTRUCT'],
   problems: [],
+  wordsUsed: ['do the lungs', 'waiting CTs', 'network'],
 };
 
 test('LLM planner: structured output becomes the same validated Plan', async () => {
@@ -56,5 +57,20 @@ test('LLM planner: malformed structured output is a clear error', async () => {
   await assert.rejects(
     planGoal('lungs', cfg, { capabilities: TEST_CAPS, now, chatModel: scripted({ selection: 42 }) }),
     (e) => isDfaError(e, 'GOAL_UNSUPPORTED') && /invalid plan/.test(e.message),
+  );
+});
+
+test('LLM planner: words the model did not use are a refusal naming them (same accounting as the rules)', async () => {
+  await assert.rejects(
+    planGoal('Please do the lungs on the waiting CTs with the network except patient 777888', cfg, { capabilities: TEST_CAPS, now, chatModel: scripted(llmPlan) }),
+    (e) => isDfaError(e, 'GOAL_UNSUPPORTED') && /could not place: "except", "patient", "777888"/.test(e.message),
+  );
+});
+
+test('LLM planner: a cited phrase that is not in the goal is a refusal', async () => {
+  const invented = { ...llmPlan, wordsUsed: [...llmPlan.wordsUsed, 'for patient 123'] };
+  await assert.rejects(
+    planGoal('Please do the lungs on the waiting CTs with the network', cfg, { capabilities: TEST_CAPS, now, chatModel: scripted(invented) }),
+    (e) => isDfaError(e, 'GOAL_UNSUPPORTED') && /cites "for patient 123", not in the goal/.test(e.message),
   );
 });

@@ -5,7 +5,8 @@ import { DfaError } from '../../core/errors.ts';
 import type { Config } from '../../core/config.ts';
 import { PlanSchema } from '../plan.ts';
 import type { Capabilities } from './capabilities.ts';
-import type { PlanDraft } from './rules.ts';
+import { FILLER, GoalReader } from './reader.ts';
+import { unplacedProblem, type PlanDraft } from './rules.ts';
 
 /**
  * Optional LLM planner: any chat model (OpenAI-compatible endpoint via DFA_LLM_BASE_URL) fills the
@@ -17,7 +18,24 @@ const LlmOutput = PlanSchema.omit({ goal: true }).extend({
     .array(z.string())
     .default([])
     .describe('Parts of the goal this installation cannot serve (unknown organ, output, modality). Empty if none.'),
+  wordsUsed: z
+    .array(z.string())
+    .describe('Every phrase of the goal, copied exactly, that you turned into part of the plan. Words you did not use make the goal refused.'),
 });
+
+/**
+ * The same accounting as the rule planner: every word of the goal is one the model says it used
+ * (and that phrase really is in the goal) or a filler word; otherwise the goal is refused.
+ */
+export function accountForWords(goal: string, wordsUsed: readonly string[]): string[] {
+  const r = new GoalReader(goal);
+  const problems: string[] = [];
+  const invented = wordsUsed.filter((w) => w.trim() !== '' && !r.takePhrase(w.replace(/\s+/g, ' ').trim()));
+  if (invented.length) problems.push(`a plan from the goal's own words (the LLM planner cites ${invented.map((w) => `"${w}"`).join(', ')}, not in the goal)`);
+  const left = r.leftover(FILLER);
+  if (left.length) problems.push(unplacedProblem(left));
+  return problems;
+}
 
 function systemPrompt(caps: Capabilities, now: Date): string {
   const models = caps.models
@@ -33,7 +51,9 @@ function systemPrompt(caps: Capabilities, now: Date): string {
     '"onnx" or a model name. outputs: rtstruct / seg (DICOM SEG) / fhirReport; when the goal names outputs, set',
     'exactly those; otherwise rtstruct and seg. store.method: "default" unless STOW-RS or C-STORE is named.',
     'rerun is true only when the user asks to redo work. Put anything you cannot map into problems.',
-    'understood: short phrases saying what you understood.',
+    'understood: short phrases saying what you understood. wordsUsed: the exact phrases of the goal you used;',
+    'every word of the goal must be in wordsUsed unless it is filler ("the", "please", "scans"). Never drop a',
+    'restriction (patient, date, accession, count, "except …"): if you cannot express it, put it in problems.',
   ].join('\n');
 }
 
@@ -57,8 +77,8 @@ export async function draftPlanWithLlm(goal: string, model: BaseChatModel, caps:
     }
     throw new DfaError('SERVICE_UNREACHABLE', `LLM planner failed: ${(e as Error).message}`, { cause: e });
   }
-  const { problems, ...rest } = out;
-  return { plan: { goal, ...rest, understood: [...rest.understood, '(planned by LLM)'] }, problems };
+  const { problems, wordsUsed, ...rest } = out;
+  return { plan: { goal, ...rest, understood: [...rest.understood, '(planned by LLM)'] }, problems: [...problems, ...accountForWords(goal, wordsUsed)] };
 }
 
 /** ChatOpenAI pointed at any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, LM Studio...). */

@@ -125,3 +125,15 @@ test('the fallback segmenter is the other installed model covering the structure
   const p = await plan('Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS');
   assert.equal(p.pipeline.fallbackSegmenter, 'lung-unet');
 });
+
+test('review policy: goal words set it, DFA_REVIEW is the default, contradictions are refused', async () => {
+  const base = 'Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS';
+  assert.equal((await plan(base)).review, 'on-qc-fail');
+  assert.equal((await planGoal(base, loadConfig({ DFA_REVIEW: 'always' }), { capabilities: TEST_CAPS, now, planner: 'rules' })).review, 'always');
+  for (const g of [`${base} for review`, `${base}, hold for approval`, 'segment the lungs on pending CTs for clinician review']) assert.equal((await plan(g)).review, 'always', g);
+  for (const g of [`${base} with no review`, `${base} without review`]) assert.equal((await plan(g)).review, 'never', g);
+  assert.equal((await plan(`${base}, review only when QC fails`)).review, 'on-qc-fail');
+  await assert.rejects(plan(`${base} for review and no review`), (e: unknown) => isDfaError(e, 'GOAL_UNSUPPORTED') && /one review policy/.test(e.message));
+  const p = await plan(`${base} for review`);
+  assert.ok(p.understood.some((u) => /^review: a person approves every contour/.test(u)));
+});

@@ -55,11 +55,16 @@ export const ONNX_RE = /\bu-?net\b|\bonnx\b|\bdeep[- ]learning\b|\bneural (net|n
 export const CLASSICAL_RE = /\bclassical\b|\bthreshold(ing)?\b|\brule-?based\b|\bnon-?ai\b|\bconventional\b/;
 
 export const UID_RE = /\b[0-2](?:\.(?:0|[1-9]\d*)){2,}\b/g;
-export const PATIENT_RE = /\b(?:patient(?:\s+(?:id|mrn|number|no\.?))?|mrn)\s*[:#]?\s*((?:patient\/)?[a-z0-9][\w-]*\d[\w-]*|\d[\w-]*)/i;
 export const LIMIT_RE =
-  /\b(?:first|next|up to|at most|max(?:imum)?|limit(?:ed)? to|only)\s+(\d{1,4})\b|\b(\d{1,4})\s+(?:pending\s+|new\s+|registered\s+)?(?:ct\s+|chest\s+)?(?:studies|scans|exams|cases|series)\b/;
+  /\b(?:first|next|up to|at most|max(?:imum)?|limit(?:ed)? to|only)\s+(\d{1,4})\b|\b(\d{1,4})(?=\s+(?:pending\s+|new\s+|registered\s+)?(?:ct\s+|chest\s+)?(?:studies|scans|exams|cases|series|cts)\b)/;
+// "do not segment …", "don't contour …": the goal asks for nothing to be done.
+export const NEGATED_TASK_RE =
+  /\b(?:do not|don'?t|dont|never|not|no need to|no)\s+(?:\w+\s+)?(?:analy[sz]e|segment\w*|contour\w*|auto-?contour\w*|delineat\w*|process\w*|run|re-?run)\b/;
+export const NO_SEG_RE = /\b(?:no|without|not|skip(?:ping)?|don'?t write|do not write)\s+(?:a\s+|the\s+|any\s+)?(?:dicom[- ])?segs?\b(?:\s+objects?)?/;
+export const NO_RTSTRUCT_RE = /\b(?:no|without|not|skip(?:ping)?|don'?t write|do not write)\s+(?:a\s+|the\s+|any\s+)?(?:rt-?structs?|rtss|structure sets?)\b/;
 
 /** Review policy words: "for review", "hold for approval" → always; "no review" → never. */
-export const REVIEW_ALWAYS_RE = /\b(for (a |human |clinician |physician )?review|hold (them |it )?for (review|approval)|with (a )?review|review (them |it |the contours )?before (storing|sending|they reach)|after approval)\b/;
-export const REVIEW_NEVER_RE = /\b(no review|without (a )?review|skip (the )?review)\b/;
-export const REVIEW_QC_RE = /\breview (only )?(when|if|on) qc fail(s|ure)?\b/;
+export const REVIEW_ALWAYS_RE =
+  /\b(?:for\s+(?:a\s+|human\s+|clinician\s+|physician\s+)?review|hold\s+(?:them\s+|it\s+)?for\s+(?:review|approval)|with\s+(?:a\s+)?review|review\s+(?:them\s+|it\s+|the\s+contours\s+)?before\s+(?:storing|sending)|after\s+approval)\b/;
+export const REVIEW_NEVER_RE = /\b(?:no\s+review|without\s+(?:a\s+)?review|skip\s+(?:the\s+)?review)\b/;
+export const REVIEW_QC_RE = /\breview\s+(?:only\s+)?(?:when|if|on)\s+(?:the\s+)?qc\s+fail(?:s|ure)?\b/;

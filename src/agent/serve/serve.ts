@@ -13,15 +13,18 @@ import { scpFromConfig, type DicomScp } from '../../dicom/scp/receiver.ts';
 import { fhirFromConfig, type ConfiguredFhir } from '../../fhir/fhir-from-config.ts';
 import { registerStudy } from '../../fhir/register-study.ts';
 import { AuditStore } from '../../storage/audit.ts';
+import { InboxStore } from '../../storage/inbox-store.ts';
 import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
 import { eventsAfter, getRun } from '../../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../jobs/worker.ts';
 import { livenessFromConfig } from '../jobs/liveness.ts';
 import type { Plan } from '../plan.ts';
 import { planGoal } from '../planner/index.ts';
+import { outageGuardFromConfig } from '../outage-from-config.ts';
 import { openAgent } from '../wiring.ts';
 import { BackgroundRuns } from './background-runs.ts';
 import { readinessFrom } from './readiness.ts';
+import { rescanInbox } from './inbox-rescan.ts';
 import { StandingGoal } from './standing-goal.ts';
 
 export interface ServeOptions {
@@ -93,7 +96,9 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     const dicomweb = pacs.embedded ? await DicomWebServer.start({ store: pacs.embedded.store, host: '127.0.0.1', port: 0, log: log.child({ svc: 'dicomweb' }) }) : undefined;
     if (dicomweb) closers.push({ name: 'DICOMweb', close: () => dicomweb.close() });
 
-    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts } });
+    const outage = outageGuardFromConfig(cfg, { dimseEcho: pacs.dimse ? () => pacs.echo() : undefined, dicomwebUrl: cfg.DFA_DICOMWEB_URL, fhirBaseUrl: fhir.client.baseUrl }, log);
+    closers.push({ name: 'outage probes', close: async () => outage.close() });
+    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts, outage } });
     closers.push({ name: 'database', close: () => agent.close() });
     const workers: Workers = await startWorkers(agent.db, agent.deps, { concurrency: cfg.DFA_CONCURRENCY, liveness: livenessFromConfig(cfg) });
     closers.push({ name: 'workers', close: () => workers.stop() });
@@ -115,10 +120,15 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
         startRun: (plan) => runs.start(plan, { dryRun: false }),
         discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
+        store: new InboxStore(agent.db.pool),
+        retryMs: cfg.DFA_STANDING_RETRY_MS,
+        retryMaxMs: cfg.DFA_STANDING_RETRY_MAX_MS,
         log: log.child({ svc: 'standing-goal' }),
       });
       holder.standing = standing;
       closers.push({ name: 'standing goal', close: () => standing.close() });
+      // Nothing received is lost: what an earlier start left in the inbox is handled like a new push.
+      await rescanInbox(join(artifacts.root, 'inbox'), standing, log.child({ svc: 'standing-goal' }));
     }
 
     const probeMs = opts.readinessTimeoutMs ?? 3000;

@@ -7,7 +7,7 @@ import type { Plan } from '../plan.ts';
 import { planGoal } from '../planner/index.ts';
 import { loadConfig } from '../../core/config.ts';
 import { TEST_CAPS } from '../planner/fixtures.ts';
-import { planForStudy, StandingGoal, type StandingGoalOptions, type Trigger } from './standing-goal.ts';
+import { planForStudy, StandingGoal, type StandingGoalOptions, type StandingStore, type Trigger } from './standing-goal.ts';
 
 const log = createLogger({ level: 'error' });
 const inst = (study: string, n: number): RetrievedInstance => ({ path: `/in/${study}/${n}.dcm`, studyInstanceUid: study, seriesInstanceUid: `${study}.1`, sopInstanceUid: `${study}.1.${n}`, sopClassUid: '1.2.840.10008.5.1.4.1.1.2' });
@@ -119,4 +119,96 @@ test('a run that cannot start keeps the files', async () => {
   assert.match((await done).error ?? '', /database down/);
   assert.deepEqual(discarded, []);
   await g.close();
+});
+
+/** An in-memory StandingStore with the semantics of src/storage/inbox-store.ts. */
+function memoryStore() {
+  const studies = new Map<string, { attempts: number; runId?: string }>();
+  const acked = new Map<string, string>(); // sop -> study
+  const store: StandingStore = {
+    noted: async (uid) => void (studies.has(uid) || studies.set(uid, { attempts: 0 })),
+    state: async (uid) => {
+      const s = studies.get(uid);
+      const f = new Set([...acked].filter(([, st]) => st === uid).map(([sop]) => sop));
+      return s || f.size > 0 ? { attempts: s?.attempts ?? 0, ...(s?.runId ? { runId: s.runId } : {}), forwarded: f } : undefined;
+    },
+    forwarded: async (uid, sops) => void sops.forEach((x) => acked.set(x, uid)),
+    failed: async (uid) => {
+      const s = studies.get(uid) ?? { attempts: 0 };
+      s.attempts++;
+      studies.set(uid, s);
+      return s.attempts;
+    },
+    started: async (uid, runId) => void studies.set(uid, { ...(studies.get(uid) ?? { attempts: 0 }), runId }),
+    done: async (uid, sops) => {
+      studies.delete(uid);
+      for (const x of sops) acked.delete(x);
+    },
+  };
+  return { store, studies, acked };
+}
+
+test('an unreachable PACS: the forward is retried with backoff until the PACS takes the study, then one run', async () => {
+  let down = 2;
+  const { g, started, next } = await setup({
+    retryMs: 20,
+    forward: async (files) => {
+      if (down-- > 0) throw new Error('connect ECONNREFUSED 127.0.0.1:4242');
+      return files.map((f) => ({ sopInstanceUid: f, ok: true, status: 0 }));
+    },
+  });
+  g.received(inst('3.3', 0), { callingAet: 'CT1' });
+  const seen: Trigger[] = [];
+  for (;;) {
+    const t = await next();
+    seen.push(t);
+    if (!t.error) break;
+  }
+  assert.deepEqual(seen.map((t) => t.retryInMs), [20, 40, undefined], 'doubled each time');
+  assert.match(seen[0].error ?? '', /ECONNREFUSED/);
+  assert.equal(seen[2].forwarded, 1);
+  assert.equal(started.length, 1);
+  await g.close();
+});
+
+test('after a restart: instances the PACS acknowledged are not sent again, and a run that had started is not started again', async () => {
+  const mem = memoryStore();
+  // First life: the PACS takes the first batch, then the process "dies" during the second one.
+  let batches = 0;
+  const first = await setup({
+    store: mem.store,
+    forwardBatch: 2,
+    forward: async (files) => {
+      if (++batches === 2) return new Promise<never>(() => undefined); // killed mid-forward: never answers
+      return files.map((f) => ({ sopInstanceUid: f, ok: true, status: 0 }));
+    },
+  });
+  for (let i = 0; i < 4; i++) first.g.received(inst('6.1', i), { callingAet: 'CT1' });
+  while (mem.acked.size < 2) await new Promise((r) => setTimeout(r, 5));
+  void first.g.close(); // never settles: its forward hangs, as in a killed process
+  // Second life: the inbox rescan hands the same four files over again.
+  const second = await setup({ store: mem.store, forwardBatch: 2 });
+  const done = second.next();
+  for (let i = 0; i < 4; i++) second.g.received(inst('6.1', i), { callingAet: 'CT1' });
+  const t = await done;
+  assert.equal(t.alreadyForwarded, 2);
+  assert.equal(t.forwarded, 2);
+  assert.deepEqual(second.forwarded.flat(), ['/in/6.1/2.dcm', '/in/6.1/3.dcm'], 'only what the PACS had not acknowledged');
+  assert.equal(second.started.length, 1);
+  assert.equal(mem.studies.size, 0, 'handled: forgotten');
+  await second.g.close();
+
+  // A run started but the process died before the inbox files were removed: no second run.
+  await mem.store.forwarded('6.2', ['6.2.1.0']);
+  await mem.store.started('6.2', 'run-earlier');
+  const third = await setup({ store: mem.store });
+  const d3 = third.next();
+  third.g.received(inst('6.2', 0), { callingAet: 'CT1' });
+  const t3 = await d3;
+  assert.equal(t3.runId, 'run-earlier');
+  assert.equal(t3.resumed, true);
+  assert.equal(third.started.length, 0);
+  assert.deepEqual(third.forwarded, []);
+  assert.deepEqual(third.discarded, ['/in/6.2/0.dcm']);
+  await third.g.close();
 });

@@ -14,6 +14,14 @@ export const verb: Verb = {
     'npx dfa demo --json > demo.json',
     'DFA_DATA_DIR=/tmp/dfa npx dfa demo --data-dir /tmp/dfa/demo',
   ],
+  flags: [
+    '--studies <n>      phantom CT studies (default 3)',
+    '--size <px>        rows and columns (default 256)',
+    '--slices <n>       slices per CT (default 100)',
+    '--data-dir <dir>   where the demo keeps its data',
+    '--goal <text>      the goal to run (default: the example goal)',
+    '--json             the run result as JSON',
+  ],
   async run(args, ctx) {
     const { values } = parseArgs({
       args: [...args],

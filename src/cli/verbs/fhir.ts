@@ -22,6 +22,15 @@ export const verb: Verb = {
     'DFA_FHIR_URL=https://hapi.example/fhir npx dfa fhir contract   # checks the server does what we rely on; WRITES test Patients',
     'npx dfa fhir keygen --out keys --client-id dfa [--alg ES384]   # SMART backend key pair: private-key.pem, jwks.json, auth.json',
   ],
+  flags: [
+    '--port <n>         serve: port (default 8081)',
+    '--host <addr>      serve: interface (default 127.0.0.1)',
+    '--auth <file>      serve: enforce auth (auth.json)',
+    '--data-dir <dir>   serve: where data lives',
+    '--out <dir>        keygen: where to write the keys',
+    '--client-id <id>   keygen: the client id',
+    '--alg <alg>        keygen: ES384 (default) or RS384',
+  ],
   async run(args, ctx) {
     const [sub, ...rest] = args;
     switch (sub) {

@@ -11,6 +11,16 @@ export const verb: Verb = {
     'npx dfa find --study 1.2.826.0.1.3680043.2.1125.1.355…   # its series',
     'npx dfa find --study <study uid> --series <series uid>  # its instances',
   ],
+  flags: [
+    '--patient-id <id>  studies of this PatientID',
+    '--accession <acc>  studies with this accession number',
+    '--modality <m>     e.g. CT',
+    '--from <date>      study date from (YYYYMMDD)',
+    '--to <date>        study date to',
+    '--study <uid>      the series of this study',
+    '--series <uid>     the instances of this series (with --study)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values: v } = parseArgs({
       args: [...args],

@@ -13,6 +13,11 @@ export const verb: Verb = {
     'npx dfa inspect /tmp/phantom/dicom --json',
     'npx dfa inspect --modality MR /tmp/mr/dicom',
   ],
+  flags: [
+    '--modality <m>     image modality to select (repeatable; default CT)',
+    '--allow-tilt       accept gantry-tilted series',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],

@@ -38,7 +38,7 @@ test('dfa jobs lists the audit table (text and --json, by run, events); dfa run 
     lines.length = 0;
     assert.equal(await main(['jobs'], ctx), 0);
     const text = lines.join('\n');
-    assert.match(text, new RegExp(`succeeded +${uid.replace(/\./g, '\\.')}`));
+    assert.match(text, new RegExp(`succeeded +patient \\*\\*\\*.*\\n +study ${uid.replace(/\./g, '\\.')}`), 'who first (MRN masked), then the study');
     assert.match(text, /skipped .* — find: no CT series \(study has MR\)/);
     assert.match(text, /model classical 1\.0\.0/);
 
@@ -48,7 +48,7 @@ test('dfa jobs lists the audit table (text and --json, by run, events); dfa run 
 
     lines.length = 0;
     assert.equal(await main(['jobs', '--runs'], ctx), 0);
-    assert.match(lines.join('\n'), new RegExp(`${r.runId} .*"succeeded":1`));
+    assert.match(lines.join('\n'), new RegExp(`${r.runId} .*1 succeeded`));
 
     const bad = join(root, 'bad-plan.json');
     await writeFile(bad, JSON.stringify({ goal: 'x', selection: {}, pipeline: { task: 'segmentation', structures: [] } }));

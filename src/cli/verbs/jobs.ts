@@ -3,17 +3,26 @@ import { DfaError } from '../../core/errors.ts';
 import { AuditStore, type JobRecord } from '../../storage/audit.ts';
 import { openDatabase } from '../../storage/db.ts';
 import type { Verb } from '../verb.ts';
+import { roundMl } from '../../core/phi.ts';
+import { whoLine, whoOf } from '../../agent/who.ts';
 
-function row(j: JobRecord & { runAction?: string }): string {
+function summaryText(s: unknown): string {
+  const x = (s ?? {}) as { succeeded?: number; failed?: number; skipped?: number };
+  return `${x.succeeded ?? 0} succeeded, ${x.failed ?? 0} failed, ${x.skipped ?? 0} skipped`;
+}
+
+function row(j: JobRecord & { runAction?: string }, showPhi: boolean): string {
   const took = Object.values(j.timingsMs).reduce((a, b) => a + b, 0);
   const why = j.runAction === 'already-done' ? ' (already done before this run)' : j.reason ? ` — ${j.step ?? ''}: ${j.reason}` : '';
   return [
-    `${j.status.padEnd(9)} ${j.studyInstanceUid}  ${j.imagingStudy ?? ''}${why}`,
+    `${j.status.padEnd(9)} ${whoLine(whoOf(j.workItem, showPhi))}${why}`,
+    `          study ${j.studyInstanceUid}  ${j.imagingStudy ?? ''}`,
     `          job ${j.jobKey} gen ${j.generation}, run ${j.runId}, ${j.attempts} attempt(s), ${Math.round(took)} ms, updated ${j.updatedAt.toISOString()}`,
     ...(j.inputSeries.length ? [`          in  series ${j.inputSeries.join(', ')}`] : []),
     ...(j.outputSops.length ? [`          out SOP ${j.outputSops.join(', ')}`] : []),
     ...(j.fhirWritten.length ? [`          FHIR ${j.fhirWritten.map((w) => `${w.reference}${w.versionId ? `/_history/${w.versionId}` : ''}`).join(', ')}`] : []),
-    ...(j.model ? [`          model ${j.model.name} ${j.model.version}`] : []),
+    ...(j.model ? [`          model ${j.model.name} ${j.model.version}${(j.result as { fallbackUsed?: boolean } | null)?.fallbackUsed ? ' (fallback)' : ''}`] : []),
+    ...(j.volumesMl ? [`          volumes ${Object.entries(j.volumesMl).map(([k, v]) => `${k} ${roundMl(v)}`).join(', ')}`] : []),
   ].join('\n');
 }
 
@@ -25,6 +34,14 @@ export const verb: Verb = {
     'npx dfa jobs --events "<job key>"                 # one job\'s events (steps, retries, fallback)',
     'npx dfa jobs --runs                               # recent goal runs with their summaries',
   ],
+  flags: [
+    '--run <id>         the jobs of one run',
+    '--runs             recent goal runs with their summaries',
+    "--events <jobKey>  one job's events",
+    '--limit <n>        at most n rows (default 100)',
+    '--show-phi         full MRNs and names (default: masked, ***4567)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values } = parseArgs({
       args: [...args],
@@ -34,6 +51,7 @@ export const verb: Verb = {
         runs: { type: 'boolean', default: false },
         events: { type: 'string' },
         limit: { type: 'string' },
+        'show-phi': { type: 'boolean', default: false },
       },
     });
     const limit = values.limit === undefined ? 100 : Number(values.limit);
@@ -44,7 +62,8 @@ export const verb: Verb = {
       if (values.runs) {
         const runs = await audit.listRuns(limit);
         if (values.json) ctx.out(JSON.stringify(runs, null, 2));
-        else for (const r of runs) ctx.out(`${r.runId}  ${r.startedAt.toISOString()}  ${r.finishedAt ? JSON.stringify(r.summary) : 'running'}  ${r.goal}`);
+        else if (runs.length === 0) ctx.out('No runs yet. Start one: npx dfa run "<goal>" (or npx dfa demo to try it on phantoms).');
+        else for (const r of runs) ctx.out(`${r.runId}  ${r.startedAt.toISOString()}  ${r.finishedAt ? summaryText(r.summary) : 'running'}  ${r.goal}`);
         return 0;
       }
       if (values.events) {
@@ -55,8 +74,8 @@ export const verb: Verb = {
       }
       const jobs = await audit.listJobs({ runId: values.run, limit });
       if (values.json) ctx.out(JSON.stringify(jobs, null, 2));
-      else if (jobs.length === 0) ctx.out(values.run ? `no jobs in run ${values.run}` : 'no jobs yet');
-      else for (const j of jobs) ctx.out(row(j));
+      else if (jobs.length === 0) ctx.out(values.run ? `No jobs in run ${values.run}.` : 'No jobs yet. Run a goal: npx dfa run "<goal>" (or npx dfa demo).');
+      else for (const j of jobs) ctx.out(row(j, values['show-phi']));
       return 0;
     } finally {
       await db.close();

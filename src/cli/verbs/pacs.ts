@@ -19,6 +19,14 @@ export const verb: Verb = {
     'npx dfa pacs --port 4242 --aet DEVPACS --known DFA@127.0.0.1:11112 --known STORESCP@127.0.0.1:11113',
     'npx dfa pacs --host 0.0.0.0 --port 4242 --allow DFA,WORKSTATION   # reachable from the network, AE allow-list',
   ],
+  flags: [
+    '--port <n>         DIMSE port (default 4242)',
+    '--host <addr>      interface (default 127.0.0.1)',
+    '--aet <ae>         our AE title',
+    '--dir <dir>        where instances are kept',
+    '--known <AE=host:port>  a move destination (repeatable)',
+    '--allow <AE,...>   calling AEs accepted',
+  ],
   async run(args, ctx) {
     const { values: v } = parseArgs({
       args: [...args],

@@ -1,3 +1,5 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { writePhantomSeries } from '../../dicom/phantom/write-series.ts';
@@ -18,6 +20,26 @@ export const verb: Verb = {
     'npx dfa phantom --out /tmp/p512 --size 512 --slices 300 --spacing 0.8 --thickness 1.25 --position HFS --patient-id P1 --seed 1',
     'npx dfa phantom --out /tmp/ffs --position FFS --anterior-junction --oblique 10',
     'npx dfa phantom --out /tmp/mr --modality MR --size 128 --slices 40   # an MR series the CT workflow must skip',
+  ],
+  flags: [
+    '--out <dir>        where to write the series (must be empty, or --force)',
+    '--force            empty --out first',
+    '--size <px>',
+    '--slices <n>',
+    '--spacing <mm>',
+    '--thickness <mm>',
+    '--position <HFS|FFS|...>',
+    '--oblique <deg>',
+    '--anterior-junction  lungs touching at the front',
+    '--seed <n>',
+    '--noise <HU>',
+    '--modality <CT|MR>',
+    '--patient-id <id>',
+    '--patient-name <PN>',
+    '--study-uid <uid>',
+    '--accession <acc>',
+    '--no-truth         no ground-truth masks',
+    '--json             JSON output',
   ],
   async run(args, ctx) {
     const { values } = parseArgs({
@@ -40,9 +62,16 @@ export const verb: Verb = {
         accession: { type: 'string' },
         'no-truth': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     if (!values.out) throw new DfaError('CONFIG_INVALID', 'missing --out <dir> (usage: dfa phantom --out <dir>)');
+    // Old slices left in the folder would be read as part of the new series by `segment`: refuse, or empty it with --force.
+    const existing = await readdir(values.out).catch(() => [] as string[]);
+    if (existing.length > 0) {
+      if (!values.force) throw new DfaError('CONFIG_INVALID', `--out ${values.out} is not empty (${existing.length} entries); choose an empty folder or add --force to empty it first`);
+      for (const e of existing) await rm(join(values.out, e), { recursive: true, force: true });
+    }
     const position = (values.position ?? 'HFS').toUpperCase();
     const modality = (values.modality ?? 'CT').toUpperCase();
     const t0 = Date.now();

@@ -14,6 +14,13 @@ export const verb: Verb = {
     'npx dfa register --all --modality CT --order          # every CT study, with a ServiceRequest each',
     'npx dfa register --all --endpoint https://pacs.example/dicom-web --json',
   ],
+  flags: [
+    '--all              every study in the PACS',
+    '--modality <m>     with --all: only studies with this modality',
+    '--order            also create a ServiceRequest per study',
+    '--endpoint <url>   ImagingStudy.endpoint (DICOMweb base)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const positional: string[] = [];
     let all = false;

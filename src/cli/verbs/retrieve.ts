@@ -12,6 +12,13 @@ export const verb: Verb = {
     'npx dfa retrieve --study <study uid> --series <series uid> --method c-move,c-get',
     'DFA_RETRIEVE=wado-rs DFA_DICOMWEB_URL=http://localhost:8042/dicom-web npx dfa retrieve --study <uid> --json',
   ],
+  flags: [
+    '--study <uid>      the study (required)',
+    '--series <uid>     one series only',
+    '--out <dir>        where to write',
+    '--method <list>    c-get,c-move,wado-rs (default DFA_RETRIEVE)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values: v } = parseArgs({
       args: [...args],

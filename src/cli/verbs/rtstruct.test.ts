@@ -42,15 +42,32 @@ test('dfa rtstruct write: NIfTI masks on the CT → RTSTRUCT + SEG that read bac
       'rtstruct', 'write', '--ct', CIP64_DICOM_DIR,
       '--mask', `Lung_L=${join(CIP64_DIR, 'lung_left_mask.nii.gz')}`,
       '--mask', `Lung_R=${join(CIP64_DIR, 'lung_right_mask.nii.gz')}`,
-      '--out', rt, '--seg', seg,
+      '--out', rt, '--seg', seg, '--source', 'ground-truth',
     );
     assert.equal(code, 0, out.join('\n'));
+    // PS3.3 C.8.8.5: reference masks are not the model's work.
+    const bytes = await readFile(rt);
+    assert.ok(bytes.includes('SEMIAUTOMATIC'), 'ROIGenerationAlgorithm SEMIAUTOMATIC');
+    assert.ok(!bytes.includes('classical-lung'), 'no model named as the source');
+    // A different contour set on the same CT never shares UIDs; the same one keeps them.
+    const rt2 = join(dir, 'rtss2.dcm');
+    const one = await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Lung_L=${join(CIP64_DIR, 'lung_left_mask.nii.gz')}`, '--out', rt2, '--source', 'manual');
+    assert.equal(one.code, 0, one.out.join('\n'));
+    const a = readRtstruct(new Uint8Array(bytes));
+    const b = readRtstruct(new Uint8Array(await readFile(rt2)));
+    assert.notEqual(a.sopInstanceUid, b.sopInstanceUid);
+    assert.ok((await readFile(rt2)).includes('MANUAL'));
+    const again = await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Lung_L=${join(CIP64_DIR, 'lung_left_mask.nii.gz')}`, '--out', rt2, '--source', 'manual');
+    assert.equal(again.code, 0);
+    assert.equal(readRtstruct(new Uint8Array(await readFile(rt2))).sopInstanceUid, b.sopInstanceUid);
+    // Without --source (or --model) the verb does not guess who made the contours.
+    assert.equal((await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Lung_L=${join(CIP64_DIR, 'lung_left_mask.nii.gz')}`, '--out', rt2)).code, 2);
     const back = readRtstruct(new Uint8Array(await readFile(rt)));
     assert.deepEqual(back.rois.map((r) => r.name).sort(), ['Lung_L', 'Lung_R']);
     assert.ok(back.rois.every((r) => r.contours.length > 50));
     assert.ok((await readFile(seg)).length > 1000);
     // A mask for an ROI the manifest does not know is refused with a reason: a bad argument, exit 2.
-    const bad = await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Heart=${join(CIP64_DIR, 'lung_mask.nii.gz')}`, '--out', rt);
+    const bad = await dfa('rtstruct', 'write', '--ct', CIP64_DICOM_DIR, '--mask', `Heart=${join(CIP64_DIR, 'lung_mask.nii.gz')}`, '--out', rt, '--source', 'manual');
     assert.equal(bad.code, 2);
   } finally {
     await rm(dir, { recursive: true, force: true });

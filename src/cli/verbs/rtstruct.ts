@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,7 @@ import { labelByRoiName, loadManifest, SHIPPED_MODELS_DIR } from '../../ml/manif
 import type { Verb, VerbContext } from '../verb.ts';
 
 const USAGE =
-  'dfa rtstruct read <rtstruct.dcm> [--ct <ct-dir>] [--json] | dfa rtstruct write --ct <ct-dir> (--labels <labelmap.nii.gz> | --mask <ROI>=<mask.nii.gz> ...) --out <rtss.dcm> [--seg <seg.dcm>] [--model <manifest.json>]';
+  'dfa rtstruct read <rtstruct.dcm> [--ct <ct-dir>] [--json] | dfa rtstruct write --ct <ct-dir> (--labels <labelmap.nii.gz> | --mask <ROI>=<mask.nii.gz> ...) --out <rtss.dcm> --source manual|ground-truth|<model> [--seg <seg.dcm>] [--model <manifest.json>]';
 
 export const verb: Verb = {
   summary: 'read an RTSTRUCT: ROIs, contours and problems; with --ct, rasterise onto that CT and report volumes',
@@ -22,7 +23,17 @@ export const verb: Verb = {
     'npx dfa rtstruct read ../shared/testdata/rtstruct/dicompyler_core_example/rtss.dcm',
     'npx dfa rtstruct read ../shared/testdata/ct-chest-cip64/rtstruct_from_gt/*.dcm --ct ../shared/testdata/ct-chest-cip64/dicom',
     'npx dfa rtstruct read ../shared/testdata/rtstruct/pydicom_rtstruct.dcm --json',
-    'npx dfa rtstruct write --ct ../shared/testdata/ct-chest-cip64/dicom --mask Lung_L=../shared/testdata/ct-chest-cip64/lung_left_mask.nii.gz --mask Lung_R=../shared/testdata/ct-chest-cip64/lung_right_mask.nii.gz --out /tmp/rtss.dcm --seg /tmp/seg.dcm',
+    'npx dfa rtstruct write --ct ../shared/testdata/ct-chest-cip64/dicom --mask Lung_L=../shared/testdata/ct-chest-cip64/lung_left_mask.nii.gz --mask Lung_R=../shared/testdata/ct-chest-cip64/lung_right_mask.nii.gz --out /tmp/rtss.dcm --seg /tmp/seg.dcm --source ground-truth',
+  ],
+  flags: [
+    '--ct <dir>         the CT series (read: rasterise; write: reference)',
+    '--labels <nii>     write: a label map (values from the model manifest)',
+    '--mask <ROI=nii>   write: one mask per ROI (repeatable)',
+    '--source <manual|ground-truth|model>  write: who made the contours (ROIGenerationAlgorithm)',
+    '--model <manifest.json>  write: the model whose labels are used',
+    '--out <file>       write: the RTSTRUCT',
+    '--seg <file>       write: also a DICOM SEG',
+    '--json             JSON output',
   ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
@@ -36,6 +47,7 @@ export const verb: Verb = {
         model: { type: 'string' },
         out: { type: 'string' },
         seg: { type: 'string' },
+        source: { type: 'string' },
       },
     });
     const [sub, file] = positionals;
@@ -96,6 +108,18 @@ interface WriteArgs {
   model?: string;
   out?: string;
   seg?: string;
+  source?: string;
+}
+
+/**
+ * Who made the contours (PS3.3 C.8.8.5 ROI Generation Algorithm): 'manual' → MANUAL; 'ground-truth'
+ * (reference masks, machine-assisted and corrected by people) → SEMIAUTOMATIC; a model name → AUTOMATIC.
+ */
+function generationOf(source: string, modelName: string): NonNullable<Parameters<typeof writeRtstruct>[0]['generation']> {
+  if (source === 'manual') return { algorithm: 'MANUAL', description: 'manual contours', byModel: false };
+  if (source === 'ground-truth') return { algorithm: 'SEMIAUTOMATIC', description: 'ground-truth reference masks', byModel: false };
+  if (source !== modelName) throw new DfaError('CONFIG_INVALID', `--source is manual, ground-truth or the model of --model ('${modelName}'), not '${source}'`);
+  return { algorithm: 'AUTOMATIC', description: modelName, byModel: true };
 }
 
 /** Masks (NIfTI, on the CT grid) → RTSTRUCT (+ SEG) with names and codes from a model manifest. */
@@ -116,9 +140,13 @@ async function write(a: WriteArgs, ctx: VerbContext): Promise<number> {
     }
   }
   const labels: LabelMap = { dims: volume.dims, spacing: volume.spacing, origin: volume.origin, direction: volume.direction, data };
-  const rt = writeRtstruct({ volume, labels, manifest });
+  if (!a.source && !a.model) throw new DfaError('CONFIG_INVALID', 'rtstruct write needs --source manual|ground-truth|<model>: who made these contours (recorded as ROIGenerationAlgorithm)');
+  const generation = generationOf(a.source ?? manifest.name, manifest.name);
+  // UIDs from the content: the same masks from the same source give the same UIDs, different ones never do.
+  const uidSalt = createHash('sha256').update(data).update(`\0${generation.algorithm}\0${generation.description}\0${manifest.labels.map((l) => l.roiName).join(',')}`).digest('hex');
+  const rt = writeRtstruct({ volume, labels, manifest, generation, uidSalt });
   await writeFile(a.out, rt.part10);
-  ctx.out(`RTSTRUCT ${a.out}: series ${rt.seriesInstanceUid}, instance ${rt.sopInstanceUid}`);
+  ctx.out(`RTSTRUCT ${a.out}: series ${rt.seriesInstanceUid}, instance ${rt.sopInstanceUid}; ROIGenerationAlgorithm ${generation.algorithm} (${generation.description})`);
   for (const [name, st] of Object.entries(rt.stats)) ctx.out(`  ${name.padEnd(20)} ${String(st.contours).padStart(5)} contours ${String(st.points).padStart(7)} points`);
   if (a.seg) {
     const seg = writeSeg({ volume, labels, manifest });

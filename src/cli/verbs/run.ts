@@ -6,6 +6,8 @@ import { planGoal } from '../../agent/planner/index.ts';
 import { dryRun, runPlan, type RunProgress, type RunResult } from '../../agent/runner.ts';
 import { openAgent, wireServices } from '../../agent/wiring.ts';
 import type { Verb, VerbContext } from '../verb.ts';
+import { roundMl } from '../../core/phi.ts';
+import { seriesLine, whoLine } from '../../agent/who.ts';
 import { livenessFromConfig } from '../../agent/jobs/liveness.ts';
 
 async function planFrom(goal: string, planJson: string | undefined, ctx: VerbContext): Promise<Plan> {
@@ -24,24 +26,37 @@ async function planFrom(goal: string, planJson: string | undefined, ctx: VerbCon
 function progressLine(p: RunProgress): string {
   const what =
     p.action === 'already-done' ? 'already done'
+    : p.status === 'running' && p.waiting ? `${p.waiting} (after ${p.step ?? 'start'})`
     : p.status === 'running' ? `running ${p.step ?? 'start'}`
     : p.status === 'queued' ? 'queued'
     : `${p.status}${p.reason ? ` — ${p.reason}` : ''}`;
   return `  ${p.studyInstanceUid}  ${what}`;
 }
 
-function summaryLines(r: RunResult): string[] {
+/** Where results go, for people: the configured PACS (or the embedded one). */
+function pacsName(ctx: VerbContext): string {
+  return ctx.config.DFA_PACS_AET ? `PACS ${ctx.config.DFA_PACS_AET}@${ctx.config.DFA_PACS_HOST}` : 'the embedded PACS';
+}
+
+function summaryLines(r: RunResult, ctx: VerbContext): string[] {
   const lines = [`Run ${r.runId}: ${r.summary.succeeded} succeeded, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.review} awaiting review`];
   for (const j of r.jobs) {
-    lines.push(`  ${j.status.padEnd(9)} ${j.studyInstanceUid} (${j.imagingStudy})${j.reason ? ` — ${j.step ? `${j.step}: ` : ''}${j.reason}` : ''}`);
-    if (j.rtstruct) lines.push(`            RTSTRUCT ${j.rtstruct.sopInstanceUid}`);
-    if (j.seg) lines.push(`            SEG      ${j.seg.sopInstanceUid}`);
-    if (j.diagnosticReport) lines.push(`            ${j.diagnosticReport}`);
+    lines.push(`  ${j.status.padEnd(9)} ${j.who ? whoLine(j.who) : j.studyInstanceUid}${j.reason ? ` — ${j.step ? `${j.step}: ` : ''}${j.reason}` : ''}`);
+    lines.push(`            study ${j.studyInstanceUid} (${j.imagingStudy})`);
+    if (j.input) {
+      const s = j.who?.series.find((x) => x.uid === j.input!.seriesInstanceUid);
+      lines.push(`            input series ${j.input.seriesInstanceUid}${s?.description ? ` '${s.description}'` : ''}${j.input.slices ? `, ${j.input.slices} slices` : ''}`);
+    }
+    if (j.model) lines.push(`            model ${j.model.name} ${j.model.version}${j.fallbackUsed ? ' (FALLBACK: the planned model failed QC; see npx dfa jobs --events)' : ''}`);
+    if (j.rtstruct) lines.push(`            RTSTRUCT → ${pacsName(ctx)}: SOP ${j.rtstruct.sopInstanceUid}${j.rtstruct.path ? `; local copy ${j.rtstruct.path}` : ''}`);
+    if (j.seg) lines.push(`            SEG      → ${pacsName(ctx)}: SOP ${j.seg.sopInstanceUid}${j.seg.path ? `; local copy ${j.seg.path}` : ''}`);
+    if (j.diagnosticReport) lines.push(`            FHIR ${j.diagnosticReport}`);
     if (j.status === 'review') lines.push(`            review: npx dfa review approve|reject ${j.studyInstanceUid}  (or the dashboard)`);
-    if (j.volumesMl) lines.push(`            volumes ${Object.entries(j.volumesMl).map(([k, v]) => `${k} ${Math.round(v)} mL`).join(', ')}`);
+    if (j.volumesMl) lines.push(`            volumes ${Object.entries(j.volumesMl).map(([k, v]) => `${k} ${roundMl(v)}`).join(', ')}`);
     const total = Object.values(j.timingsMs).reduce((a, b) => a + b, 0);
     if (total > 0) lines.push(`            ${Math.round(total)} ms (${Object.entries(j.timingsMs).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   }
+  if (r.jobs.length === 0) lines.push('  No study matched the goal. Add studies with `npx dfa store <files>` + `npx dfa register --all`, or try `npx dfa demo`.');
   lines.push('Audit: npx dfa jobs --run ' + r.runId);
   return lines;
 }
@@ -55,6 +70,13 @@ export const verb: Verb = {
     'npx dfa run --plan-json plan.json                                               # a plan from `dfa plan --json`',
     'DFA_DATABASE_URL=postgres://dfa@db/dfa npx dfa run --workers 0 "<goal>"          # only enqueue; `dfa worker`s run the jobs',
   ],
+  flags: [
+    '--dry-run          plan + the studies it would process; changes nothing',
+    '--plan-json <file> run a plan from `dfa plan --json`',
+    '--workers <n>      workers in this process (0 = only enqueue)',
+    '--show-phi         full MRNs and names (default: masked, ***4567)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],
@@ -64,6 +86,7 @@ export const verb: Verb = {
         'dry-run': { type: 'boolean', default: false },
         'plan-json': { type: 'string' },
         workers: { type: 'string' },
+        'show-phi': { type: 'boolean', default: false },
       },
     });
     const plan = await planFrom(positionals.join(' ').trim(), values['plan-json'], ctx);
@@ -73,13 +96,21 @@ export const verb: Verb = {
     if (values['dry-run']) {
       const s = await wireServices(ctx.config, ctx.log);
       try {
-        const d = await dryRun(plan, s.deps);
+        const d = await dryRun(plan, s.deps, { showPhi: values['show-phi'] });
         if (values.json) ctx.out(JSON.stringify(d, null, 2));
         else {
           ctx.out(`Goal: ${plan.goal}`);
           for (const u of plan.understood) ctx.out(`  - ${u}`);
           ctx.out(`Would process ${d.studies.length} stud${d.studies.length === 1 ? 'y' : 'ies'} (dry run: nothing changed):`);
-          for (const st of d.studies) ctx.out(`  ${st.studyInstanceUid}  ${st.imagingStudy}  [${st.modalities.join(', ')}]`);
+          for (const st of d.studies) {
+            ctx.out(`  ${whoLine(st.who)}`);
+            ctx.out(`      study ${st.studyInstanceUid} (${st.imagingStudy}) [${st.modalities.join(', ')}]`);
+            const series = seriesLine(st.who, plan.selection.modality);
+            if (series) ctx.out(`      series ${series}`);
+          }
+          if (d.studies.length === 0) {
+            ctx.out('  No study matches. Add studies: `npx dfa store <files>` then `npx dfa register --all`; or try everything on phantoms: `npx dfa demo`.');
+          }
         }
         return 0;
       } finally {
@@ -95,6 +126,7 @@ export const verb: Verb = {
       if (!values.json) ctx.out(`Goal: ${plan.goal}`);
       const r = await runPlan(plan, agent.db, agent.deps, {
         workers,
+        showPhi: values['show-phi'],
         liveness: livenessFromConfig(ctx.config),
         onProgress: values.json ? undefined : (p) => ctx.out(progressLine(p)),
       });
@@ -102,7 +134,7 @@ export const verb: Verb = {
         const { runId, goal, plan: p, jobs, summary } = r;
         ctx.out(JSON.stringify({ goal, plan: p, runId, jobs, summary }, null, 2));
       } else {
-        for (const l of summaryLines(r)) ctx.out(l);
+        for (const l of summaryLines(r, ctx)) ctx.out(l);
       }
       // 3: nothing failed, but contours wait for a person (not done, not an error): scripts must not
       // take the run for finished work.

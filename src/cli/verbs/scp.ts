@@ -9,6 +9,7 @@ export const verb: Verb = {
     'npx dfa scp                                       # AE DFA on 127.0.0.1:11112, accepts DFA_PACS_AET or anyone if unset',
     'DFA_SCP_HOST=0.0.0.0 DFA_SCP_PORT=11112 DFA_SCP_ALLOWED_AETS=ORTHANC,PACS1 npx dfa scp',
   ],
+  flags: [],
   async run(_args, ctx) {
     const artifacts = new LocalArtifactStore(join(ctx.config.DFA_DATA_DIR, 'artifacts'));
     const scp = await scpFromConfig(ctx.config, { artifacts }, ctx.log).start();

@@ -15,6 +15,11 @@ export const verb: Verb = {
     'npx dfa segment ./ct --segmenter onnx --segmenter classical --json',
     'npx dfa segment ./ct --nifti /tmp/lungs.nii.gz',
   ],
+  flags: [
+    '--segmenter <name> classical, onnx or a model name (repeatable: fallbacks)',
+    '--nifti <file>     also write the label map as NIfTI',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],

@@ -22,6 +22,9 @@ export const verb: Verb = {
     'npx dfa store out/rtstruct.dcm out/seg.dcm --json',
     'DFA_STORE=stow-rs DFA_DICOMWEB_URL=http://localhost:8042/dicom-web npx dfa store file.dcm',
   ],
+  flags: [
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const json = args.includes('--json');
     const files = await expand(args.filter((a) => a !== '--json'));

@@ -13,6 +13,9 @@ export const verb: Verb = {
     'DFA_DATABASE_URL=postgres://dfa:secret@db.example.org/dfa DFA_CONCURRENCY=2 npx dfa worker',
     'npx dfa worker --concurrency 2      # embedded database: only this process may use it',
   ],
+  flags: [
+    '--concurrency <n>  jobs at once (default DFA_CONCURRENCY)',
+  ],
   async run(args, ctx) {
     const { values } = parseArgs({ args: [...args], options: { concurrency: { type: 'string' } } });
     const concurrency = values.concurrency === undefined ? ctx.config.DFA_CONCURRENCY : Number(values.concurrency);

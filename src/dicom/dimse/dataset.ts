@@ -88,6 +88,8 @@ export interface Part10 {
   readonly transferSyntax: string;
   /** The data set bytes after the meta header, in `transferSyntax`. */
   readonly dataset: Buffer;
+  /** (0002,0016) Source Application Entity Title: who sent it (we write the calling AE there). */
+  readonly sourceAet?: string;
 }
 
 /** Split a Part 10 file into its meta information and data set bytes. */
@@ -113,7 +115,8 @@ export function splitPart10(file: Buffer, name = 'file'): Part10 {
   if (!sopClassUid || !sopInstanceUid || !transferSyntax) {
     throw new DfaError('DICOM_PARSE_FAILED', `${name}: file meta information lacks SOP class, instance or transfer syntax UID`, { details: { file: name } });
   }
-  return { sopClassUid, sopInstanceUid, transferSyntax, dataset: file.subarray(o) };
+  const sourceAet = meta[0x0016]?.trim();
+  return { sopClassUid, sopInstanceUid, transferSyntax, dataset: file.subarray(o), ...(sourceAet ? { sourceAet } : {}) };
 }
 
 // ───────────────────────── header scanner ─────────────────────────

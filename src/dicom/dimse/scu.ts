@@ -3,12 +3,12 @@
  * Each call opens one association and runs all its requests on it. DIMSE statuses come back as
  * values; only faults (no connection, rejection, timeout) throw DfaError.
  */
-import { readFile } from 'node:fs/promises';
 import { DfaError } from '../../core/errors.ts';
 import type { Association, DimseMessage } from './association.ts';
 import { CMD, statusKind, statusText, type StatusKind } from './command.ts';
 import { buildContexts, openAssociation, registerHint, type PeerOptions } from './connect.ts';
-import { decodeIdentifier, encodeIdentifier, splitPart10, type Identifier, type Part10 } from './dataset.ts';
+import { decodeIdentifier, encodeIdentifier, type Identifier, type Part10 } from './dataset.ts';
+import { readPart10, readPart10Head } from './part10-head.ts';
 import { retrieveIdentifier, type QueryLevel } from './queries.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, STORAGE_SOP_CLASSES, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, TS, VERIFICATION } from './uids.ts';
 
@@ -191,12 +191,16 @@ export class DimseClient {
     });
   }
 
-  /** C-STORE files on one association; statuses per file as values (never throws for a DIMSE failure). */
+  /**
+   * C-STORE files on one association; statuses per file as values (never throws for a DIMSE failure).
+   * Only each file's head is read up front (SOP class and transfer syntax for the presentation
+   * contexts); the file itself is read when it is sent, so a study is never in memory at once.
+   */
   async store(files: readonly string[], opts: StoreOptions = {}): Promise<StoreResult[]> {
     const parsed: StoreItem[] = [];
     for (const f of files) {
-      const p10 = splitPart10(await readFile(f), f);
-      parsed.push({ file: f, sopClassUid: p10.sopClassUid, sopInstanceUid: p10.sopInstanceUid, transferSyntax: p10.transferSyntax, load: async () => p10 });
+      const h = await readPart10Head(f);
+      parsed.push({ file: f, sopClassUid: h.sopClassUid, sopInstanceUid: h.sopInstanceUid, transferSyntax: h.transferSyntax, load: async () => (h.complete ? h : await readPart10(f)) });
     }
     return this.storeItems(parsed, opts);
   }

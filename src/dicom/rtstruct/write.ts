@@ -36,6 +36,13 @@ export interface RtstructInput {
   /** Creation time written to the object (default: now). */
   readonly now?: Date;
   readonly contour?: ContourOptions;
+  /**
+   * Who made the contours when not the manifest's model (PS3.3 C.8.8.5: ROI Generation Algorithm
+   * AUTOMATIC / SEMIAUTOMATIC / MANUAL) — e.g. ground-truth masks. Default: AUTOMATIC by the model.
+   */
+  readonly generation?: { readonly algorithm: 'AUTOMATIC' | 'SEMIAUTOMATIC' | 'MANUAL'; readonly description: string; readonly byModel: boolean };
+  /** Mixed into the UIDs (e.g. a hash of the contours) so different contour sets never share UIDs. */
+  readonly uidSalt?: string;
 }
 
 export interface WrittenObject {
@@ -65,7 +72,13 @@ export function writeRtstruct(input: RtstructInput): RtstructOutput {
   const meta = volume.meta;
   checkSliceGeometry(volume, labels);
   if (manifest.labels.length === 0) throw new DfaError('MODEL_INVALID', `model ${manifest.name} declares no labels`);
-  const uids = derivedUids(meta.seriesInstanceUid, manifest, 'RTSTRUCT');
+  const uids = input.uidSalt
+    ? {
+        seriesInstanceUid: deterministicUid(meta.seriesInstanceUid, input.uidSalt, 'RTSTRUCT'),
+        sopInstanceUid: deterministicUid(meta.seriesInstanceUid, input.uidSalt, 'RTSTRUCT', 'instance'),
+      }
+    : derivedUids(meta.seriesInstanceUid, manifest, 'RTSTRUCT');
+  const gen = input.generation ?? { algorithm: 'AUTOMATIC' as const, description: `${manifest.name} ${manifest.version}`, byModel: true };
   const { date, time } = dicomDateTime(input.now ?? new Date());
   const multiFrame = new Set(meta.slices.map((s) => s.sopInstanceUid)).size !== meta.slices.length;
 
@@ -88,17 +101,21 @@ export function writeRtstruct(input: RtstructInput): RtstructOutput {
     ReferencedFrameOfReferenceUID: meta.frameOfReferenceUid,
     ROIName: text(l.roiName),
     ROIDescription: text(l.concept.meaning),
-    ROIGenerationAlgorithm: 'AUTOMATIC',
-    ROIGenerationDescription: text(`${manifest.name} ${manifest.version}`),
-    // PS3.3 C.8.8.5 / Table 10-19 Algorithm Identification Macro: which model made this ROI.
-    ROIDerivationAlgorithmIdentificationSequence: [
-      {
-        AlgorithmFamilyCodeSequence: [algorithmFamily(manifest)],
-        AlgorithmName: text(manifest.name),
-        AlgorithmVersion: text(manifest.version),
-        AlgorithmSource: EQUIPMENT.manufacturer,
-      },
-    ],
+    ROIGenerationAlgorithm: gen.algorithm,
+    ROIGenerationDescription: text(gen.description),
+    // PS3.3 C.8.8.5 / Table 10-19 Algorithm Identification Macro: which model made this ROI (only when one did).
+    ...(gen.byModel
+      ? {
+          ROIDerivationAlgorithmIdentificationSequence: [
+            {
+              AlgorithmFamilyCodeSequence: [algorithmFamily(manifest)],
+              AlgorithmName: text(manifest.name),
+              AlgorithmVersion: text(manifest.version),
+              AlgorithmSource: EQUIPMENT.manufacturer,
+            },
+          ],
+        }
+      : {}),
   }));
 
   const roiContours = manifest.labels.map((l, i) => {
@@ -149,18 +166,18 @@ export function writeRtstruct(input: RtstructInput): RtstructOutput {
     Modality: 'RTSTRUCT',
     SeriesInstanceUID: uids.seriesInstanceUid,
     SeriesNumber: input.seriesNumber ?? 901,
-    SeriesDescription: text(input.seriesDescription ?? `${manifest.name} ${manifest.version} contours`),
+    SeriesDescription: text(input.seriesDescription ?? (gen.byModel ? `${manifest.name} ${manifest.version} contours` : gen.description)),
     SeriesDate: date,
     SeriesTime: time,
     OperatorsName: '',
     // General Equipment (PS3.3 C.7.5.1)
     Manufacturer: EQUIPMENT.manufacturer,
-    ManufacturerModelName: text(manifest.name),
+    ManufacturerModelName: text(gen.byModel ? manifest.name : 'dicom-fhir-agent'),
     SoftwareVersions: text(EQUIPMENT.softwareVersion),
     // Structure Set (PS3.3 C.8.8.5)
     InstanceNumber: 1,
-    StructureSetLabel: text(manifest.name, 16),
-    StructureSetName: text(`${manifest.name} ${manifest.version}`),
+    StructureSetLabel: text(gen.byModel ? manifest.name : gen.algorithm, 16),
+    StructureSetName: text(gen.byModel ? `${manifest.name} ${manifest.version}` : gen.description),
     StructureSetDate: date,
     StructureSetTime: time,
     ReferencedFrameOfReferenceSequence: [

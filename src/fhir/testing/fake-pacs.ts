@@ -46,10 +46,10 @@ export function fakeStudy(
   uid: string,
   patientId: string,
   modality: string,
-  o: { accession?: string; date?: string } = {},
+  o: { accession?: string; date?: string; name?: string; description?: string } = {},
 ): { study: StudyRecord; series: { s: SeriesRecord; n: number }[] } {
   return {
-    study: { studyInstanceUid: uid, patientId: `${patientId} `, patientName: 'Doe^Jane', studyDate: o.date, accessionNumber: o.accession, modalities: [modality], studyDescription: 'CHEST ' },
+    study: { studyInstanceUid: uid, patientId: `${patientId} `, patientName: o.name ?? 'Doe^Jane', studyDate: o.date, accessionNumber: o.accession, modalities: [modality], studyDescription: o.description ?? 'CHEST ' },
     series: [
       { s: { studyInstanceUid: uid, seriesInstanceUid: `${uid}.1`, modality }, n: 3 },
       { s: { studyInstanceUid: uid, seriesInstanceUid: `${uid}.2`, modality }, n: 2 },

@@ -15,8 +15,8 @@ export const writeOutputs: JobNode = async (state, { deps }) => {
     const out = await writer({ volume: v, labels, manifest });
     if (out.seriesInstanceUid === series.seriesInstanceUid) throw new Error('writer reused the source series UID');
     const key = `${jobPrefix(state)}/out/${kind}.dcm`;
-    await deps.artifacts.put(key, out.part10);
-    return { seriesInstanceUid: out.seriesInstanceUid, sopInstanceUid: out.sopInstanceUid, key };
+    const path = await deps.artifacts.put(key, out.part10);
+    return { seriesInstanceUid: out.seriesInstanceUid, sopInstanceUid: out.sopInstanceUid, key, path };
   };
   const update: { rtstruct?: OutputRef; segObject?: OutputRef } = {};
   if (outputs.rtstruct) update.rtstruct = await write('rtstruct', deps.writeRtstruct);
