@@ -76,7 +76,7 @@ export function lungPlan(over: Partial<Plan> = {}): Plan {
   return {
     goal: 'Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS',
     selection: { status: 'registered', modality: 'CT' },
-    pipeline: { task: 'segmentation', structures: ['Lung_L', 'Lung_R'], segmenter: 'classical', fallbackSegmenter: 'onnx' },
+    pipeline: { task: 'segmentation', structures: ['Lung_L', 'Lung_R'], segmenter: 'classical', fallbackSegmenter: 'onnx', segmenterNamed: false },
     outputs: { rtstruct: true, seg: false, fhirReport: true },
     store: { method: 'default' },
     rerun: false,

@@ -107,6 +107,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
   let segmenter = opts.defaultSegmenter;
   if (W.ONNX_RE.test(t)) segmenter = 'onnx';
   else if (W.CLASSICAL_RE.test(t)) segmenter = 'classical';
+  const segmenterNamed = W.ONNX_RE.test(t) || W.CLASSICAL_RE.test(t);
 
   const plan: Plan = {
     goal,
@@ -119,7 +120,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
       ...(uids.length ? { studyInstanceUids: uids } : {}),
       ...(limit !== undefined ? { limit } : {}),
     },
-    pipeline: { task: 'segmentation', structures, segmenter },
+    pipeline: { task: 'segmentation', structures, segmenter, segmenterNamed },
     outputs,
     store: { method: storeMethod },
     rerun,
