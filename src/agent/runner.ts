@@ -177,6 +177,7 @@ function toResult(r: JobRecord, action: ClaimAction): JobResult {
     status: r.status === 'succeeded' || r.status === 'skipped' ? r.status : 'failed',
     reason: r.reason ?? undefined,
     step: r.status === 'succeeded' ? undefined : (r.step ?? undefined),
+    coverage: x.coverage,
     rtstruct: x.rtstruct,
     seg: x.seg,
     diagnosticReport: x.diagnosticReport,
@@ -186,5 +187,7 @@ function toResult(r: JobRecord, action: ClaimAction): JobResult {
     provenance: x.provenance,
     model: x.model,
     fallbackUsed: x.fallbackUsed,
+    fallbackReason: x.fallbackReason,
+    qcLimits: x.qcLimits,
   };
 }
