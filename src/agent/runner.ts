@@ -165,6 +165,7 @@ function toResult(r: JobRecord, action: ClaimAction, showPhi = false): JobResult
     status: r.status === 'succeeded' || r.status === 'skipped' ? r.status : 'failed',
     reason: r.reason ?? undefined,
     step: r.status === 'succeeded' ? undefined : (r.step ?? undefined),
+    coverage: x.coverage,
     rtstruct: x.rtstruct,
     seg: x.seg,
     diagnosticReport: x.diagnosticReport,
@@ -175,5 +176,7 @@ function toResult(r: JobRecord, action: ClaimAction, showPhi = false): JobResult
     model: x.model,
     fallbackUsed: x.fallbackUsed,
     input: x.input,
+    fallbackReason: x.fallbackReason,
+    qcLimits: x.qcLimits,
   };
 }

@@ -163,6 +163,8 @@ export interface JobResults {
   readonly volumesMl: Readonly<Record<string, number>>;
   readonly labels: readonly LabelInfo[];
   readonly model: { readonly name: string; readonly version: string };
+  /** Per structure: 'partial' = cut by the scan's end; its volume is only the part in view. */
+  readonly coverage?: Readonly<Record<string, 'complete' | 'partial'>>;
 }
 
 export interface WrittenRef {
@@ -179,7 +181,8 @@ export interface ImagingFhir {
   checkPatient(item: WorkItem, dicomPatientId: string): Promise<void>;
   /** Create (or find, by identifier jobKey) the Task for a job; returns 'Task/<id>'. */
   ensureTask(item: WorkItem, jobKey: string): Promise<string>;
-  updateTask(task: string, status: 'in-progress' | 'completed' | 'failed', reason?: string): Promise<void>;
+  /** `reason` becomes Task.statusReason for failed / rejected (R4 Task: rejected = decided not to perform it). */
+  updateTask(task: string, status: 'in-progress' | 'completed' | 'failed' | 'rejected', reason?: string): Promise<void>;
   /** DiagnosticReport + Observations, Provenance, ImagingStudy → available with new series. */
   recordResults(item: WorkItem, results: JobResults): Promise<{
     diagnosticReport: string;

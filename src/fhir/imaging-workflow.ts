@@ -152,10 +152,10 @@ export class FhirImagingWorkflow implements ImagingFhir {
     return `Task/${resource.id}`;
   }
 
-  async updateTask(task: string, status: 'in-progress' | 'completed' | 'failed', reason?: string): Promise<void> {
+  async updateTask(task: string, status: 'in-progress' | 'completed' | 'failed' | 'rejected', reason?: string): Promise<void> {
     const id = task.replace(/^Task\//, '');
     await this.#fhir.modify<Task>('Task', id, (t) => {
-      const why = status === 'failed' ? reason ?? 'failed' : undefined;
+      const why = status === 'failed' || status === 'rejected' ? reason ?? status : undefined;
       if (t.status === status && t.statusReason?.text === why) return undefined;
       const now = this.#now();
       const next: Task = { ...t, status, lastModified: now };

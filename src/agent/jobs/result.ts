@@ -20,6 +20,12 @@ export interface JobResult {
   readonly provenance?: string;
   readonly model?: { readonly name: string; readonly version: string };
   readonly fallbackUsed?: boolean;
+  /** Why the plan's first segmenter's contours were not used. */
+  readonly fallbackReason?: string;
+  /** Per structure: complete, or cut by the scan's end ("partial": its volume is the part in view). */
+  readonly coverage?: Readonly<Record<string, 'complete' | 'partial'>>;
+  /** Which QC limits applied and why (patient age, or "age unknown: adult limits"). */
+  readonly qcLimits?: string;
   readonly volumesMl?: Readonly<Record<string, number>>;
   readonly timingsMs: Readonly<Record<string, number>>;
 }
@@ -43,6 +49,9 @@ export function resultOf(s: JobState): JobResult {
     provenance: s.fhir?.provenance,
     model: s.seg?.model,
     fallbackUsed: s.seg?.fallbackUsed,
+    fallbackReason: s.seg?.fallbackReason,
+    coverage: s.seg?.coverage,
+    qcLimits: s.seg?.qc.limits?.basis,
     volumesMl: s.seg?.volumesMl,
     timingsMs: s.timingsMs,
   };

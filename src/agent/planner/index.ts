@@ -1,7 +1,8 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Config } from '../../core/config.ts';
 import type { Plan } from '../plan.ts';
-import { loadCapabilities, SHIPPED_MODELS_DIR, type Capabilities } from './capabilities.ts';
+import { modelDirOf } from '../../ml/registry.ts';
+import { loadCapabilities, type Capabilities } from './capabilities.ts';
 import { chatModelFromConfig, draftPlanWithLlm } from './llm.ts';
 import { draftPlanByRules } from './rules.ts';
 import { validatePlan } from './validate.ts';
@@ -20,7 +21,7 @@ export interface PlanGoalOptions {
 
 /** Goal sentence → validated Plan, or DfaError GOAL_UNSUPPORTED naming what is missing. */
 export async function planGoal(goal: string, config: Config, opts: PlanGoalOptions = {}): Promise<Plan> {
-  const caps = opts.capabilities ?? (await loadCapabilities(config.DFA_MODEL_DIR ?? SHIPPED_MODELS_DIR));
+  const caps = opts.capabilities ?? (await loadCapabilities(modelDirOf(config)));
   checkDefaultSegmenter(config.DFA_SEGMENTER, caps);
   const now = opts.now ?? new Date();
   const planner = opts.planner ?? (opts.chatModel || config.DFA_LLM_BASE_URL ? 'llm' : 'rules');

@@ -124,6 +124,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
   if (onnx && classical) problems.push('one segmenter (goal names an ONNX model and the classical method)');
   if (onnx) segmenter = 'onnx';
   else if (classical) segmenter = 'classical';
+  const segmenterNamed = onnx || classical;
 
   const left = r.leftover(FILLER);
   if (left.length) problems.push(unplacedProblem(left));
@@ -131,7 +132,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
   const plan: Plan = {
     goal,
     selection: { status, modality, ...sel.selection },
-    pipeline: { task: 'segmentation', structures, segmenter },
+    pipeline: { task: 'segmentation', structures, segmenter, segmenterNamed },
     outputs,
     store: { method: storeMethod },
     rerun,

@@ -15,6 +15,7 @@ export const recordFhir: JobNode = async (state, { deps }) => {
     volumesMl: seg.volumesMl,
     labels: seg.labels,
     model: seg.model,
+    ...(seg.coverage ? { coverage: seg.coverage } : {}),
   });
   return { fhir: { diagnosticReport: r.diagnosticReport, provenance: r.provenance, written: r.written } };
 };
