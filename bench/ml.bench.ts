@@ -105,7 +105,7 @@ function lungValues(m: ModelManifest): { l: number; r: number } {
 async function runSegmenter(step: string, s: Segmenter, c: Case): Promise<LabelMap> {
   const { value: labels, ms } = await timed(() => s.segment(c.volume));
   const { l, r } = lungValues(s.manifest);
-  const qc = qcLungs(labels, s.manifest);
+  const qc = qcLungs(c.volume, labels, s.manifest);
   rows.push({ step, data: c.name, ms, diceL: dice(labels.data, c.truthL, l, 1), diceR: dice(labels.data, c.truthR, r, 1), note: qc.ok ? 'QC ok' : `QC: ${qcFailures(qc).join(', ')}` });
   log(`${step} on ${c.name}: ${Math.round(ms)} ms`);
   return labels;
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const labels = await runSegmenter('classical segmentation', classical, c);
     if (classical.lastRun) rows[rows.length - 1].note += ` · stages ${JSON.stringify(classical.lastRun.stageMs)}`;
-    const { ms: qcMs } = await timed(() => qcLungs(labels, classical.manifest));
+    const { ms: qcMs } = await timed(() => qcLungs(c.volume, labels, classical.manifest));
     rows.push({ step: 'QC', data: c.name, ms: qcMs });
     if (isMissing(onnx)) rows.push({ step: 'ONNX U-Net segmentation', data: c.name, note: `n/a: ${onnx.missing}` });
     else await runSegmenter(`ONNX ${onnx.manifest.name}`, onnx, c);

@@ -35,6 +35,8 @@ export const PlanSchema = z.object({
     structures: z.array(z.string()).min(1), // TG-263 ROI names from a model manifest, e.g. Lung_L
     segmenter: z.string().default('classical'), // 'classical' | 'onnx' | model name
     fallbackSegmenter: z.string().optional(),
+    /** The goal itself named the segmenter ("using the U-Net"): it runs that one or the job fails — no automatic fallback. */
+    segmenterNamed: z.boolean().default(false),
   }),
   /** What to produce. */
   outputs: z.object({

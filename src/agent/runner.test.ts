@@ -141,7 +141,7 @@ test('QC failure: the fallback segmenter is used; when it fails too and review i
   const r2 = await runPlan(lungPlan({ review: 'never' }), db, w2.deps(), fast);
   assert.equal(r2.jobs[0].status, 'failed');
   assert.equal(r2.jobs[0].step, 'segment');
-  assert.match(r2.jobs[0].reason ?? '', /QC failed for onnx: lung volume=12/);
+  assert.match(r2.jobs[0].reason ?? '', /QC failed for classical 1\.0\.0 \(lung volume=12.*; fallback onnx 1\.0\.0 also failed QC \(lung volume=12/);
   assert.equal(Object.keys(w2.state.stored).length, 0);
 });
 

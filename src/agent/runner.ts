@@ -170,6 +170,7 @@ function toResult(r: JobRecord, action: ClaimAction, showPhi = false): JobResult
     status: r.status === 'succeeded' || r.status === 'skipped' || r.status === 'review' ? r.status : 'failed',
     reason: r.reason ?? undefined,
     step: r.status === 'succeeded' ? undefined : (r.step ?? undefined),
+    coverage: x.coverage,
     rtstruct: x.rtstruct,
     seg: x.seg,
     diagnosticReport: x.diagnosticReport,
@@ -182,5 +183,7 @@ function toResult(r: JobRecord, action: ClaimAction, showPhi = false): JobResult
     previews: x.previews,
     review: x.review,
     input: x.input,
+    fallbackReason: x.fallbackReason,
+    qcLimits: x.qcLimits,
   };
 }

@@ -70,7 +70,7 @@ test('configuration: misspelt DFA_* warned with the nearest name; bad values ech
   assert.doesNotMatch(port.err, /NaN/);
   const unet = spawnDfa(['plan', 'contour the lungs on pending CT'], { DFA_SEGMENTER: 'unet' });
   assert.equal(unet.code, 2);
-  assert.match(unet.err, /CONFIG_INVALID: .*DFA_SEGMENTER='unet' is not allowed: one of/);
+  assert.match(unet.err, /MODEL_NOT_INSTALLED: .*DFA_SEGMENTER='unet' is not allowed: one of/);
 });
 
 test('plan: refusals with --json are JSON on stdout (exit 2); human output has no raw JSON', async () => {

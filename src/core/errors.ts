@@ -36,6 +36,7 @@ export type DfaErrorCode =
   | 'FHIR_PATIENT_MISMATCH'
   // ML
   | 'MODEL_INVALID'
+  | 'MODEL_NOT_INSTALLED' // a plan or the CLI names a model (or kind) the model registry does not have
   | 'SEGMENTATION_FAILED'
   // jobs / storage
   | 'DATABASE_ERROR'
@@ -77,6 +78,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'GOAL_UNSUPPORTED':
     case 'FILE_NOT_FOUND':
     case 'MODEL_INVALID': // a missing or broken model is a configuration problem
+    case 'MODEL_NOT_INSTALLED':
     case 'SERVICE_UNREACHABLE':
     case 'DICOM_CONNECTION_FAILED':
     case 'DICOM_ASSOCIATION_REJECTED':
@@ -95,6 +97,7 @@ export function httpStatusFor(e: unknown): number {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
     case 'FILE_NOT_FOUND':
+    case 'MODEL_NOT_INSTALLED':
       return 400;
     case 'ARTIFACT_NOT_FOUND':
     case 'JOB_NOT_FOUND':

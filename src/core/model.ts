@@ -38,9 +38,18 @@ export interface QcCheck {
   readonly expected: string;
 }
 
+/** Whether a structure lies wholly inside the scan, or is cut by its superior/inferior end. */
+export type Coverage = 'complete' | 'partial';
+
 export interface QcResult {
   readonly ok: boolean;
   readonly checks: readonly QcCheck[];
+  /** Per structure (ROI name) that has any voxels: complete, or cut by the scan's end (partial coverage). */
+  readonly coverage?: Readonly<Record<string, Coverage>>;
+  /** The segmenter found no lung at all: the scan does not show it (a job skips such a study). */
+  readonly noLung?: boolean;
+  /** Which limits were applied and why (patient age, or "age unknown: adult limits"). */
+  readonly limits?: { readonly population: string; readonly basis: string };
 }
 
 export const SCT_ANATOMICAL_STRUCTURE: CodedConcept = {

@@ -163,6 +163,8 @@ export interface JobResults {
   readonly volumesMl: Readonly<Record<string, number>>;
   readonly labels: readonly LabelInfo[];
   readonly model: { readonly name: string; readonly version: string };
+  /** Per structure: 'partial' = cut by the scan's end; its volume is only the part in view. */
+  readonly coverage?: Readonly<Record<string, 'complete' | 'partial'>>;
   /** The person who approved the contours (FHIR Provenance agent of type verifier). */
   readonly reviewer?: string;
   /** A preview PNG for DiagnosticReport.presentedForm, so a FHIR viewer shows the contours. */
@@ -175,7 +177,7 @@ export interface WrittenRef {
 }
 
 /** FHIR R4 Task.status values a job uses. */
-export type TaskState = 'in-progress' | 'on-hold' | 'completed' | 'failed';
+export type TaskState = 'in-progress' | 'on-hold' | 'completed' | 'failed' | 'rejected';
 
 /** The FHIR side of the workflow, against any R4 server. All writes are idempotent. */
 export interface ImagingFhir {
@@ -186,7 +188,7 @@ export interface ImagingFhir {
   checkPatient(item: WorkItem, dicomPatientId: string): Promise<void>;
   /** Create (or find, by identifier jobKey) the Task for a job; returns 'Task/<id>'. */
   ensureTask(item: WorkItem, jobKey: string): Promise<string>;
-  /** `on-hold` = waits for a person's contour review (reason in statusReason, businessStatus says so). */
+  /** `on-hold` = waits for a person's contour review; `reason` becomes Task.statusReason for failed / rejected / on-hold (R4 Task: rejected = decided not to perform it). */
   updateTask(task: string, status: TaskState, reason?: string): Promise<void>;
   /** DiagnosticReport + Observations, Provenance, ImagingStudy → available with new series. */
   recordResults(item: WorkItem, results: JobResults): Promise<{

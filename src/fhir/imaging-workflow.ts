@@ -157,7 +157,7 @@ export class FhirImagingWorkflow implements ImagingFhir {
     await this.#fhir.modify<Task>('Task', id, (t) => {
       // Task.statusReason says why a Task failed or waits; businessStatus says what it waits for
       // (FHIR R4 Task: on-hold = "the task has been temporarily halted").
-      const why = status === 'failed' || status === 'on-hold' ? reason ?? status : undefined;
+      const why = status === 'failed' || status === 'on-hold' || status === 'rejected' ? reason ?? status : undefined;
       const business = status === 'on-hold' ? 'awaiting contour review' : undefined;
       if (t.status === status && t.statusReason?.text === why && t.businessStatus?.text === business) return undefined;
       const now = this.#now();

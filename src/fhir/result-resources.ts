@@ -39,6 +39,22 @@ export function resultIdentifierValue(jobKey: string, part: string): string {
 const VOLUME = { system: SNOMED, code: '118565006', display: 'Volume' };
 const IMAGING = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'imaging', display: 'Imaging' }] };
 
+/**
+ * A structure cut by the scan's superior/inferior end: the number is the volume inside the field of
+ * view, not the organ's. Said in the Observation's code text, an interpretation and a note, so no
+ * reader takes it for the lung volume (R4 Observation.interpretation / .note).
+ */
+const PARTIAL_TEXT = 'partial coverage: the structure extends beyond the scanned field of view; this is the volume inside it, not the whole structure';
+const partialOf = (results: JobResults, roi: string) => results.coverage?.[roi] === 'partial';
+function partial(o: Observation, what: string): Observation {
+  return {
+    ...o,
+    code: { ...o.code, text: `${what} within the scanned field of view (partial coverage)` },
+    interpretation: [{ text: PARTIAL_TEXT }],
+    note: [{ text: `${what}: ${PARTIAL_TEXT}.` }],
+  };
+}
+
 /** One Observation per labelled structure with a volume, plus the total, in mL (UCUM `mL`). */
 export function volumeObservations(item: WorkItem, results: JobResults, device: Reference, effective: string): Observation[] {
   const out: Observation[] = [];
@@ -59,17 +75,22 @@ export function volumeObservations(item: WorkItem, results: JobResults, device: 
     const ml = results.volumesMl[label.roiName];
     if (ml === undefined) continue;
     total += ml;
-    out.push({ ...base(`volume/${label.roiName}`, `${label.roiName} volume`, ml), bodySite: conceptToFhir(label.concept) });
+    const o: Observation = { ...base(`volume/${label.roiName}`, `${label.roiName} volume`, ml), bodySite: conceptToFhir(label.concept) };
+    out.push(partialOf(results, label.roiName) ? partial(o, `${label.roiName} volume`) : o);
   }
   const names = results.labels.filter((l) => results.volumesMl[l.roiName] !== undefined).map((l) => l.roiName);
-  out.push(base('volume/total', `Total volume (${names.join(' + ')})`, total));
+  const totalObs = base('volume/total', `Total volume (${names.join(' + ')})`, total);
+  out.push(names.some((n) => partialOf(results, n)) ? partial(totalObs, `Total volume (${names.join(' + ')})`) : totalObs);
   return out;
 }
 
 export function diagnosticReport(item: WorkItem, results: JobResults, observations: readonly Reference[], effective: string): DiagnosticReport {
   const lines = results.labels
     .filter((l) => results.volumesMl[l.roiName] !== undefined)
-    .map((l) => `${l.concept.meaning} (${l.roiName}): ${(Math.round((results.volumesMl[l.roiName] ?? 0) * 10) / 10).toFixed(1)} mL`);
+    .map((l) => {
+      const ml = `${(Math.round((results.volumesMl[l.roiName] ?? 0) * 10) / 10).toFixed(1)} mL`;
+      return `${l.concept.meaning} (${l.roiName}): ${partialOf(results, l.roiName) ? `${ml} within the field of view only (partial coverage, not the lung's volume)` : ml}`;
+    });
   return {
     resourceType: 'DiagnosticReport',
     identifier: [{ system: RESULT_SYSTEM, value: resultIdentifierValue(results.jobKey, 'report') }],

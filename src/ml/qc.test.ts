@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticChest } from '../../test/support/synthetic-chest.ts';
-import type { LabelMap } from '../core/volume.ts';
+import type { LabelMap, Volume } from '../core/volume.ts';
 import { createClassicalLungSegmenter } from './classical/lung-segmenter.ts';
 import { shippedClassicalManifest } from './classical/manifest.ts';
 import { dice, jaccard, labelHistogram, overlap, volumeMl, volumesMl } from './metrics.ts';
@@ -31,6 +31,14 @@ function boxes(opts: { leftMm?: number; rightMm?: number; split?: boolean; touch
   return { dims, spacing, origin: [0, 0, 0], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], data };
 }
 
+/** A CT for those labels: aerated lung (−850 HU) where labelled, soft tissue (40 HU) elsewhere; age unknown. */
+function ctOf(m: LabelMap, meta: Partial<Volume['meta']> = {}): Volume {
+  const data = new Int16Array(m.data.length);
+  for (let p = 0; p < data.length; p++) data[p] = m.data[p] ? -850 : 40;
+  return { dims: m.dims, spacing: m.spacing, origin: m.origin, direction: m.direction, data, meta: { ...meta } as Volume['meta'] };
+}
+const qcOf = (m: LabelMap, opts?: Parameters<typeof qcLungs>[3]) => qcLungs(ctOf(m), m, manifest, opts);
+
 test('metrics: dice, jaccard, overlap, volumes by ROI name', () => {
   const a = Uint8Array.from([0, 1, 1, 1, 2, 2]);
   const b = Uint8Array.from([0, 1, 1, 0, 2, 0]);
@@ -50,12 +58,14 @@ test('metrics: dice, jaccard, overlap, volumes by ROI name', () => {
 });
 
 test('plausible lungs pass every check', () => {
-  const qc = qcLungs(boxes(), manifest);
+  const qc = qcOf(boxes());
   assert.ok(qc.ok, qcFailures(qc).join('; '));
   assert.deepEqual(
     qc.checks.map((c) => c.name),
-    ['volume:Lung_L', 'volume:Lung_R', 'volume:total', 'ratio:Lung_L/Lung_R', 'components:Lung_L', 'border:Lung_L', 'components:Lung_R', 'border:Lung_R'],
+    ['volume:Lung_L', 'volume:Lung_R', 'volume:total', 'ratio:Lung_L/Lung_R', 'components:Lung_L', 'border:Lung_L', 'components:Lung_R', 'border:Lung_R', 'missed:Lung_L', 'missed:Lung_R'],
   );
+  assert.deepEqual(qc.coverage, { Lung_L: 'complete', Lung_R: 'complete' });
+  assert.deepEqual(qc.limits, { population: 'adult', basis: 'age unknown (no PatientBirthDate/StudyDate): adult limits' });
 });
 
 test('each failure is reported as a value naming the check', () => {
@@ -67,7 +77,7 @@ test('each failure is reported as a value naming the check', () => {
     [{ touchBorder: true }, 'border:Lung_L'],
   ];
   for (const [opts, name] of cases) {
-    const qc = qcLungs(boxes(opts), manifest);
+    const qc = qcOf(boxes(opts));
     assert.equal(qc.ok, false, JSON.stringify(opts));
     const c = qc.checks.find((x) => x.name === name);
     assert.ok(c && !c.ok, `${name} should fail for ${JSON.stringify(opts)}: ${qcFailures(qc).join('; ')}`);
@@ -75,23 +85,28 @@ test('each failure is reported as a value naming the check', () => {
   }
 });
 
-test('an empty segmentation fails QC (zero components, zero volume) without throwing', () => {
+test('an empty segmentation is "no lung in the field of view": QC fails with noLung, without throwing', () => {
   const m = boxes();
-  const qc = qcLungs({ ...m, data: new Uint8Array(m.data.length) }, manifest);
+  const qc = qcOf({ ...m, data: new Uint8Array(m.data.length) });
   assert.equal(qc.ok, false);
-  assert.equal(qc.checks.find((c) => c.name === 'components:Lung_R')?.value, 0);
-  assert.equal(qc.checks.find((c) => c.name === 'ratio:Lung_L/Lung_R')?.value, 'inf');
+  assert.equal(qc.noLung, true);
+  assert.deepEqual(qcFailures(qc), ['lung-present=0 (expected ≥ 5 mL (no lung in the field of view))']);
+  // one lung missing is not "no lung": the volume check fails
+  const oneSided = qcOf({ ...m, data: m.data.map((v) => (v === 1 ? 0 : v)) });
+  assert.equal(oneSided.noLung, undefined);
+  assert.equal(oneSided.checks.find((c) => c.name === 'components:Lung_L')?.value, 0);
+  assert.equal(oneSided.checks.find((c) => c.name === 'ratio:Lung_L/Lung_R')?.value, 0);
 });
 
 test('limits can be overridden (e.g. paediatric ranges)', () => {
-  const qc = qcLungs(boxes({ leftMm: 300, rightMm: 300 }), manifest, { lungMl: [100, 3000], totalMl: [200, 6000] });
+  const qc = qcOf(boxes({ leftMm: 300, rightMm: 300 }), { limits: { lungMl: [100, 3000], totalMl: [200, 6000] } });
   assert.ok(qc.ok, qcFailures(qc).join('; '));
 });
 
 test('QC of the classical result on the synthetic chest passes', async () => {
   const { volume } = syntheticChest();
   const labels = await createClassicalLungSegmenter().segment(volume);
-  const qc = qcLungs(labels, manifest);
+  const qc = qcLungs(volume, labels, manifest);
   assert.ok(qc.ok, qcFailures(qc).join('; '));
 });
 

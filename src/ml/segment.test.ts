@@ -113,6 +113,6 @@ test('implausibly small lungs from a working segmenter: QC fails, flagged for re
   const r = await segmentWithQc(small, [classical], log);
   assert.equal(r.reviewRequired, true);
   assert.ok(r.qc.checks.some((c) => c.name === 'volume:Lung_L' && !c.ok));
-  const relaxed = await segmentWithQc(small, [classical], log, { qc: (l, m) => qcLungs(l, m, { lungMl: [50, 5000], totalMl: [100, 9000] }) });
+  const relaxed = await segmentWithQc(small, [classical], log, { qc: (v, l, m) => qcLungs(v, l, m, { limits: { lungMl: [50, 5000], totalMl: [100, 9000] } }) });
   assert.equal(relaxed.reviewRequired, false, JSON.stringify(relaxed.qc.checks.filter((c) => !c.ok)));
 });

@@ -28,8 +28,8 @@ export interface QcSegmentation extends SegmentationOutcome {
 
 export interface SegmentWithQcOptions {
   readonly signal?: AbortSignal;
-  /** Quality checks (default: qcLungs with adult limits). */
-  readonly qc?: (labels: LabelMap, manifest: ModelManifest) => QcResult;
+  /** Quality checks on the CT and its labels (default: qcLungs, limits by patient age). */
+  readonly qc?: (volume: Volume, labels: LabelMap, manifest: ModelManifest) => QcResult;
 }
 
 /**
@@ -41,7 +41,7 @@ export interface SegmentWithQcOptions {
  */
 export async function segmentWithQc(volume: Volume, segmenters: readonly Segmenter[], log: Logger, opts: SegmentWithQcOptions = {}): Promise<QcSegmentation> {
   if (segmenters.length === 0) throw new DfaError('SEGMENTATION_FAILED', 'no segmenter configured');
-  const qcOf = opts.qc ?? ((labels: LabelMap, manifest: ModelManifest) => qcLungs(labels, manifest));
+  const qcOf = opts.qc ?? ((v: Volume, labels: LabelMap, manifest: ModelManifest) => qcLungs(v, labels, manifest));
   const attempts: SegmentAttempt[] = [];
   const produced: { outcome: SegmentationOutcome; failed: number; index: number }[] = [];
   let lastError: unknown;
@@ -62,7 +62,7 @@ export async function segmentWithQc(volume: Volume, segmenters: readonly Segment
       log.warn('segmenter failed', { model: name, version, code: err.code, error: err.message });
       continue;
     }
-    const qc = qcOf(labels, s.manifest);
+    const qc = qcOf(volume, labels, s.manifest);
     const ms = performance.now() - t0;
     attempts.push({ model: name, version, ok: qc.ok, ms, qc });
     const outcome: SegmentationOutcome = { labels, manifest: s.manifest, qc, volumesMl: volumesMl(labels, s.manifest) };

@@ -45,6 +45,10 @@ export interface FakeOptions {
   readonly faults?: Partial<Record<'retrieve' | 'store' | 'recordResults' | 'findSeries', number>>;
   /** Segmenters whose QC fails. */
   readonly qcFails?: readonly string[];
+  /** Segmenters that find no lung at all (QC noLung). */
+  readonly noLung?: readonly string[];
+  /** Coverage the QC reports (default: both lungs complete). */
+  readonly coverage?: Readonly<Record<string, 'complete' | 'partial'>>;
   /** A step that hangs forever after logging "hang <step>" (the test kills the process there). */
   readonly hangAt?: 'segment' | 'recordResults' | 'store';
   /** State file name under root (default world.json); one per process when several share root. */
@@ -76,7 +80,7 @@ export function lungPlan(over: Partial<Plan> = {}): Plan {
   return {
     goal: 'Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS',
     selection: { status: 'registered', modality: 'CT' },
-    pipeline: { task: 'segmentation', structures: ['Lung_L', 'Lung_R'], segmenter: 'classical', fallbackSegmenter: 'onnx' },
+    pipeline: { task: 'segmentation', structures: ['Lung_L', 'Lung_R'], segmenter: 'classical', fallbackSegmenter: 'onnx', segmenterNamed: false },
     outputs: { rtstruct: true, seg: false, fhirReport: true },
     store: { method: 'default' },
     review: 'on-qc-fail',
@@ -265,12 +269,16 @@ export class FakeWorld {
         await this.hang('segment');
         await this.barrier();
         const labels = { dims: v.dims, spacing: v.spacing, origin: v.origin, direction: v.direction, data: new Uint8Array(v.data.length).fill(1) };
-        const ok = !(this.opts.qcFails ?? []).includes(name);
+        const noLung = (this.opts.noLung ?? []).includes(name);
+        const ok = !noLung && !(this.opts.qcFails ?? []).includes(name);
+        const coverage = this.opts.coverage ?? { Lung_L: 'complete', Lung_R: 'complete' };
         const out: SegmentationOutcome = {
           labels,
           manifest: lungManifest(name),
-          qc: { ok, checks: [{ name: 'lung volume', ok, value: ok ? 4200 : 12, expected: '2000..8000 mL' }] },
-          volumesMl: { Lung_L: 2000, Lung_R: 2200 },
+          qc: noLung
+            ? { ok: false, noLung: true, coverage: {}, checks: [{ name: 'lung-present', ok: false, value: 0, expected: '≥ 5 mL' }] }
+            : { ok, coverage, limits: { population: 'adult', basis: 'age unknown: adult limits' }, checks: [{ name: 'lung volume', ok, value: ok ? 4200 : 12, expected: '2000..8000 mL' }] },
+          volumesMl: noLung ? { Lung_L: 0, Lung_R: 0 } : { Lung_L: 2000, Lung_R: 2200 },
         };
         return out;
       },

@@ -20,6 +20,12 @@ export interface JobResult {
   readonly provenance?: string;
   readonly model?: { readonly name: string; readonly version: string };
   readonly fallbackUsed?: boolean;
+  /** Why the plan's first segmenter's contours were not used. */
+  readonly fallbackReason?: string;
+  /** Per structure: complete, or cut by the scan's end ("partial": its volume is the part in view). */
+  readonly coverage?: Readonly<Record<string, 'complete' | 'partial'>>;
+  /** Which QC limits applied and why (patient age, or "age unknown: adult limits"). */
+  readonly qcLimits?: string;
   readonly volumesMl?: Readonly<Record<string, number>>;
   /** Rendered previews (artifact keys; the API lists them as URLs under /jobs/{key}/previews/). */
   readonly previews?: readonly { readonly name: string; readonly key: string; readonly width: number; readonly height: number }[];
@@ -48,6 +54,9 @@ export function resultOf(s: JobState): JobResult & { readonly status: 'succeeded
     provenance: s.fhir?.provenance,
     model: s.seg?.model,
     fallbackUsed: s.seg?.fallbackUsed,
+    fallbackReason: s.seg?.fallbackReason,
+    coverage: s.seg?.coverage,
+    qcLimits: s.seg?.qc.limits?.basis,
     volumesMl: s.seg?.volumesMl,
     previews: s.previews,
     review: s.review && { decision: s.review.decision, reviewer: s.review.reviewer, ...(s.review.comment ? { comment: s.review.comment } : {}) },

@@ -1,5 +1,5 @@
 import { Annotation } from '@langchain/langgraph';
-import type { LabelInfo, ModelManifest, QcResult } from '../../core/model.ts';
+import type { Coverage, LabelInfo, ModelManifest, QcResult } from '../../core/model.ts';
 import type { WorkItem, WrittenRef } from '../../core/ports.ts';
 import type { Plan } from '../plan.ts';
 
@@ -27,6 +27,10 @@ export interface SegRef {
   readonly volumesMl: Readonly<Record<string, number>>;
   readonly qc: QcResult;
   readonly fallbackUsed: boolean;
+  /** Why the plan's first segmenter's result was not used (when fallbackUsed). */
+  readonly fallbackReason?: string;
+  /** Per structure: complete, or cut by the scan's end (QC). */
+  readonly coverage?: Readonly<Record<string, Coverage>>;
 }
 export interface OutputRef {
   readonly seriesInstanceUid: string;

@@ -1,7 +1,8 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Config } from '../../core/config.ts';
 import type { Plan } from '../plan.ts';
-import { loadCapabilities, SHIPPED_MODELS_DIR, type Capabilities } from './capabilities.ts';
+import { describeModels, findModel, modelDirOf } from '../../ml/registry.ts';
+import { loadCapabilities, type Capabilities } from './capabilities.ts';
 import { chatModelFromConfig, draftPlanWithLlm } from './llm.ts';
 import { draftPlanByRules } from './rules.ts';
 import { validatePlan } from './validate.ts';
@@ -20,7 +21,7 @@ export interface PlanGoalOptions {
 
 /** Goal sentence → validated Plan, or DfaError GOAL_UNSUPPORTED naming what is missing. */
 export async function planGoal(goal: string, config: Config, opts: PlanGoalOptions = {}): Promise<Plan> {
-  const caps = opts.capabilities ?? (await loadCapabilities(config.DFA_MODEL_DIR ?? SHIPPED_MODELS_DIR));
+  const caps = opts.capabilities ?? (await loadCapabilities(modelDirOf(config)));
   checkDefaultSegmenter(config.DFA_SEGMENTER, caps);
   const now = opts.now ?? new Date();
   const planner = opts.planner ?? (opts.chatModel || config.DFA_LLM_BASE_URL ? 'llm' : 'rules');
@@ -35,10 +36,16 @@ export async function planGoal(goal: string, config: Config, opts: PlanGoalOptio
   return validatePlan(withFallback, caps, draft.problems);
 }
 
-/** DFA_SEGMENTER names a kind or an installed model; anything else is a configuration error (exit 2), not a goal refusal. */
+/**
+ * DFA_SEGMENTER names a kind or an installed model (`name` or `name@version`, as the model registry
+ * resolves them); anything else is a configuration error (exit 2) raised before any goal is read.
+ */
 export function checkDefaultSegmenter(name: string, caps: Capabilities): void {
-  const allowed = [...new Set([...caps.models.map((m) => m.kind), ...caps.models.map((m) => m.name)])];
-  if (!allowed.includes(name)) {
-    throw new DfaError('CONFIG_INVALID', `bad configuration: DFA_SEGMENTER='${name}' is not allowed: one of ${allowed.join(', ') || '(no models installed)'}`);
-  }
+  if (name === 'classical' || name === 'onnx' || findModel(caps.models, name)) return;
+  const allowed = [...new Set(['classical', 'onnx', ...caps.models.map((m) => m.name)])];
+  throw new DfaError(
+    'MODEL_NOT_INSTALLED',
+    `bad configuration: DFA_SEGMENTER='${name}' is not allowed: one of ${allowed.join(', ')} — no model '${name}' is installed (installed: ${describeModels(caps.models) || 'none'})`,
+    { details: { setting: 'DFA_SEGMENTER', model: name } },
+  );
 }

@@ -48,7 +48,7 @@ function systemPrompt(caps: Capabilities, now: Date): string {
     models || '- none',
     'Rules: selection.status is "registered" for pending work, "available" for finished studies, "any" when',
     'specific study UIDs are named. structures use the TG-263 names above. pipeline.segmenter is "classical",',
-    '"onnx" or a model name. outputs: rtstruct / seg (DICOM SEG) / fhirReport; when the goal names outputs, set',
+    '"onnx" or a model name; pipeline.segmenterNamed is true only when the goal itself names the method or model. outputs: rtstruct / seg (DICOM SEG) / fhirReport; when the goal names outputs, set',
     'exactly those; otherwise rtstruct and seg. store.method: "default" unless STOW-RS or C-STORE is named.',
     'rerun is true only when the user asks to redo work. Put anything you cannot map into problems.',
     'understood: short phrases saying what you understood. wordsUsed: the exact phrases of the goal you used;',

@@ -117,7 +117,7 @@ test('an ONNX goal with no ONNX model installed is refused, not silently run cla
   const caps = { models: TEST_CAPS.models.filter((m) => m.kind === 'classical') };
   await assert.rejects(
     planGoal('segment lungs with the U-Net on pending CT', cfg, { capabilities: caps, now, planner: 'rules' }),
-    (e) => isDfaError(e, 'GOAL_UNSUPPORTED') && /installed 'onnx' model/.test(e.message),
+    (e) => isDfaError(e, 'MODEL_NOT_INSTALLED') && /model 'onnx', which is not installed/.test(e.message),
   );
 });
 

@@ -125,6 +125,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
   if (onnx && classical) problems.push('one segmenter (goal names an ONNX model and the classical method)');
   if (onnx) segmenter = 'onnx';
   else if (classical) segmenter = 'classical';
+  const segmenterNamed = onnx || classical;
 
   // Who looks before the PACS gets the contours ("for review", "no review"; DFA_REVIEW otherwise).
   const reviewNever = r.take(W.REVIEW_NEVER_RE).length > 0;
@@ -142,7 +143,7 @@ export function draftPlanByRules(goal: string, opts: RuleOptions): PlanDraft {
   const plan: Plan = {
     goal,
     selection: { status, modality, ...sel.selection },
-    pipeline: { task: 'segmentation', structures, segmenter },
+    pipeline: { task: 'segmentation', structures, segmenter, segmenterNamed },
     outputs,
     store: { method: storeMethod },
     review,

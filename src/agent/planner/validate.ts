@@ -1,5 +1,6 @@
 import { DfaError } from '../../core/errors.ts';
 import type { ModelManifest } from '../../core/model.ts';
+import { describeModels, findModel } from '../../ml/registry.ts';
 import { PlanSchema, type Plan } from '../plan.ts';
 import { modalitiesOf, structuresFor, type Capabilities } from './capabilities.ts';
 
@@ -29,26 +30,43 @@ export function validatePlan(draft: unknown, caps: Capabilities, extraProblems: 
   }
   if (!plan.outputs.rtstruct && !plan.outputs.seg) missing.push('an output (RTSTRUCT or SEG)');
 
+  // A model the plan (or DFA_SEGMENTER / DFA_FALLBACK_SEGMENTER) names must be installed: refused
+  // now, with exit 2, never discovered mid-job.
+  const { segmenter, fallbackSegmenter, segmenterNamed } = plan.pipeline;
+  for (const ref of [segmenter, ...(fallbackSegmenter && !segmenterNamed ? [fallbackSegmenter] : [])]) {
+    if (!findModel(caps.models, ref)) {
+      throw new DfaError('MODEL_NOT_INSTALLED', `the plan needs model '${ref}', which is not installed (installed: ${describeModels(caps.models) || 'none'})`, {
+        details: { model: ref, understood: plan.understood },
+      });
+    }
+  }
   let primary: ModelManifest | undefined;
   let fallback: ModelManifest | undefined;
   if (missing.length === 0) {
     const covering = caps.models.filter(
       (m) => m.modality.toUpperCase() === modality && plan.pipeline.structures.every((s) => m.labels.some((l) => l.roiName === s)),
     );
-    primary = covering.find((m) => m.name === plan.pipeline.segmenter) ?? covering.find((m) => m.kind === plan.pipeline.segmenter);
+    primary = findModel(covering, segmenter);
     if (!primary) {
-      missing.push(`an installed '${plan.pipeline.segmenter}' model for ${plan.pipeline.structures.join(', ')} (installed: ${covering.map((m) => `${m.name} (${m.kind})`).join(', ') || 'none'})`);
-    } else {
-      fallback =
-        covering.find((m) => m !== primary && (m.name === plan.pipeline.fallbackSegmenter || m.kind === plan.pipeline.fallbackSegmenter)) ??
-        (plan.pipeline.fallbackSegmenter ? undefined : covering.find((m) => m !== primary));
+      missing.push(`an installed '${segmenter}' model for ${plan.pipeline.structures.join(', ')} (installed: ${covering.map((m) => `${m.name} (${m.kind})`).join(', ') || 'none'})`);
+    } else if (!segmenterNamed) {
+      // Automatic fallback only when the goal left the choice of segmenter to the system (issue 11).
+      const others = covering.filter((m) => m !== primary);
+      fallback = fallbackSegmenter ? findModel(others, fallbackSegmenter) : others[0];
+      if (fallbackSegmenter && !fallback) missing.push(`a fallback '${fallbackSegmenter}' other than ${primary.name} that segments ${plan.pipeline.structures.join(', ')}`);
     }
   }
   if (missing.length > 0) throw refuse(plan.understood, missing);
-  const understood = [...plan.understood, `segmenter: ${primary!.name} ${primary!.version} (${primary!.kind})${fallback ? `, fallback ${fallback.name} ${fallback.version} when QC fails` : ''}`];
+  const how = segmenterNamed
+    ? ', named by the goal: no automatic fallback (a QC failure ends the job)'
+    : fallback
+      ? `, fallback ${fallback.name} ${fallback.version} when QC fails`
+      : ', no fallback installed';
+  const understood = [...plan.understood, `segmenter: ${primary!.name} ${primary!.version} (${primary!.kind})${how}`];
+  const { fallbackSegmenter: _f, ...pipeline } = plan.pipeline;
   return {
     ...plan,
-    pipeline: { ...plan.pipeline, segmenter: primary!.name, ...(fallback ? { fallbackSegmenter: fallback.name } : {}) },
+    pipeline: { ...pipeline, segmenter: primary!.name, ...(fallback ? { fallbackSegmenter: fallback.name } : {}) },
     understood,
   };
 }

@@ -19,7 +19,7 @@ test('synthetic chest: Dice ≥ 0.97 per lung, table and outside air excluded, Q
   assert.ok(dice(labels.data, truth, right, 2) >= 0.97, `right ${dice(labels.data, truth, right, 2)}`);
   assert.equal(seg.lastRun?.split, 'components');
   assert.ok((seg.lastRun?.airwaySlices ?? 0) > 0, 'trachea found');
-  assert.ok(qcLungs(labels, seg.manifest).ok);
+  assert.ok(qcLungs(volume, labels, seg.manifest).ok);
 });
 
 for (const oesophagusAir of [false, true]) test(`trachea and main bronchi outside the lungs are not labelled${oesophagusAir ? ' (air in the oesophagus beside them)' : ''}`, async () => {

@@ -34,7 +34,7 @@ for (const [name, opts] of cases) {
     assert.ok(dr >= 0.97, `Lung_R ${dr}`);
     assert.ok(dice(labels.data, p.truth.Lung_R, left, 1) < 0.05, 'left label on the right lung');
     if (opts.anteriorJunction === true) assert.equal(seg.lastRun?.split, 'erosion', 'touching lungs needed splitting');
-    const qc = qcLungs(labels, seg.manifest);
+    const qc = qcLungs(p.volume, labels, seg.manifest);
     assert.ok(qc.ok, qcFailures(qc).join('; '));
     // the liver dome, which the lung wraps around (a hole in an axial slice), is not lung
     const liver = p.truth.Liver;

@@ -49,7 +49,7 @@ test('real chest CT: Dice ≥ 0.95 per lung against ground truth, sides never sw
   assert.ok(dr >= 0.95, `Lung_R Dice ${dr}`);
   assert.ok(swapped < 0.1, 'left label does not overlap the right lung');
 
-  const qc = qcLungs(labels, seg.manifest);
+  const qc = qcLungs(volume, labels, seg.manifest);
   assert.ok(qc.ok, qcFailures(qc).join('; '));
   // README: lungs ≈ 4.55 L in total
   const v = volumesMl(labels, seg.manifest);

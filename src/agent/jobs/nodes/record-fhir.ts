@@ -17,6 +17,7 @@ export const recordFhir: JobNode = async (state, { deps }) => {
     volumesMl: seg.volumesMl,
     labels: seg.labels,
     model: seg.model,
+    ...(seg.coverage ? { coverage: seg.coverage } : {}),
     ...(state.review?.decision === 'approve' ? { reviewer: state.review.reviewer } : {}),
     ...(keyImage ? { keyImage: { title: `${keyImage.name}: contours by ${seg.model.name} ${seg.model.version}`, png: await deps.artifacts.get(keyImage.key) } } : {}),
   });

@@ -1,49 +1,70 @@
 import { toDfaError } from '../../../core/errors.ts';
 import type { SegmentationOutcome } from '../../../core/ports.ts';
+import { qcFailures } from '../../../ml/qc.ts';
 import { isTransient } from '../retry.ts';
 import { jobPrefix, need, type JobNode } from '../context.ts';
+import type { JobUpdate } from '../state.ts';
 import { loadSavedVolume, saveLabels } from '../volume-artifacts.ts';
 
-function failedChecks(o: SegmentationOutcome): string {
-  return o.qc.checks
-    .filter((c) => !c.ok)
-    .map((c) => `${c.name}=${c.value} (expected ${c.expected})`)
-    .join('; ');
-}
+/** The reason a skipped job gives when the scan shows no lung (issue 9). */
+export const NO_LUNG_REASON = 'no lung in the field of view';
+
+const failedChecks = (o: SegmentationOutcome) => qcFailures(o.qc).join('; ');
+const modelOf = (o: SegmentationOutcome) => `${o.manifest.name} ${o.manifest.version}`;
 
 /**
- * segment: the plan's segmenter, then QC; when QC fails (or the segmenter cannot run) and the plan
- * names a fallback segmenter, the fallback gets its turn (DESIGN.md: fallback on QC failure). Still failing QC, the
- * contours go to a person's review (review gate) or, with review 'never', the job fails: a contour that failed QC
- * never reaches the PACS unreviewed.
+ * segment: the plan's segmenter, then QC on the CT. When QC fails (or the segmenter cannot run):
+ * - the goal named the segmenter (plan.pipeline.segmenterNamed): the job fails with the reason —
+ *   never a silent switch to another model (issue 11);
+ * - else, with a fallback in the plan, the fallback gets its turn and the result says why.
+ * No lung in the field of view (every segmenter tried found none) ends the job skipped, nothing
+ * written. Contours that fail QC go to a person's review (the review gate, before `store`) unless the
+ * plan's review policy is 'never': then the job fails. A contour that failed QC never reaches the PACS unreviewed.
  */
 export const segment: JobNode = async (state, { deps, audit }) => {
   const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key, deps.loadVolume);
-  const { segmenter, fallbackSegmenter, structures } = state.plan.pipeline;
+  const { segmenter, fallbackSegmenter, segmenterNamed, structures } = state.plan.pipeline;
+  const fallback = segmenterNamed ? undefined : fallbackSegmenter;
   let out: SegmentationOutcome | undefined;
   let why = '';
   try {
     out = await deps.segment(v, segmenter);
-    if (!out.qc.ok) why = `QC failed for ${segmenter} (${failedChecks(out)})`;
+    if (out.qc.noLung) why = `${modelOf(out)} found no lung`;
+    else if (!out.qc.ok) why = `QC failed for ${modelOf(out)} (${failedChecks(out)})`;
   } catch (e) {
     // A segmenter that cannot run (model file missing, bad input) also hands over to the fallback.
-    if (!fallbackSegmenter || isTransient(e)) throw e;
+    if (!fallback || isTransient(e)) throw e;
     why = `${segmenter} failed: ${toDfaError(e).message}`;
   }
   let fallbackUsed = false;
-  if ((!out || !out.qc.ok) && fallbackSegmenter) {
-    deps.log.warn('trying the fallback segmenter', { job: state.jobKey, segmenter, fallbackSegmenter, why });
-    await audit?.event(state.jobKey, state.generation, 'fallback', 'segment', `${why}; trying ${fallbackSegmenter}`);
-    out = await deps.segment(v, fallbackSegmenter);
+  let firstFoundLung = false;
+  let first: SegmentationOutcome | undefined;
+  if ((!out || !out.qc.ok) && fallback) {
+    deps.log.warn('trying the fallback segmenter', { job: state.jobKey, segmenter, fallbackSegmenter: fallback, why });
+    await audit?.event(state.jobKey, state.generation, 'fallback', 'segment', `${why}; trying ${fallback}`);
+    firstFoundLung = out !== undefined && !out.qc.noLung;
+    first = out;
+    out = await deps.segment(v, fallback);
     fallbackUsed = true;
   }
   if (!out) throw new Error('unreachable: no segmentation outcome');
-  const model = { name: out.manifest.name, version: out.manifest.version };
-  // A contour that failed QC goes on only to a person's review (the review gate stops it before
-  // `store`); with review policy 'never' it fails the job here.
-  if (!out.qc.ok && (state.plan.review ?? 'on-qc-fail') === 'never') {
-    return { outcome: { status: 'failed', step: 'segment', reason: `QC failed for ${model.name}: ${failedChecks(out)}` } };
+  // Skipped only when no segmenter that ran saw any lung; one that did makes it a QC failure.
+  if (out.qc.noLung && !firstFoundLung) {
+    return { outcome: { status: 'skipped', step: 'segment', reason: NO_LUNG_REASON } };
   }
+  if (!out.qc.ok && (state.plan.review ?? 'on-qc-fail') !== 'never') {
+    // For review: the contours that found lung (the first segmenter's when the fallback found none).
+    if (out.qc.noLung && first && !first.qc.noLung) out = first;
+    deps.log.info('contours failed QC: they wait for review before anything is stored', { job: state.jobKey, model: modelOf(out) });
+  } else if (!out.qc.ok) {
+    const reason = segmenterNamed
+      ? `${why}; the goal named this segmenter, so no other model was tried`
+      : fallbackUsed
+        ? `${why}; fallback ${modelOf(out)} also failed${out.qc.noLung ? ': it found no lung' : ` QC (${failedChecks(out)})`}`
+        : `${why}; no fallback segmenter installed`;
+    return { outcome: { status: 'failed', step: 'segment', reason } };
+  }
+  const model = { name: out.manifest.name, version: out.manifest.version };
   const missing = structures.filter((s) => !out.manifest.labels.some((l) => l.roiName === s));
   if (missing.length > 0) {
     return { outcome: { status: 'failed', step: 'segment', reason: `model ${model.name} has no ${missing.join(', ')}` } };
@@ -52,5 +73,16 @@ export const segment: JobNode = async (state, { deps, audit }) => {
   await saveLabels(deps.artifacts, key, out.labels);
   const labels = out.manifest.labels.filter((l) => structures.includes(l.roiName));
   const volumesMl = Object.fromEntries(Object.entries(out.volumesMl).filter(([k]) => structures.includes(k)));
-  return { seg: { key, model, manifest: out.manifest, labels, volumesMl, qc: out.qc, fallbackUsed } };
+  const coverage = Object.fromEntries(Object.entries(out.qc.coverage ?? {}).filter(([k]) => structures.includes(k)));
+  await audit?.event(state.jobKey, state.generation, 'qc', 'segment', qcSummary(out, coverage), { coverage, limits: out.qc.limits, checks: out.qc.checks });
+  const update: JobUpdate = {
+    seg: { key, model, manifest: out.manifest, labels, volumesMl, qc: out.qc, fallbackUsed, coverage, ...(fallbackUsed ? { fallbackReason: why } : {}) },
+  };
+  return update;
 };
+
+/** One line for the audit: who produced the contours, what each structure's coverage is, which limits. */
+function qcSummary(o: SegmentationOutcome, coverage: Readonly<Record<string, string>>): string {
+  const cov = Object.entries(coverage).map(([k, c]) => `${k} ${c}`).join(', ');
+  return `QC passed for ${modelOf(o)}; coverage: ${cov || 'n/a'}; ${o.qc.limits?.basis ?? 'default limits'}`;
+}

@@ -1,0 +1,86 @@
+import type { VolumeMeta } from '../core/volume.ts';
+
+/**
+ * Every QC limit, in one place, with where it comes from. These are plausibility bounds for an
+ * automatic contour, deliberately wider than reference intervals (they must pass expiratory scans,
+ * emphysema and disease, and fail what no lung can be); a result outside them goes to a person.
+ *
+ * Lung volume at CT: a full-inspiration CT measures about total lung capacity (TLC), an
+ * expiratory one about functional residual capacity (FRC).
+ * - Adults: TLC 4–8 L (5th–95th percentile, by height, sex and age), FRC 2–4 L — GLI static lung
+ *   volume reference equations, Hall GL et al., Eur Respir J 2021;57:2000289. The right lung (three
+ *   lobes) holds a little more than half of the total, the heart lies left: left/right is a bit
+ *   under 1. Bounds: each complete lung 500–5000 mL, both 1000–9000 mL, left/right 0.5–2.
+ * - Children: TLC rises from about 0.15–0.2 L at birth (Stocks & Quanjer, Eur Respir J 1995;8:492)
+ *   to adult values by about 18 years (GLI 2021 starts at 5 years, TLC ≈ 1.5 L at 110 cm).
+ *   Bands by age, each wide enough for height spread and expiration.
+ * Unknown age ⇒ adult limits, and the result says so (never assumed silently).
+ */
+export interface LungQcLimits {
+  /** Each complete lung's volume (mL). A cut lung only gets the upper bound. */
+  readonly lungMl: readonly [number, number];
+  /** Both lungs together (mL), when both are complete. */
+  readonly totalMl: readonly [number, number];
+  /** Volume of the first label over the second (left/right), when both are complete. */
+  readonly ratio: readonly [number, number];
+  /** Components holding at least `componentMinFraction` of a lung; a lung is one piece, two tolerated. */
+  readonly maxComponents: number;
+  readonly componentMinFraction: number;
+  /** Share of a lung's voxels on the in-plane faces of the volume (a leak out of the body, or a cut field of view). */
+  readonly maxBorderFraction: number;
+  /** A lung with more than this area (mm²) on the first or last slice is cut by the scan: partial coverage. */
+  readonly coverageAreaMm2: number;
+  /** Less than this (mL) of lung in all: no lung in the field of view. */
+  readonly noLungMl: number;
+  /** Airless tissue enclosed by a lung but outside every contour (qc-cavity.ts): fails above both. */
+  readonly missedMl: number;
+  readonly missedFraction: number;
+}
+
+export type Population = 'adult' | 'adolescent' | 'child' | 'infant';
+
+export interface QcLimitsChoice {
+  readonly population: Population;
+  /** Why these limits: "patient age 45 y (from PatientBirthDate and StudyDate)" or "age unknown: adult limits". */
+  readonly basis: string;
+  readonly limits: LungQcLimits;
+}
+
+const SHAPE = { maxComponents: 2, componentMinFraction: 0.01, maxBorderFraction: 0.02, coverageAreaMm2: 100, noLungMl: 5, missedFraction: 0.1 };
+
+/**
+ * Missed-tissue bound: measured on the three real CTs in ../shared/testdata with their reference
+ * masks and with the classical segmenter, enclosed airless tissue outside the contour was 0–140 mL
+ * per lung (hilar vessels, fissures, small scars); a lobar consolidation is several hundred mL.
+ */
+export const LUNG_QC_LIMITS: Readonly<Record<Population, LungQcLimits>> = {
+  adult: { ...SHAPE, lungMl: [500, 5000], totalMl: [1000, 9000], ratio: [0.5, 2], missedMl: 200 },
+  adolescent: { ...SHAPE, lungMl: [300, 4500], totalMl: [600, 8000], ratio: [0.5, 2], missedMl: 150 }, // 12–17 y
+  child: { ...SHAPE, lungMl: [60, 3000], totalMl: [120, 5500], ratio: [0.4, 2.5], missedMl: 80 }, // 2–11 y
+  infant: { ...SHAPE, lungMl: [20, 800], totalMl: [40, 1500], ratio: [0.4, 2.5], missedMl: 20, noLungMl: 2 }, // < 2 y
+};
+
+/** Age in whole years at the study from DICOM PatientBirthDate / StudyDate (DA, YYYYMMDD; PS3.5 6.2), or undefined. */
+export function patientAgeYears(meta: Pick<VolumeMeta, 'patientBirthDate' | 'studyDate'>): number | undefined {
+  const d = (s?: string) => {
+    const m = /^(\d{4})(\d{2})(\d{2})$/.exec((s ?? '').trim());
+    return m ? { y: Number(m[1]), m: Number(m[2]), d: Number(m[3]) } : undefined;
+  };
+  const b = d(meta.patientBirthDate);
+  const s = d(meta.studyDate);
+  if (!b || !s) return undefined;
+  const age = s.y - b.y - (s.m < b.m || (s.m === b.m && s.d < b.d) ? 1 : 0);
+  return age >= 0 && age < 130 ? age : undefined;
+}
+
+/** The limits for this patient: by age when it is known, else adult limits, saying so. */
+export function qcLimitsFor(meta: Pick<VolumeMeta, 'patientBirthDate' | 'studyDate'> | undefined): QcLimitsChoice {
+  // Anonymisers often set the birth date to the study date: that is no age.
+  if (meta?.patientBirthDate && meta.patientBirthDate.trim() === meta.studyDate?.trim()) {
+    return { population: 'adult', basis: 'age unknown (PatientBirthDate equals StudyDate, anonymised?): adult limits', limits: LUNG_QC_LIMITS.adult };
+  }
+  const age = meta ? patientAgeYears(meta) : undefined;
+  if (age === undefined) return { population: 'adult', basis: 'age unknown (no PatientBirthDate/StudyDate): adult limits', limits: LUNG_QC_LIMITS.adult };
+  const population: Population = age < 2 ? 'infant' : age < 12 ? 'child' : age < 18 ? 'adolescent' : 'adult';
+  return { population, basis: `patient age ${age} y (PatientBirthDate, StudyDate): ${population} limits`, limits: LUNG_QC_LIMITS[population] };
+}
