@@ -135,6 +135,11 @@ export class DicomServer {
     return this;
   }
 
+  /** Connections open now (a destroyed peer's is gone; a half-closed one would still count). */
+  get connections(): number {
+    return this.open.size;
+  }
+
   async close(): Promise<void> {
     for (const a of this.open) a.abort('server closing');
     const s = this.server;
