@@ -7,6 +7,7 @@ import { CMD, encodeCommand } from '../../src/dicom/dimse/command.ts';
 import {
   PDU, encodeAbort, encodeAssociateAc, encodeAssociateRj, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq, pDataHeader,
 } from '../../src/dicom/dimse/pdu.ts';
+import { encodeIdentifier } from '../../src/dicom/dimse/dataset.ts';
 import { STUDY_ROOT_FIND, TS, VERIFICATION } from '../../src/dicom/dimse/uids.ts';
 
 /** mulberry32: small, fast, good enough to pick mutations. */
@@ -73,6 +74,18 @@ export function validPacsReplies(calledAet: string, callingAet: string, messageI
   return [
     encodeAssociateAc({ calledAet, callingAet, maxPduLength: 16384, roles: [], contexts: [{ id: 1, result: 0, transferSyntax: TS.EXPLICIT_LE }] }),
     pdata(1, true, true, encodeCommand({ commandField: CMD.C_ECHO_RSP, messageIdBeingRespondedTo: messageId, affectedSopClassUid: VERIFICATION, status: 0, hasDataset: false })),
+    encodeReleaseRp(),
+  ];
+}
+
+/** What a well-behaved PACS answers to our C-FIND (context 1): AC, two matches (pending), final success, A-RELEASE-RP. */
+export function validPacsFindReplies(calledAet: string, callingAet: string, messageId = 1): Buffer[] {
+  const rsp = (status: number, hasDataset: boolean) =>
+    pdata(1, true, true, encodeCommand({ commandField: CMD.C_FIND_RSP, messageIdBeingRespondedTo: messageId, affectedSopClassUid: STUDY_ROOT_FIND, status, hasDataset }));
+  const match = (uid: string) => pdata(1, false, true, encodeIdentifier({ QueryRetrieveLevel: 'STUDY', StudyInstanceUID: uid, PatientID: 'P1', ModalitiesInStudy: ['CT'] }, TS.EXPLICIT_LE));
+  return [
+    encodeAssociateAc({ calledAet, callingAet, maxPduLength: 16384, roles: [], contexts: [{ id: 1, result: 0, transferSyntax: TS.EXPLICIT_LE }] }),
+    rsp(0xff00, true), match('1.2.3.1'), rsp(0xff00, true), match('1.2.3.2'), rsp(0, false),
     encodeReleaseRp(),
   ];
 }
