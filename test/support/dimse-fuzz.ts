@@ -164,7 +164,8 @@ export function mutate(b: Buffer, r: ReturnType<typeof prng>): Buffer {
       return out;
     case 2: {
       const v = r.pick(INTERESTING);
-      if (at + 4 <= out.length) (r.int(2) ? out.writeUInt32BE(v >>> 0, at) : out.writeUInt32LE(v >>> 0, at));
+      if (at + 4 <= out.length && r.int(2) === 0) out.writeUInt32BE(v >>> 0, at);
+      else if (at + 4 <= out.length) out.writeUInt32LE(v >>> 0, at);
       else if (at + 2 <= out.length) out.writeUInt16BE(v & 0xffff, at);
       return out;
     }
