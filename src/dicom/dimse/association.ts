@@ -234,6 +234,14 @@ export class Association {
     }
   }
 
+  /** PS3.8 9.3.4: send A-ASSOCIATE-RJ and disconnect (destroyed, not half-closed, whatever the peer does). */
+  rejectAndClose(rj: Buffer): void {
+    if (!this.isOpen) return;
+    this.closedReason = 'rejected';
+    this.socket.write(rj, () => this.socket.destroy());
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
   abort(reason = 'aborted'): void {
     if (this.socket.destroyed) return;
     this.closedReason = reason;
@@ -260,10 +268,10 @@ export class Association {
   }
 
   private onData(d: Buffer): void {
-    if (this.socket.destroyed) return; // bytes already read after an abort
+    if (!this.isOpen) return; // bytes read after an abort, a rejection or a release: ignored
     try {
       for (const ev of this.reader.push(d)) {
-        if (this.socket.destroyed) return;
+        if (!this.isOpen) return;
         if (ev.kind === 'pdv') {
           if (this.phase !== 'established') throw protocolError('P-DATA-TF before the association was established');
           this.onPdv(ev.contextId, ev.isCommand, ev.end && ev.isLast, ev.parts);

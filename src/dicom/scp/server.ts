@@ -173,7 +173,7 @@ export class DicomServer {
       const log = this.opts.log.child({ callingAet: rq.callingAet, peer });
       const reject = (why: string, rj: AssociateRj) => {
         log.warn(`rejected association: ${why}`);
-        rejectAndClose(socket, rj);
+        a.rejectAndClose(encodeAssociateRj(rj));
       };
       if (overLimit) return reject(`${max} associations already open (DFA_SCP_MAX_ASSOCIATIONS)`, { result: 2, source: 3, reason: 2 });
       if (rq.calledAet !== this.opts.aet) {
@@ -298,8 +298,3 @@ export class DicomServer {
   }
 }
 
-/** PS3.8 9.3.4: send A-ASSOCIATE-RJ, then disconnect (destroyed, not half-closed, whatever the peer does). */
-function rejectAndClose(socket: Socket, rj: AssociateRj): void {
-  socket.write(encodeAssociateRj(rj), () => socket.destroy());
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
