@@ -8,7 +8,7 @@ import {
   PDU, encodeAbort, encodeAssociateAc, encodeAssociateRj, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq, pDataHeader,
 } from '../../src/dicom/dimse/pdu.ts';
 import { encodeIdentifier } from '../../src/dicom/dimse/dataset.ts';
-import { STUDY_ROOT_FIND, TS, VERIFICATION } from '../../src/dicom/dimse/uids.ts';
+import { STUDY_ROOT_FIND, STUDY_ROOT_GET, TS, VERIFICATION } from '../../src/dicom/dimse/uids.ts';
 
 /** mulberry32: small, fast, good enough to pick mutations. */
 export function prng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T } {
@@ -86,6 +86,22 @@ export function validPacsFindReplies(calledAet: string, callingAet: string, mess
   return [
     encodeAssociateAc({ calledAet, callingAet, maxPduLength: 16384, roles: [], contexts: [{ id: 1, result: 0, transferSyntax: TS.EXPLICIT_LE }] }),
     rsp(0xff00, true), match('1.2.3.1'), rsp(0xff00, true), match('1.2.3.2'), rsp(0, false),
+    encodeReleaseRp(),
+  ];
+}
+
+/**
+ * What a well-behaved PACS answers to our C-GET (context 1; our first storage context, 3, is CT
+ * Image): AC, one C-STORE sub-operation with its data set, the final C-GET-RSP, A-RELEASE-RP.
+ */
+export function validPacsGetReplies(calledAet: string, callingAet: string, messageId = 1): Buffer[] {
+  const ctx = [{ id: 1, result: 0, transferSyntax: TS.EXPLICIT_LE }, { id: 3, result: 0, transferSyntax: TS.EXPLICIT_LE }];
+  const store = encodeCommand({ commandField: CMD.C_STORE_RQ, messageId: 1000, affectedSopClassUid: CT, affectedSopInstanceUid: '1.2.3.4.5.6', priority: 0, hasDataset: true });
+  const ds = tinyDataset();
+  return [
+    encodeAssociateAc({ calledAet, callingAet, maxPduLength: 16384, roles: [{ sopClassUid: CT, scu: false, scp: true }], contexts: ctx }),
+    pdata(3, true, true, store), pdata(3, false, false, ds.subarray(0, 7)), pdata(3, false, true, ds.subarray(7)),
+    pdata(1, true, true, encodeCommand({ commandField: CMD.C_GET_RSP, messageIdBeingRespondedTo: messageId, affectedSopClassUid: STUDY_ROOT_GET, status: 0, completed: 1, failed: 0, warning: 0, hasDataset: false })),
     encodeReleaseRp(),
   ];
 }

@@ -3,7 +3,7 @@
  * - our SCP (`dfa scp`, its own process) gets the malformed-PDU corpus and seeded mutations of
  *   valid association streams, split across random reads; after each case the process is alive,
  *   its memory bounded, and a real dcmtk echoscu succeeds;
- * - our SCU talks to a hostile scripted PACS answering with mutated PDUs; every call settles
+ * - our SCU (C-ECHO, C-FIND, C-GET) talks to a hostile scripted PACS answering with mutated PDUs; every call settles
  *   (a value or a DfaError), in time, memory stays bounded, and a good association works after.
  * Cases per second are printed as test diagnostics. DFA_FUZZ_SEED / DFA_FUZZ_CASES replay or widen a run.
  */
@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { isDfaError } from '../../core/errors.ts';
 import { memoryLogger } from '../../core/log.ts';
 import {
-  malformedCorpus, mutateStream, prng, randomChunks, validPacsFindReplies, validPacsReplies, validRequestorStream,
+  malformedCorpus, mutateStream, prng, randomChunks, validPacsFindReplies, validPacsGetReplies, validPacsReplies, validRequestorStream,
 } from '../../../test/support/dimse-fuzz.ts';
 import { freePort } from '../../../test/support/ports.ts';
 import { DicomServer } from '../scp/server.ts';
@@ -165,14 +165,18 @@ test('fuzz: our SCU against a hostile scripted PACS: every call settles with a v
     const rss0 = process.memoryUsage().rss;
     const started = Date.now();
     const outcomes = { value: 0, dfaError: 0 };
+    const valuesBy = new Set<string>();
     let n = 0;
     for (; n < CASES * 2 && Date.now() - started < BUDGET_MS; n++) {
-      const find = r.int(2) === 0;
-      const phases = split(find ? validPacsFindReplies('PACS', 'DFA') : validPacsReplies('PACS', 'DFA'));
+      const kind = r.pick(['echo', 'find', 'get'] as const);
+      const valid = kind === 'echo' ? validPacsReplies('PACS', 'DFA') : kind === 'find' ? validPacsFindReplies('PACS', 'DFA') : validPacsGetReplies('PACS', 'DFA');
+      const phases = split(valid);
       const k = r.int(3);
       phases[k] = mutateStream(phases[k], r);
       pacs.next(phases, r.int(8) === 0);
-      const call = find ? client.find([{ QueryRetrieveLevel: 'STUDY', StudyInstanceUID: '' }]) : client.echo();
+      const call = kind === 'echo' ? client.echo()
+        : kind === 'find' ? client.find([{ QueryRetrieveLevel: 'STUDY', StudyInstanceUID: '' }])
+          : client.get({ studyInstanceUid: '1.2.3.4' }, async (i) => (i.dataset.length >= 0 ? 0 : 0xa700));
       let guard: NodeJS.Timeout | undefined;
       const settled = await Promise.race([
         call.then(() => 'value', (e: unknown) => (isDfaError(e) ? 'dfaError' : e)),
@@ -181,6 +185,7 @@ test('fuzz: our SCU against a hostile scripted PACS: every call settles with a v
       clearTimeout(guard);
       assert.ok(settled === 'value' || settled === 'dfaError', `case ${n} (seed ${SEED}): ${settled instanceof Error ? settled.stack : String(settled)}`);
       outcomes[settled as 'value' | 'dfaError']++;
+      if (settled === 'value') valuesBy.add(kind);
       assert.equal((await goodClient.echo()).kind, 'success', `case ${n}: a good association fails afterwards`);
     }
     const elapsed = Date.now() - started;
@@ -189,6 +194,7 @@ test('fuzz: our SCU against a hostile scripted PACS: every call settles with a v
     t.diagnostic(`SCU fuzz: ${n} cases in ${elapsed} ms (${(n / (elapsed / 1000)).toFixed(1)} cases/s); ${outcomes.value} values, ${outcomes.dfaError} DfaErrors; heap +${heapGrowthMb.toFixed(1)} MB, RSS +${rssGrowthMb.toFixed(1)} MB`);
     assert.ok(n >= Math.min(CASES, 40), `only ${n} cases ran`);
     assert.ok(outcomes.dfaError > 0 && outcomes.value > 0, JSON.stringify(outcomes)); // the mutations bite, and some leave a valid exchange
+    assert.deepEqual([...valuesBy].sort(), ['echo', 'find', 'get']); // each transcript works when its mutation is harmless
     assert.ok(heapGrowthMb < 100 && rssGrowthMb < 200, `heap +${heapGrowthMb} MB, RSS +${rssGrowthMb} MB`);
   } finally {
     await good.close();
