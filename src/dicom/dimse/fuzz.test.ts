@@ -104,7 +104,7 @@ test('fuzz: our SCP process survives the corpus and seeded mutations; echoscu an
     const elapsed = Date.now() - started;
     const rss1 = rssMb(child.pid!);
     t.diagnostic(`SCP fuzz: ${n} cases in ${elapsed} ms with an echoscu after each (${(n / (elapsed / 1000)).toFixed(1)} cases/s); sending alone ${(n / (sendMs / 1000)).toFixed(1)} cases/s; RSS ${rss0.toFixed(0)} -> ${rss1.toFixed(0)} MB`);
-    assert.ok(n >= Math.min(CASES, 40), `only ${n} cases ran`);
+    assert.ok(n >= Math.min(CASES, corpus.length + 5), `only ${n} cases ran`); // the whole corpus, even on a busy machine
     assert.ok(rss1 - rss0 < 150, `RSS grew ${rss0.toFixed(0)} -> ${rss1.toFixed(0)} MB`);
     // Logged once per abort, never a stack trace.
     assert.ok(!/\n\s+at /.test(stderr), stderr.slice(0, 2000));
@@ -192,7 +192,7 @@ test('fuzz: our SCU against a hostile scripted PACS: every call settles with a v
     const heapGrowthMb = (process.memoryUsage().heapUsed - heap0) / 1048576;
     const rssGrowthMb = (process.memoryUsage().rss - rss0) / 1048576;
     t.diagnostic(`SCU fuzz: ${n} cases in ${elapsed} ms (${(n / (elapsed / 1000)).toFixed(1)} cases/s); ${outcomes.value} values, ${outcomes.dfaError} DfaErrors; heap +${heapGrowthMb.toFixed(1)} MB, RSS +${rssGrowthMb.toFixed(1)} MB`);
-    assert.ok(n >= Math.min(CASES, 40), `only ${n} cases ran`);
+    assert.ok(n >= Math.min(CASES, 30), `only ${n} cases ran`);
     assert.ok(outcomes.dfaError > 0 && outcomes.value > 0, JSON.stringify(outcomes)); // the mutations bite, and some leave a valid exchange
     assert.deepEqual([...valuesBy].sort(), ['echo', 'find', 'get']); // each transcript works when its mutation is harmless
     assert.ok(heapGrowthMb < 100 && rssGrowthMb < 200, `heap +${heapGrowthMb} MB, RSS +${rssGrowthMb} MB`);
