@@ -62,6 +62,10 @@ const schema = z.object({
   DFA_DIMSE_ASSOCIATION_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
   DFA_DIMSE_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(60000),
   DFA_SCP_HOST: z.string().default('127.0.0.1'), // interface our SCP binds (0.0.0.0 to accept from the network)
+  // Calling AE titles bound to source hosts (AET@host,...); required when DFA_SCP_HOST is not loopback.
+  DFA_SCP_ALLOWED_PEERS: list.optional(),
+  DFA_SCP_MAX_ASSOCIATIONS: z.coerce.number().int().min(1).max(1000).default(16), // more: A-ASSOCIATE-RJ transient
+  DFA_DICOM_MAX_DATASET_MB: z.coerce.number().positive().max(4096).default(512), // one received data set, SCP and SCU
   DFA_DICOMWEB_URL: z.string().url().optional(),
   DFA_DICOMWEB_USERNAME: z.string().optional(),
   DFA_DICOMWEB_PASSWORD: z.string().optional(),

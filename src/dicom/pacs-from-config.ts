@@ -9,6 +9,8 @@ import type { Logger } from '../core/log.ts';
 import type { DimseTimeouts } from './dimse/association.ts';
 import { EmbeddedPacs } from './embedded-pacs/embedded-pacs.ts';
 import { createPacs, type DicomPacs } from './pacs.ts';
+import { dimseLimits } from './dimse/limits.ts';
+import { allowedPeers } from './scp/peers.ts';
 import type { DicomScp } from './scp/receiver.ts';
 
 export const EMBEDDED_PACS_AET = 'DFA_PACS';
@@ -35,13 +37,18 @@ export interface ConfiguredPacs extends DicomPacs {
 export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: DicomScp } = {}): Promise<ConfiguredPacs> {
   const timeouts = dimseTimeouts(config);
   const host = scpHost(config);
-  const moveScp = opts.scp ?? { host, port: config.DFA_SCP_PORT, inboxDir: join(config.DFA_DATA_DIR, 'inbox') };
+  const limits = dimseLimits(config);
+  const peers = allowedPeers(config);
+  const moveScp = opts.scp ?? {
+    host, port: config.DFA_SCP_PORT, inboxDir: join(config.DFA_DATA_DIR, 'inbox'), limits, maxAssociations: config.DFA_SCP_MAX_ASSOCIATIONS,
+    ...(peers ? { allowedPeers: peers } : {}),
+  };
   const dicomweb = config.DFA_DICOMWEB_URL
     ? { baseUrl: config.DFA_DICOMWEB_URL, username: config.DFA_DICOMWEB_USERNAME, password: config.DFA_DICOMWEB_PASSWORD, token: config.DFA_DICOMWEB_TOKEN }
     : undefined;
   if (config.DFA_PACS_HOST || dicomweb) {
     const dimse = config.DFA_PACS_HOST && config.DFA_PACS_PORT && config.DFA_PACS_AET
-      ? { host: config.DFA_PACS_HOST, port: config.DFA_PACS_PORT, calledAet: config.DFA_PACS_AET, callingAet: config.DFA_AET, timeouts }
+      ? { host: config.DFA_PACS_HOST, port: config.DFA_PACS_PORT, calledAet: config.DFA_PACS_AET, callingAet: config.DFA_AET, timeouts, limits }
       : undefined;
     return createPacs({ dimse, dicomweb, retrieve: config.DFA_RETRIEVE, store: config.DFA_STORE, moveScp, log });
   }
@@ -50,7 +57,7 @@ export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: 
   // DICOMweb is not served by the embedded PACS: keep the DIMSE methods of DFA_RETRIEVE.
   const retrieve = config.DFA_RETRIEVE.filter((m) => m !== 'wado-rs');
   const pacs = createPacs({
-    dimse: { host: embedded.host, port: embedded.port, calledAet: embedded.aet, callingAet: config.DFA_AET, timeouts },
+    dimse: { host: embedded.host, port: embedded.port, calledAet: embedded.aet, callingAet: config.DFA_AET, timeouts, limits },
     retrieve: retrieve.length > 0 ? retrieve : ['c-get'],
     store: 'c-store',
     moveScp,

@@ -12,14 +12,17 @@ import type { InstanceRecord, Pacs, RetrieveAttempt, RetrievedInstance, SeriesRe
 import { DicomWebClient, type DicomWebClientOptions } from './dicomweb/client.ts';
 import type { DimseTimeouts } from './dimse/association.ts';
 import type { PeerOptions } from './dimse/connect.ts';
+import type { DimseLimits } from './dimse/limits.ts';
 import { instanceIdentifier, seriesIdentifier, studyIdentifier, toInstanceRecord, toSeriesRecord, toStudyRecord } from './dimse/queries.ts';
 import { DimseClient, type RetrieveOutcome } from './dimse/scu.ts';
 import { InstanceFiles } from './scp/instance-file.ts';
+import type { AllowedPeer } from './scp/peers.ts';
 import { DicomScp } from './scp/receiver.ts';
 
 export interface PacsOptions {
   /** The PACS's DICOM node; our AE title is `callingAet`. */
-  readonly dimse?: { readonly host: string; readonly port: number; readonly calledAet: string; readonly callingAet: string; readonly timeouts?: Partial<DimseTimeouts> };
+  readonly dimse?: { readonly host: string; readonly port: number; readonly calledAet: string; readonly callingAet: string; readonly timeouts?: Partial<DimseTimeouts>;
+    readonly limits?: Partial<DimseLimits> };
   readonly dicomweb?: DicomWebClientOptions;
   readonly retrieve: readonly RetrieveMethod[];
   readonly store: StoreMethod;
@@ -27,7 +30,10 @@ export interface PacsOptions {
    * Where C-MOVE sends instances: a running SCP of ours (shared with `dfa serve`), or where to start
    * one on first use (AE = dimse.callingAet; it accepts only the PACS's AE title).
    */
-  readonly moveScp?: DicomScp | { readonly host: string; readonly port: number; readonly inboxDir: string; readonly aet?: string };
+  readonly moveScp?: DicomScp | {
+    readonly host: string; readonly port: number; readonly inboxDir: string; readonly aet?: string;
+    readonly allowedPeers?: readonly AllowedPeer[]; readonly maxAssociations?: number; readonly limits?: Partial<DimseLimits>;
+  };
   readonly log: Logger;
 }
 
@@ -144,9 +150,11 @@ class CompositePacs implements DicomPacs {
       case 'c-move': {
         if (!this.dimse) return { instances: [], problem: 'no DIMSE peer configured (DFA_PACS_HOST)' };
         const scp = await this.moveDestination();
-        const exp = scp.expect(req.studyInstanceUid, req.seriesInstanceUid, destDir);
+        // Only the PACS's C-STORE sub-operations for this C-MOVE (Move Originator AE and Message ID,
+        // PS3.7 9.1.1.1) join this retrieval; anything else pushed meanwhile goes to the inbox.
+        const exp = scp.expect(req.studyInstanceUid, req.seriesInstanceUid, destDir, { pacsAet: this.dimse.peer.calledAet });
         try {
-          const outcome = await this.dimse.move(req, scp.aet);
+          const outcome = await this.dimse.move(req, scp.aet, { messageId: exp.moveMessageId });
           const writeProblem = await exp.settle();
           if (writeProblem) return { instances: [...exp.received], problem: `C-MOVE: could not write a received instance to ${destDir}: ${writeProblem}` };
           let problem = judge('C-MOVE', outcome, exp.received.length);
@@ -176,6 +184,8 @@ class CompositePacs implements DicomPacs {
     if (!ms || ms instanceof DicomScp || !this.opts.dimse) throw new DfaError('CONFIG_INVALID', 'C-MOVE needs our SCP (DFA_SCP_PORT)');
     this.scp = await new DicomScp({
       aet: ms.aet ?? this.opts.dimse.callingAet, host: ms.host, port: ms.port, allowedAets: [this.opts.dimse.calledAet],
+      ...(ms.allowedPeers ? { allowedPeers: ms.allowedPeers } : {}), ...(ms.maxAssociations ? { maxAssociations: ms.maxAssociations } : {}),
+      limits: ms.limits ?? this.opts.dimse.limits,
       sink: { dir: ms.inboxDir }, log: this.opts.log, timeouts: this.opts.dimse.timeouts,
     }).start();
     this.ownsScp = true;

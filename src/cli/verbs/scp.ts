@@ -7,14 +7,15 @@ export const verb: Verb = {
   summary: 'run our DICOM node alone (AE DFA_AET on DFA_SCP_HOST:DFA_SCP_PORT): C-ECHO + C-STORE into DFA_DATA_DIR/artifacts/inbox',
   usage: [
     'npx dfa scp                                       # AE DFA on 127.0.0.1:11112, accepts DFA_PACS_AET or anyone if unset',
-    'DFA_SCP_HOST=0.0.0.0 DFA_SCP_PORT=11112 DFA_SCP_ALLOWED_AETS=ORTHANC,PACS1 npx dfa scp',
+    'DFA_SCP_HOST=0.0.0.0 DFA_SCP_ALLOWED_PEERS=ORTHANC@10.0.0.5,PACS1@pacs1.example.org npx dfa scp   # off loopback: AEs bound to hosts',
   ],
   flags: [],
   async run(_args, ctx) {
     const artifacts = new LocalArtifactStore(join(ctx.config.DFA_DATA_DIR, 'artifacts'));
     const scp = await scpFromConfig(ctx.config, { artifacts }, ctx.log).start();
     const allowed = ctx.config.DFA_SCP_ALLOWED_AETS ?? (ctx.config.DFA_PACS_AET ? [ctx.config.DFA_PACS_AET] : undefined);
-    ctx.out(`DICOM SCP ${scp.aet} listening on ${scp.host}:${scp.port}; calling AEs: ${allowed ? allowed.join(',') : 'any'}; instances → ${join(artifacts.root, 'inbox')}  (Ctrl-C to stop)`);
+    const peers = ctx.config.DFA_SCP_ALLOWED_PEERS ? `; peers: ${ctx.config.DFA_SCP_ALLOWED_PEERS.join(',')}` : '';
+    ctx.out(`DICOM SCP ${scp.aet} listening on ${scp.host}:${scp.port}; calling AEs: ${allowed ? allowed.join(',') : 'any'}${peers}; instances → ${join(artifacts.root, 'inbox')}  (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -12,6 +12,7 @@ import {
   PDU, decodeAssociate, encodeAbort, encodeAssociateRq, encodeReleaseRp, encodeReleaseRq,
   pDataHeader, type AcceptedContext, type AssociateRq, type RoleSelection,
 } from './pdu.ts';
+import { DEFAULT_LIMITS, MIN_PEER_MAX_PDU, protocolError, type DimseLimits } from './limits.ts';
 import { PduReader } from './pdu-reader.ts';
 
 export interface DimseTimeouts {
@@ -37,12 +38,7 @@ export interface NegotiatedContext {
   readonly transferSyntax: string;
 }
 
-/**
- * Max PDU we announce (PS3.8 D.1: max length of the P-DATA-TF variable field). 16 KiB, as dcmtk:
- * the sender then streams a data set while encoding it instead of filling a whole PDU first; on a
- * 300-slice C-GET from Orthanc, 1 MiB was not faster (measurements within this machine's noise).
- */
-export const OUR_MAX_PDU = 16384;
+export { OUR_MAX_PDU } from './limits.ts';
 
 interface PendingRequest {
   readonly what: string;
@@ -69,11 +65,21 @@ export class Association {
   reuseDatasets = false;
   /** Called for A-ASSOCIATE-RQ on the accepting side. */
   onAssociateRq?: (rq: ReturnType<typeof decodeAssociate>) => void;
+  /** Told once why we aborted an association the peer broke (bad PDU, limit, protocol state). */
+  onProtocolError?: (reason: string) => void;
+  readonly limits: DimseLimits;
 
-  private readonly reader = new PduReader();
+  /**
+   * PS3.8 9.2 states, reduced to what a peer can get wrong: before the association is established
+   * only A-ASSOCIATE PDUs (and A-ABORT) are valid; P-DATA and A-RELEASE only after.
+   */
+  private phase: 'negotiating' | 'established' = 'negotiating';
+  private rqSeen = false;
+  private readonly reader: PduReader;
   private readonly pending = new Map<number, PendingRequest>();
   private nextMessageId = 1;
   private cmdParts: Buffer[] = [];
+  private cmdLen = 0;
   /** The data set being received, copied straight out of the read buffer (grown by doubling). */
   private dataBuf?: Buffer;
   private dataLen = 0;
@@ -88,10 +94,12 @@ export class Association {
   readonly closed: Promise<void>;
   readonly timeouts: DimseTimeouts;
 
-  constructor(socket: Socket, peer: string, timeouts: DimseTimeouts) {
+  constructor(socket: Socket, peer: string, timeouts: DimseTimeouts, limits: Partial<DimseLimits> = {}) {
     this.socket = socket;
     this.peer = peer;
     this.timeouts = timeouts;
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.reader = new PduReader(this.limits);
     socket.setNoDelay(true);
     socket.setTimeout(timeouts.idleMs);
     socket.on('data', (d: Buffer) => this.onData(d));
@@ -135,13 +143,15 @@ export class Association {
     this.socket.write(encodeAssociateRq(rq));
   }
 
-  /** Record the outcome of negotiation (either side). */
+  /** Record the outcome of negotiation (either side); from here on P-DATA is valid. */
   setNegotiated(proposed: Map<number, string>, accepted: readonly AcceptedContext[], peerMaxPdu: number): void {
+    if (!peerMaxPduOk(peerMaxPdu)) throw protocolError(`peer's maximum PDU length ${peerMaxPdu} is below ${MIN_PEER_MAX_PDU} (PS3.8 D.1)`);
     for (const a of accepted) {
       const abstractSyntax = proposed.get(a.id);
       if (a.result === 0 && abstractSyntax) this.contexts.set(a.id, { id: a.id, abstractSyntax, transferSyntax: a.transferSyntax });
     }
     this.peerMaxPdu = peerMaxPdu;
+    this.phase = 'established';
   }
 
   /** First accepted context for an abstract syntax (optionally with a given transfer syntax). */
@@ -162,7 +172,9 @@ export class Association {
   send(contextId: number, command: Command, dataset?: Buffer): void {
     if (!this.isOpen) throw new DfaError('DICOM_CONNECTION_FAILED', `association with ${this.peer} is closed`);
     const cmd = encodeCommand({ ...command, hasDataset: dataset !== undefined });
+    // PS3.8 9.3.5: each P-DATA-TF carries one PDV: 4-byte length, context id, control header, data.
     const max = this.peerMaxPdu > 0 ? Math.min(this.peerMaxPdu, 4 << 20) - 6 : (1 << 20) - 6;
+    if (max < 1) throw new DfaError('INTERNAL', `cannot send to a peer whose maximum PDU length is ${this.peerMaxPdu}`);
     if (!dataset) {
       this.socket.write(Buffer.concat([pDataHeader(contextId, true, true, cmd.length), cmd]));
       return;
@@ -212,6 +224,24 @@ export class Association {
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
+  /** The peer broke the protocol or a limit: say so once, abort (PS3.8 9.3.8) and disconnect. */
+  protocolAbort(reason: string): void {
+    if (this.socket.destroyed) return;
+    try {
+      this.onProtocolError?.(reason);
+    } finally {
+      this.abort(reason);
+    }
+  }
+
+  /** PS3.8 9.3.4: send A-ASSOCIATE-RJ and disconnect (destroyed, not half-closed, whatever the peer does). */
+  rejectAndClose(rj: Buffer): void {
+    if (!this.isOpen) return;
+    this.closedReason = 'rejected';
+    this.socket.write(rj, () => this.socket.destroy());
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
   abort(reason = 'aborted'): void {
     if (this.socket.destroyed) return;
     this.closedReason = reason;
@@ -238,54 +268,70 @@ export class Association {
   }
 
   private onData(d: Buffer): void {
-    let pdus;
+    if (!this.isOpen) return; // bytes read after an abort, a rejection or a release: ignored
     try {
-      pdus = this.reader.push(d);
+      for (const ev of this.reader.push(d)) {
+        if (!this.isOpen) return;
+        if (ev.kind === 'pdv') {
+          if (this.phase !== 'established') throw protocolError('P-DATA-TF before the association was established');
+          this.onPdv(ev.contextId, ev.isCommand, ev.end && ev.isLast, ev.parts);
+        } else if (!this.onPdu(ev.type, ev.body)) return;
+      }
     } catch (e) {
-      this.abort(`bad PDU: ${(e as Error).message}`);
-      return;
+      // Any decoding error, limit or handler fault while reading: this association ends, nothing else.
+      this.protocolAbort(`bad data from the peer: ${(e as Error).message}`);
     }
-    for (const ev of pdus) {
-      if (ev.kind === 'pdv') {
-        this.onPdv(ev.contextId, ev.isCommand, ev.end && ev.isLast, ev.parts);
-        continue;
-      }
-      const { type, body } = ev;
-      switch (type) {
-        case PDU.ASSOCIATE_RQ:
-          this.onAssociateRq?.(decodeAssociate(body));
-          break;
-        case PDU.ASSOCIATE_AC:
-        case PDU.ASSOCIATE_RJ:
-          this.assocWaiter?.(type, body);
-          break;
-        case PDU.ABORT:
-          this.assocWaiter?.(type, body);
-          this.closedReason = 'aborted by the peer (A-ABORT)';
-          this.failAll(new DfaError('DICOM_CONNECTION_FAILED', `${this.calledAet || 'peer'} at ${this.peer} aborted the association`));
-          this.socket.destroy();
-          return;
-        case PDU.RELEASE_RQ:
-          this.closedReason = 'released by the peer';
-          this.socket.write(encodeReleaseRp());
-          this.socket.end();
-          return;
-        case PDU.RELEASE_RP:
-          this.releaseWaiter?.();
-          return;
-        default:
-          this.abort(`unexpected PDU type ${type}`);
-          return;
-      }
+  }
+
+  /** One complete non-P-DATA PDU; false when the association is over. */
+  private onPdu(type: number, body: Buffer): boolean {
+    switch (type) {
+      case PDU.ASSOCIATE_RQ:
+        if (!this.onAssociateRq || this.rqSeen || this.phase !== 'negotiating') throw protocolError('unexpected A-ASSOCIATE-RQ');
+        this.rqSeen = true;
+        this.onAssociateRq(decodeAssociate(body));
+        return true;
+      case PDU.ASSOCIATE_AC:
+      case PDU.ASSOCIATE_RJ:
+        if (!this.assocWaiter || this.phase !== 'negotiating') throw protocolError(`unexpected A-ASSOCIATE-${type === PDU.ASSOCIATE_AC ? 'AC' : 'RJ'}`);
+        this.assocWaiter(type, body);
+        return true;
+      case PDU.ABORT:
+        this.assocWaiter?.(type, body);
+        this.closedReason = 'aborted by the peer (A-ABORT)';
+        this.failAll(new DfaError('DICOM_CONNECTION_FAILED', `${this.calledAet || 'peer'} at ${this.peer} aborted the association`));
+        this.socket.destroy();
+        return false;
+      case PDU.RELEASE_RQ:
+        if (this.phase !== 'established') throw protocolError('A-RELEASE-RQ before the association was established');
+        this.closedReason = 'released by the peer';
+        this.socket.write(encodeReleaseRp());
+        this.socket.end();
+        // PS3.8 9.1.5: ARTIM: the requestor closes the connection; if it does not, we do.
+        setTimeout(() => this.socket.destroy(), this.timeouts.associationMs).unref();
+        return false;
+      case PDU.RELEASE_RP:
+        if (!this.releaseWaiter) throw protocolError('unexpected A-RELEASE-RP');
+        this.releaseWaiter();
+        return false;
+      default:
+        throw protocolError(`unexpected PDU type ${type}`);
     }
   }
 
   private onPdv(contextId: number, isCommand: boolean, isLast: boolean, parts: Buffer[]): void {
+    if (!this.contexts.has(contextId)) throw protocolError(`PDV on presentation context ${contextId}, which was not accepted`);
     if (isCommand) {
-      for (const p of parts) this.cmdParts.push(Buffer.from(p)); // copy: parts live in a reused buffer
+      if (this.current) throw protocolError('a command fragment where the data set of the previous command was expected');
+      for (const p of parts) {
+        this.cmdLen += p.length;
+        if (this.cmdLen > this.limits.maxCommandBytes) throw protocolError(`command set over ${this.limits.maxCommandBytes} bytes`, { limit: 'command' });
+        this.cmdParts.push(Buffer.from(p)); // copy: parts live in a reused buffer
+      }
       if (!isLast) return;
       const command = decodeCommand(this.cmdParts.length === 1 ? this.cmdParts[0] : Buffer.concat(this.cmdParts));
       this.cmdParts = [];
+      this.cmdLen = 0;
       if (command.hasDataset) {
         this.current = { contextId, command };
         return;
@@ -293,17 +339,21 @@ export class Association {
       this.dispatch({ contextId, command });
       return;
     }
+    if (!this.current) throw protocolError('a data set fragment with no command announcing one');
+    if (this.current.contextId !== contextId) throw protocolError(`data set on context ${contextId}, its command on context ${this.current.contextId}`);
+    const max = this.limits.maxDatasetBytes;
     for (const p of parts) {
-      if (!this.dataBuf) this.dataBuf = this.dataBuffer(Math.max(this.lastDataLen, p.length));
+      if (this.dataLen + p.length > max) throw protocolError(`data set over the ${Math.round(max / 1048576)} MiB limit (DFA_DICOM_MAX_DATASET_MB)`, { limit: 'dataset' });
+      if (!this.dataBuf) this.dataBuf = this.dataBuffer(Math.min(Math.max(this.lastDataLen, p.length), max));
       if (this.dataLen + p.length > this.dataBuf.length) {
-        const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.dataBuf.length, this.dataLen + p.length));
+        const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(2 * this.dataBuf.length, this.dataLen + p.length), max));
         this.dataBuf.copy(bigger, 0, 0, this.dataLen);
         this.dataBuf = bigger;
       }
       p.copy(this.dataBuf, this.dataLen);
       this.dataLen += p.length;
     }
-    if (!isLast || !this.current) return;
+    if (!isLast) return;
     const dataset = (this.dataBuf ?? Buffer.alloc(0)).subarray(0, this.dataLen);
     // Size the next buffer like this data set: a series' instances are usually all the same size.
     this.lastDataLen = Math.max(this.dataLen, 1024);
@@ -359,3 +409,6 @@ export class Association {
     });
   }
 }
+
+/** PS3.8 D.1: 0 means no limit; otherwise at least one byte of data must fit a P-DATA-TF. */
+export const peerMaxPduOk = (n: number): boolean => n === 0 || n >= MIN_PEER_MAX_PDU;

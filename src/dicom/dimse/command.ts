@@ -2,6 +2,8 @@
  * DIMSE command sets (PS3.7 9.3, E.1): group 0000 elements, always Implicit VR Little Endian.
  * Commands are plain objects; statuses are values classified by `statusKind` (PS3.7 C.1).
  */
+import { protocolError } from './limits.ts';
+
 export const CMD = {
   C_STORE_RQ: 0x0001,
   C_STORE_RSP: 0x8001,
@@ -93,24 +95,41 @@ export function encodeCommand(c: Command): Buffer {
   return Buffer.concat([element(0x0000, 'UL', body.length), body]);
 }
 
+const FIELD_BY_ELEMENT = new Map(FIELDS.map(([el, key, kind]) => [el, { key, kind }]));
+const WIDTH: Partial<Record<Kind, number>> = { US: 2, UL: 4 };
+
+/**
+ * Decode a command set (implicit VR little endian, PS3.7 E.1). Every element must lie inside the
+ * buffer and numeric ones must have their exact width: a short or lying element throws (and the
+ * association is aborted) instead of being read past its end. A command without a CommandField is
+ * refused too: nothing could answer it.
+ */
 export function decodeCommand(b: Buffer): Command {
   const c: Record<string, unknown> = { commandField: 0, hasDataset: false };
+  let sawField = false;
   let o = 0;
-  while (o + 8 <= b.length) {
+  while (o < b.length) {
+    if (o + 8 > b.length) throw protocolError(`command set: ${b.length - o} stray byte(s) after the last element`);
+    const group = b.readUInt16LE(o);
     const el = b.readUInt16LE(o + 2);
     const len = b.readUInt32LE(o + 4);
+    if (len > b.length - o - 8) throw protocolError(`command set: element (${hex4(group)},${hex4(el)}) declares ${len} bytes, ${b.length - o - 8} remain`);
     const v = b.subarray(o + 8, o + 8 + len);
     o += 8 + len;
-    const f = FIELDS.find((x) => x[0] === el);
+    const f = group === 0x0000 ? FIELD_BY_ELEMENT.get(el) : undefined;
     if (!f) continue;
-    const [, key, kind] = f;
-    if (key === 'hasDataset') c[key] = v.readUInt16LE(0) !== NO_DATASET;
-    else if (kind === 'US') c[key] = v.readUInt16LE(0);
-    else if (kind === 'UL') c[key] = v.readUInt32LE(0);
-    else c[key] = v.toString('ascii').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    const width = WIDTH[f.kind];
+    if (width !== undefined && v.length !== width) throw protocolError(`command set: (0000,${hex4(el)}) ${f.kind} of ${v.length} bytes (must be ${width})`);
+    if (f.key === 'hasDataset') c[f.key] = v.readUInt16LE(0) !== NO_DATASET;
+    else if (f.kind === 'US') c[f.key] = v.readUInt16LE(0);
+    else if (f.kind === 'UL') c[f.key] = v.readUInt32LE(0);
+    else c[f.key] = v.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (f.key === 'commandField') sawField = true;
   }
+  if (!sawField) throw protocolError('command set without a Command Field (0000,0100)');
   return c as unknown as Command;
 }
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0').toUpperCase();
 
 export type StatusKind = 'success' | 'pending' | 'warning' | 'cancel' | 'failure';
 

@@ -5,9 +5,12 @@
 import { connect as tcpConnect } from 'node:net';
 import { DfaError } from '../../core/errors.ts';
 import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseTimeouts } from './association.ts';
+import type { DimseLimits } from './limits.ts';
 import { PDU, decodeAssociate, type ProposedContext, type RoleSelection } from './pdu.ts';
 
 export interface PeerOptions {
+  /** What the peer may make us hold (data set size...); defaults in limits.ts. */
+  readonly limits?: Partial<DimseLimits>;
   readonly host: string;
   readonly port: number;
   /** The peer's AE title (called AE). */
@@ -64,7 +67,7 @@ export async function openAssociation(p: PeerOptions, contexts: readonly Propose
       reject(new DfaError('DICOM_CONNECTION_FAILED', `cannot reach ${p.calledAet} at ${peer}: ${why}`, { cause: e, details: { peer } }));
     });
   });
-  const a = new Association(socket, peer, timeouts);
+  const a = new Association(socket, peer, timeouts, p.limits);
   const waiting = a.waitAssociationPdu();
   a.sendAssociateRq({ calledAet: p.calledAet, callingAet: p.callingAet, contexts, maxPduLength: OUR_MAX_PDU, roles });
   let reply;
@@ -96,9 +99,15 @@ export async function openAssociation(p: PeerOptions, contexts: readonly Propose
     a.abort('association aborted');
     throw new DfaError('DICOM_ASSOCIATION_REJECTED', `${p.calledAet} at ${peer} aborted the association from '${p.callingAet}': ${registerHint(p)}`, { details: { peer } });
   }
-  const ac = decodeAssociate(reply.body);
-  a.setNegotiated(new Map(contexts.map((c) => [c.id, c.abstractSyntax])), ac.accepted, ac.maxPduLength);
-  a.roles = ac.roles;
+  try {
+    const ac = decodeAssociate(reply.body);
+    a.setNegotiated(new Map(contexts.map((c) => [c.id, c.abstractSyntax])), ac.accepted, ac.maxPduLength);
+    a.roles = ac.roles;
+  } catch (e) {
+    // A malformed A-ASSOCIATE-AC (or a max PDU below 7) ends this association only (PS3.8 9.3.8).
+    a.protocolAbort(`bad A-ASSOCIATE-AC: ${(e as Error).message}`);
+    throw new DfaError('DICOM_ASSOCIATION_REJECTED', `${p.calledAet} at ${peer} answered with a malformed A-ASSOCIATE-AC: ${(e as Error).message}`, { cause: e, details: { peer } });
+  }
   return a;
 }
 

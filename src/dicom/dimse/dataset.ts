@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { inflateRawSync } from 'node:zlib';
 import { DfaError } from '../../core/errors.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from './pdu.ts';
 import { TS } from './uids.ts';
 
@@ -131,8 +132,16 @@ interface Cursor { o: number }
  * stops at `stopTag` (default: pixel data group 7FE0) and skips sequences, including undefined-length
  * ones (PS3.5 7.5). Values are trimmed strings.
  */
-export function scanAttributes(dataset: Buffer, transferSyntax: string, wanted: ReadonlySet<string>, stopTag = 0x7fe00000): Record<string, string> {
-  const data = transferSyntax === TS.DEFLATED_LE ? inflateRawSync(dataset) : dataset;
+export function scanAttributes(dataset: Buffer, transferSyntax: string, wanted: ReadonlySet<string>, stopTag = 0x7fe00000, maxInflated = DEFAULT_LIMITS.maxDatasetBytes): Record<string, string> {
+  let data = dataset;
+  if (transferSyntax === TS.DEFLATED_LE) {
+    try {
+      // PS3.5 A.5: a deflated data set from a peer is inflated to at most the data set limit (no deflate bombs).
+      data = inflateRawSync(dataset, { maxOutputLength: maxInflated });
+    } catch (e) {
+      throw new DfaError('DICOM_PARSE_FAILED', `deflated data set does not inflate within ${Math.round(maxInflated / 1048576)} MiB: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const explicit = transferSyntax !== TS.IMPLICIT_LE;
   const be = transferSyntax === TS.EXPLICIT_BE;
   const out: Record<string, string> = {};

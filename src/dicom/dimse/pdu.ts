@@ -2,6 +2,8 @@
  * DICOM Upper Layer PDUs (PS3.8 9.3): encode and decode the seven PDU types.
  * Pure functions on Buffers; the socket handling lives in association.ts.
  */
+import { protocolError } from './limits.ts';
+
 export const PDU = {
   ASSOCIATE_RQ: 0x01,
   ASSOCIATE_AC: 0x02,
@@ -151,8 +153,25 @@ interface ParsedAssociate {
   implementationClassUid?: string;
 }
 
-/** Decode the body (after the 6-byte header) of an A-ASSOCIATE-RQ or -AC. */
+/**
+ * Items and sub-items (PS3.8 9.3.2: type, reserved, 2-byte length, value), each checked to lie
+ * inside `b` before it is handed out: a length running past its parent aborts the association.
+ */
+function* items(b: Buffer, from: number, what: string): Generator<{ type: number; value: Buffer }> {
+  let o = from;
+  while (o < b.length) {
+    if (o + 4 > b.length) throw protocolError(`A-ASSOCIATE: ${b.length - o} stray byte(s) at the end of ${what}`);
+    const len = b.readUInt16BE(o + 2);
+    if (o + 4 + len > b.length) throw protocolError(`A-ASSOCIATE: item 0x${b[o].toString(16)} in ${what} declares ${len} bytes, ${b.length - o - 4} remain`);
+    yield { type: b[o], value: b.subarray(o + 4, o + 4 + len) };
+    o += 4 + len;
+  }
+}
+
+/** Decode the body (after the 6-byte header) of an A-ASSOCIATE-RQ or -AC; throws on any malformed length. */
 export function decodeAssociate(body: Buffer): ParsedAssociate {
+  // PS3.8 9.3.2: protocol version, reserved, called AE, calling AE, 32 reserved bytes, then items.
+  if (body.length < 68) throw protocolError(`A-ASSOCIATE: ${body.length} bytes, shorter than its 68-byte fixed part`);
   const r: ParsedAssociate = {
     calledAet: trimAe(body.subarray(4, 20)),
     callingAet: trimAe(body.subarray(20, 36)),
@@ -161,39 +180,30 @@ export function decodeAssociate(body: Buffer): ParsedAssociate {
     maxPduLength: 0,
     roles: [],
   };
-  let o = 68;
-  while (o + 4 <= body.length) {
-    const type = body[o];
-    const len = body.readUInt16BE(o + 2);
-    const v = body.subarray(o + 4, o + 4 + len);
-    o += 4 + len;
+  for (const { type, value: v } of items(body, 68, 'the PDU')) {
     if (type === 0x20 || type === 0x21) {
+      if (v.length < 4) throw protocolError(`A-ASSOCIATE: presentation context item of ${v.length} bytes (at least 4)`);
       let abstractSyntax = '';
       const ts: string[] = [];
-      let p = 4;
-      while (p + 4 <= v.length) {
-        const st = v[p];
-        const sl = v.readUInt16BE(p + 2);
-        const sv = trimUid(v.subarray(p + 4, p + 4 + sl));
-        if (st === 0x30) abstractSyntax = sv;
-        else if (st === 0x40) ts.push(sv);
-        p += 4 + sl;
+      for (const sub of items(v, 4, 'a presentation context')) {
+        const sv = trimUid(sub.value);
+        if (sub.type === 0x30) abstractSyntax = sv;
+        else if (sub.type === 0x40) ts.push(sv);
       }
       if (type === 0x20) r.proposed.push({ id: v[0], abstractSyntax, transferSyntaxes: ts });
       else r.accepted.push({ id: v[0], result: v[2], transferSyntax: ts[0] ?? '' });
     } else if (type === 0x50) {
-      let p = 0;
-      while (p + 4 <= v.length) {
-        const st = v[p];
-        const sl = v.readUInt16BE(p + 2);
-        const sv = v.subarray(p + 4, p + 4 + sl);
-        if (st === 0x51 && sl >= 4) r.maxPduLength = sv.readUInt32BE(0);
-        else if (st === 0x52) r.implementationClassUid = trimUid(sv);
-        else if (st === 0x54 && sl >= 2) {
-          const ul = sv.readUInt16BE(0);
+      for (const { type: st, value: sv } of items(v, 0, 'the user information')) {
+        if (st === 0x51) {
+          if (sv.length !== 4) throw protocolError(`A-ASSOCIATE: maximum length sub-item of ${sv.length} bytes (PS3.8 D.1: 4)`);
+          r.maxPduLength = sv.readUInt32BE(0);
+        } else if (st === 0x52) r.implementationClassUid = trimUid(sv);
+        else if (st === 0x54) {
+          // PS3.7 D.3.3.4: UID length, UID, SCU role, SCP role.
+          const ul = sv.length >= 2 ? sv.readUInt16BE(0) : -1;
+          if (ul < 0 || 4 + ul > sv.length) throw protocolError(`A-ASSOCIATE: role selection sub-item of ${sv.length} bytes does not fit its UID length`);
           r.roles.push({ sopClassUid: trimUid(sv.subarray(2, 2 + ul)), scu: sv[2 + ul] === 1, scp: sv[3 + ul] === 1 });
         }
-        p += 4 + sl;
       }
     }
   }

@@ -51,6 +51,7 @@ export interface IncomingInstance {
   readonly transferSyntax: string;
   readonly dataset: Buffer;
   readonly moveOriginatorAet?: string;
+  readonly moveOriginatorMessageId?: number;
 }
 /** Returns the C-STORE status to answer (0x0000 stored; 0xA700 out of resources; 0xC000 cannot process). */
 export type InstanceHandler = (i: IncomingInstance) => Promise<number>;
@@ -173,11 +174,12 @@ export class DimseClient {
   }
 
   /** C-MOVE of a study or series to `destinationAet` (which the PACS must know: PS3.4 C.4.2.2). */
-  async move(req: { studyInstanceUid: string; seriesInstanceUid?: string }, destinationAet: string): Promise<RetrieveOutcome> {
+  async move(req: { studyInstanceUid: string; seriesInstanceUid?: string }, destinationAet: string, opts: { messageId?: number } = {}): Promise<RetrieveOutcome> {
     return this.withAssociation([STUDY_ROOT_MOVE], async (a) => {
       const id = this.contextOrThrow(a, STUDY_ROOT_MOVE, 'C-MOVE');
       const ts = a.contexts.get(id)?.transferSyntax ?? TS.IMPLICIT_LE;
-      const final = await this.qr('C-MOVE', () => a.request(id, { commandField: CMD.C_MOVE_RQ, affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: destinationAet, hasDataset: true },
+      const final = await this.qr('C-MOVE', () => a.request(id, { commandField: CMD.C_MOVE_RQ, affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: destinationAet, hasDataset: true,
+        ...(opts.messageId !== undefined ? { messageId: opts.messageId } : {}) },
         encodeIdentifier(retrieveIdentifier(req.studyInstanceUid, req.seriesInstanceUid), ts), 'C-MOVE'));
       const outcome = { ...toStatus(final), ...subOps(final) };
       if (outcome.status === 0xa801) {
@@ -261,6 +263,7 @@ export async function storeResponder(m: DimseMessage, a: Association, onInstance
       transferSyntax: ctx?.transferSyntax ?? TS.IMPLICIT_LE,
       dataset: m.dataset ?? Buffer.alloc(0),
       ...(c.moveOriginatorAet ? { moveOriginatorAet: c.moveOriginatorAet } : {}),
+      ...(c.moveOriginatorMessageId !== undefined ? { moveOriginatorMessageId: c.moveOriginatorMessageId } : {}),
     });
   } catch {
     status = 0xa700; // PS3.4 B.2.3: out of resources (we could not write it)

@@ -72,7 +72,7 @@ export class EmbeddedPacs {
           return 0x0000;
         },
         onFind: async (q) => this.find(q),
-        onMove: async (q, dest, ctx, progress) => this.move(q, dest, ctx.messageId, progress),
+        onMove: async (q, dest, ctx, progress) => this.move(q, dest, { aet: ctx.callingAet, messageId: ctx.messageId }, progress),
         onGet: async (q, _ctx, send, progress) => this.retrieveTo(this.select(q), async (e) => {
           const p10 = splitPart10(await readFile(this.store.pathOf(e)), e.file);
           return send({ sopClassUid: p10.sopClassUid, sopInstanceUid: p10.sopInstanceUid, transferSyntax: p10.transferSyntax, dataset: p10.dataset });
@@ -181,7 +181,7 @@ export class EmbeddedPacs {
     return { status, ...s };
   }
 
-  private async move(q: Identifier, destinationAet: string, messageId: number, progress: (s: SubOperations) => void): Promise<RetrieveReport> {
+  private async move(q: Identifier, destinationAet: string, originator: { aet: string; messageId: number }, progress: (s: SubOperations) => void): Promise<RetrieveReport> {
     const dest = this.knownAes.get(destinationAet);
     if (!dest) {
       this.log.warn(`C-MOVE destination '${destinationAet}' unknown: declare it with knownAes / addKnownAe (AE title, host, port)`);
@@ -197,7 +197,8 @@ export class EmbeddedPacs {
     const s = { completed: 0, failed: 0, warning: 0, remaining: list.length };
     try {
       await client.storeItems(items, {
-        moveOriginator: { aet: this.aet, messageId },
+        // PS3.7 9.1.1.1: the AE that asked for the C-MOVE and its Message ID, so the destination can tell our sub-operations apart.
+        moveOriginator: originator,
         onResult: (r) => {
           s.remaining--;
           if (r.status.kind === 'success') s.completed++;

@@ -32,6 +32,25 @@ export function hasPixelData(p: ParsedDicom): boolean {
   return p.pixelDataOmitted === true || (p.dataset.PixelData !== undefined && p.dataset.PixelData !== null);
 }
 
+/**
+ * Number of Frames (PS3.3 C.7.6.6), checked against the bytes actually present before anything is
+ * sized by it: each frame takes at least its native size, or an 8-byte item header when encapsulated
+ * (PS3.5 A.4). A header claiming a billion frames in a small file is refused, not allocated.
+ */
+export function frameCount(p: ParsedDicom, opts: { zeroAsOne?: boolean } = {}): number {
+  let frames = num(p.dataset, 'NumberOfFrames') ?? 1;
+  if (opts.zeroAsOne && Number.isFinite(frames) && frames < 1) frames = 1;
+  if (!Number.isInteger(frames) || frames < 1) throw bad(p, `Number of Frames '${String(p.dataset.NumberOfFrames)}' is not a positive integer`);
+  const native = transferSyntaxInfo(p.transferSyntaxUid)?.encoding === 'native';
+  const ds = p.dataset;
+  const nativeBytes = ((num(ds, 'Rows') ?? 0) * (num(ds, 'Columns') ?? 0) * (num(ds, 'SamplesPerPixel') ?? 1) * (num(ds, 'BitsAllocated') ?? 0)) / 8;
+  const atLeast = native ? Math.max(nativeBytes, 1 / 8) : 8;
+  if (frames > 1 && frames * atLeast > p.byteLength) {
+    throw bad(p, `Number of Frames ${frames} does not fit the ${p.byteLength} bytes of the file`);
+  }
+  return frames;
+}
+
 export function pixelFormat(p: ParsedDicom): PixelFormat {
   const ds = p.dataset;
   const rows = num(ds, 'Rows');
@@ -41,8 +60,7 @@ export function pixelFormat(p: ParsedDicom): PixelFormat {
   if (![1, 8, 16, 32].includes(bitsAllocated)) throw bad(p, `Bits Allocated ${bitsAllocated} is not supported`);
   const bitsStored = num(ds, 'BitsStored') ?? bitsAllocated;
   const spp = num(ds, 'SamplesPerPixel') ?? 1;
-  const frames = num(ds, 'NumberOfFrames') ?? 1;
-  if (!Number.isInteger(frames) || frames < 1) throw bad(p, `Number of Frames '${String(p.dataset.NumberOfFrames)}' is not a positive integer`);
+  const frames = frameCount(p);
   if (spp !== 1 && spp !== 3) throw bad(p, `Samples per Pixel ${spp} is not supported`);
   if (bitsStored < 1 || bitsStored > bitsAllocated) throw bad(p, `Bits Stored ${bitsStored} does not fit Bits Allocated ${bitsAllocated}`);
   const frameBytes = (rows * columns * spp * bitsAllocated) / 8;
@@ -209,7 +227,8 @@ export async function decodeFrames(instance: ParsedDicom): Promise<{ format: Pix
   for (let k = 0; k < f.numberOfFrames; k++) {
     let bytes: Uint8Array;
     try {
-      bytes = info.encoding === 'deflate-frame' ? inflateRawSync(encoded[k]) : decodeCompressedFrame(info.encoding, f, encoded[k]);
+      // A deflated frame inflates to one frame (PS3.5 8.2.16), not to whatever its bytes claim.
+      bytes = info.encoding === 'deflate-frame' ? inflateRawSync(encoded[k], { maxOutputLength: frameBytes + 2 }) : decodeCompressedFrame(info.encoding, f, encoded[k]);
     } catch (e) {
       throw bad(p, `cannot decode frame ${k + 1} (${info.name}): ${e instanceof Error ? e.message : String(e)}`, e);
     }

@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import { open, readFile } from 'node:fs/promises';
 import { DfaError } from '../../core/errors.ts';
 import { dcmjs, type NaturalDataset } from './dcmjs.ts';
@@ -213,7 +214,7 @@ function readAndNaturalize(ab: ArrayBuffer, source: string, notes: string[]): { 
  * Parse a Part 10 file (or a bare dataset without the 128-byte preamble, as some old systems
  * write) from memory. Never throws anything but a DfaError that names `source`.
  */
-export function parseDicom(buf: Uint8Array, source = '<buffer>', opts: { fileSize?: number } = {}): ParsedDicom {
+export function parseDicom(buf: Uint8Array, source = '<buffer>', opts: { fileSize?: number; maxInflatedBytes?: number } = {}): ParsedDicom {
   const notes: string[] = [];
   if (buf.length < 8) throw fail(source, `not a DICOM file (only ${buf.length} bytes)`);
   const hasPreamble = buf.length >= 132 && buf[128] === 0x44 && buf[129] === 0x49 && buf[130] === 0x43 && buf[131] === 0x4d;
@@ -273,7 +274,9 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>', opts: { fileSiz
     parsed.dataset.PixelData = [bytes.subarray(nativePixels.valueStart, nativePixels.valueStart + nativePixels.length)];
     return { source, transferSyntaxUid: tsUid, meta: parsed.meta, dataset: parsed.dataset, byteLength: buf.length, notes };
   }
-  // dcmjs reads explicit/implicit/big endian and inflates deflated datasets itself.
+  // dcmjs reads explicit/implicit/big endian and inflates deflated datasets itself, without a bound:
+  // check first that the data set inflates to at most MAX_INFLATED_BYTES (a deflate bomb is refused).
+  if (tsUid === TS.DeflatedExplicitLittle) checkInflatedSize(bytes, source, opts.maxInflatedBytes ?? MAX_INFLATED_BYTES);
   // dcmjs wants an ArrayBuffer: use the buffer's own when it holds exactly this file (fs.readFile does), else copy.
   const ab =
     bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
@@ -282,4 +285,17 @@ export function parseDicom(buf: Uint8Array, source = '<buffer>', opts: { fileSiz
   const { meta, dataset } = readAndNaturalize(ab, source, notes);
   if (tsUid === TS.DeflatedExplicitLittle) notes.push('dataset was deflated');
   return { source, transferSyntaxUid: tsUid, meta, dataset, byteLength: buf.length, notes };
+}
+
+/** Largest inflated Deflated Explicit VR Little Endian data set we read (PS3.5 A.5): a 1 KiB bomb can inflate to 1 MiB. */
+export const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
+
+function checkInflatedSize(bytes: Uint8Array, source: string, max: number): void {
+  const start = scanFileMeta(bytes, source).datasetStart;
+  try {
+    inflateRawSync(bytes.subarray(start), { maxOutputLength: max });
+  } catch (e) {
+    const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw fail(source, tooBig ? `deflated data set inflates to more than ${Math.round(max / 1048576)} MiB` : `deflated data set does not inflate: ${(e as Error).message}`);
+  }
 }

@@ -8,8 +8,10 @@ import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
+import { dimseLimits, type DimseLimits } from '../dimse/limits.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
 import { InstanceFiles, fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
+import { allowedPeers, type AllowedPeer } from './peers.ts';
 import { DicomServer } from './server.ts';
 
 /** A retrieval waiting for instances of one study (or series) to arrive. */
@@ -18,6 +20,8 @@ export interface Expectation {
   readonly seriesInstanceUid?: string;
   readonly destDir: string;
   readonly received: RetrievedInstance[];
+  /** Message ID to give our C-MOVE: the PACS's sub-operations carry it back as Move Originator Message ID. */
+  readonly moveMessageId: number;
   /**
    * The first write failure, if any. Every instance routed here is on disk (or answered as failed)
    * before its C-STORE response goes out, so there is nothing left to wait for.
@@ -33,6 +37,10 @@ export interface ScpOptions {
   readonly host?: string;
   /** Calling AEs accepted (DFA_SCP_ALLOWED_AETS); undefined accepts any. */
   readonly allowedAets?: readonly string[];
+  /** Calling AEs bound to source hosts (DFA_SCP_ALLOWED_PEERS); required off loopback. */
+  readonly allowedPeers?: readonly AllowedPeer[];
+  readonly maxAssociations?: number;
+  readonly limits?: Partial<DimseLimits>;
   /** Where unexpected pushes go: an artifact store (under inbox/) or a directory. */
   readonly sink: { readonly artifacts: ArtifactStore } | { readonly dir: string };
   readonly log: Logger;
@@ -43,7 +51,8 @@ export interface ScpOptions {
 
 export class DicomScp {
   readonly server: DicomServer;
-  private readonly expectations = new Set<Expectation & { failure?: string; files: InstanceFiles }>();
+  private readonly expectations = new Set<Expectation & { failure?: string; files: InstanceFiles; pacsAet?: string }>();
+  private lastMoveMessageId = 0;
   private readonly opts: ScpOptions;
   /** Instances that went to the inbox since start (newest last). */
   readonly inbox: RetrievedInstance[] = [];
@@ -55,6 +64,9 @@ export class DicomScp {
       port: opts.port,
       host: opts.host,
       allowedAets: opts.allowedAets,
+      ...(opts.allowedPeers ? { allowedPeers: opts.allowedPeers } : {}),
+      ...(opts.maxAssociations ? { maxAssociations: opts.maxAssociations } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
       log: opts.log,
       timeouts: opts.timeouts,
       handlers: { onStore: (i) => this.onStore(i) },
@@ -81,14 +93,20 @@ export class DicomScp {
     return this.server.close();
   }
 
-  /** Route instances of this study (or series) to destDir until `done()`. */
-  expect(studyInstanceUid: string, seriesInstanceUid: string | undefined, destDir: string): Expectation {
+  /**
+   * Route instances of this study (or series) to destDir until `done()`. With `from.pacsAet`, only
+   * C-STORE sub-operations of our C-MOVE join it (PS3.7 9.1.1.1, PS3.4 C.4.2.3.1): sent by that AE,
+   * naming our AE as Move Originator and `moveMessageId` as Move Originator Message ID.
+   */
+  expect(studyInstanceUid: string, seriesInstanceUid: string | undefined, destDir: string, from: { pacsAet?: string } = {}): Expectation {
     const files = new InstanceFiles(destDir);
-    const e: Expectation & { failure?: string; files: InstanceFiles } = {
+    const e: Expectation & { failure?: string; files: InstanceFiles; pacsAet?: string } = {
       studyInstanceUid,
       ...(seriesInstanceUid ? { seriesInstanceUid } : {}),
+      ...(from.pacsAet ? { pacsAet: from.pacsAet } : {}),
       destDir,
       received: [],
+      moveMessageId: this.nextMoveMessageId(),
       files,
       settle: async () => e.failure,
       done: () => {
@@ -101,10 +119,24 @@ export class DicomScp {
     return e;
   }
 
+  /** Message IDs unique among running retrievals (1..65535, PS3.7 E.1 US). */
+  private nextMoveMessageId(): number {
+    const used = new Set([...this.expectations].map((e) => e.moveMessageId));
+    do this.lastMoveMessageId = (this.lastMoveMessageId % 0xffff) + 1;
+    while (used.has(this.lastMoveMessageId));
+    return this.lastMoveMessageId;
+  }
+
+  private joins(e: Expectation & { pacsAet?: string }, i: IncomingInstance, place: { studyInstanceUid: string; seriesInstanceUid: string }): boolean {
+    if (e.studyInstanceUid !== place.studyInstanceUid || (e.seriesInstanceUid && e.seriesInstanceUid !== place.seriesInstanceUid)) return false;
+    if (e.pacsAet === undefined) return true;
+    return i.callingAet === e.pacsAet && i.moveOriginatorAet === this.opts.aet && i.moveOriginatorMessageId === e.moveMessageId;
+  }
+
   private async onStore(i: IncomingInstance): Promise<number> {
     const place = placeOf(i);
     for (const e of this.expectations) {
-      if (e.studyInstanceUid === place.studyInstanceUid && (!e.seriesInstanceUid || e.seriesInstanceUid === place.seriesInstanceUid)) {
+      if (this.joins(e, i, place)) {
         // Answered once the file is in place: a write that failed is reported to the sender as a
         // failed sub-operation (PS3.4 B.2.3, 0xA700 out of resources), never as stored.
         try {
@@ -131,11 +163,16 @@ export class DicomScp {
   }
 }
 
-/** Our SCP from configuration: AE DFA_AET on DFA_SCP_PORT; allow-list DFA_SCP_ALLOWED_AETS, else the PACS AE. */
+/**
+ * Our SCP from configuration: AE DFA_AET on DFA_SCP_PORT; allow-list DFA_SCP_ALLOWED_AETS, else the
+ * PACS AE; DFA_SCP_ALLOWED_PEERS binds AEs to hosts (required when DFA_SCP_HOST is not loopback).
+ */
 export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Logger, onInboxed?: ScpOptions['onInboxed']): DicomScp {
   const allowed = config.DFA_SCP_ALLOWED_AETS ?? (config.DFA_PACS_AET ? [config.DFA_PACS_AET] : undefined);
+  const peers = allowedPeers(config);
   return new DicomScp({
     aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log, onInboxed,
+    ...(peers ? { allowedPeers: peers } : {}), maxAssociations: config.DFA_SCP_MAX_ASSOCIATIONS, limits: dimseLimits(config),
     timeouts: { connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS, associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS, dimseMs: config.DFA_DIMSE_TIMEOUT_MS, idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS },
   });
 }

@@ -6,10 +6,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseMessage, type DimseTimeouts } from '../dimse/association.ts';
+import { Association, DEFAULT_TIMEOUTS, type DimseMessage, type DimseTimeouts } from '../dimse/association.ts';
 import { CMD } from '../dimse/command.ts';
+import type { DimseLimits } from '../dimse/limits.ts';
 import { decodeIdentifier, encodeIdentifier, transcodeLittleEndian, type Identifier } from '../dimse/dataset.ts';
-import { encodeAssociateAc, encodeAssociateRj, type AcceptedContext, type ProposedContext } from '../dimse/pdu.ts';
+import { encodeAssociateAc, encodeAssociateRj, type AcceptedContext, type AssociateRj, type ProposedContext } from '../dimse/pdu.ts';
+import { PeerAllowList, isLoopbackHost, type AllowedPeer } from './peers.ts';
 import { storeResponder, type InstanceHandler, type SubOperations } from '../dimse/scu.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, TS, VERIFICATION } from '../dimse/uids.ts';
 
@@ -39,6 +41,15 @@ export interface DicomServerOptions {
   readonly host?: string; // default 127.0.0.1
   /** Calling AE titles accepted; undefined accepts any. */
   readonly allowedAets?: readonly string[];
+  /**
+   * Calling AE titles bound to the hosts they may call from (DFA_SCP_ALLOWED_PEERS). Required when
+   * `host` is not a loopback address: an SCP open to the network without one refuses to start.
+   */
+  readonly allowedPeers?: readonly AllowedPeer[];
+  /** Concurrent associations (DFA_SCP_MAX_ASSOCIATIONS); more are rejected as transient (PS3.8 9.3.4). */
+  readonly maxAssociations?: number;
+  /** What a peer may make us hold; defaults in dimse/limits.ts. */
+  readonly limits?: Partial<DimseLimits>;
   readonly handlers: ScpHandlers;
   readonly log: Logger;
   readonly timeouts?: Partial<DimseTimeouts>;
@@ -93,6 +104,9 @@ export class DicomServer {
   host: string;
   /** Associations accepted since start (for logs, tests and the benchmark). */
   accepted = 0;
+  /** Associations aborted because the peer broke the protocol or a limit (each logged once). */
+  protocolAborts = 0;
+  private peers?: PeerAllowList;
 
   constructor(opts: DicomServerOptions) {
     this.opts = opts;
@@ -100,6 +114,10 @@ export class DicomServer {
   }
 
   async start(): Promise<this> {
+    if (!isLoopbackHost(this.host) && !this.opts.allowedPeers?.length) {
+      throw new DfaError('CONFIG_INVALID', `DICOM SCP '${this.opts.aet}' would listen on ${this.host}, which is not loopback, with no allow-list: set DFA_SCP_ALLOWED_PEERS (AET@host,...) or DFA_SCP_HOST=127.0.0.1`);
+    }
+    if (this.opts.allowedPeers?.length) this.peers = await PeerAllowList.resolve(this.opts.allowedPeers);
     const server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
       reuseReadBuffer(s);
       s.resume();
@@ -117,6 +135,11 @@ export class DicomServer {
     return this;
   }
 
+  /** Connections open now (a destroyed peer's is gone; a half-closed one would still count). */
+  get connections(): number {
+    return this.open.size;
+  }
+
   async close(): Promise<void> {
     for (const a of this.open) a.abort('server closing');
     const s = this.server;
@@ -126,24 +149,45 @@ export class DicomServer {
 
   private onConnection(socket: Socket): void {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    const a = new Association(socket, peer, { ...DEFAULT_TIMEOUTS, ...this.opts.timeouts });
+    const max = this.opts.maxAssociations ?? 16;
+    // Connections that never associate count too; far over the limit they are not even read.
+    if (this.open.size >= 2 * max) {
+      socket.destroy();
+      return;
+    }
+    const overLimit = this.open.size >= max;
+    const a = new Association(socket, peer, { ...DEFAULT_TIMEOUTS, ...this.opts.timeouts }, this.opts.limits);
     a.reuseDatasets = this.opts.transientDatasets === true;
+    a.onProtocolError = (reason) => {
+      this.protocolAborts++;
+      this.opts.log.warn(`aborted association: ${reason}`, { peer, callingAet: a.callingAet || undefined });
+    };
     this.open.add(a);
     void a.closed.then(() => this.open.delete(a));
+    // PS3.8 9.1.5 ARTIM: a connection that sends no A-ASSOCIATE-RQ in time is closed.
     const t = setTimeout(() => a.abort('no A-ASSOCIATE-RQ'), a.timeouts.associationMs);
+    t.unref();
+    void a.closed.then(() => clearTimeout(t));
     a.onAssociateRq = (rq) => {
       clearTimeout(t);
       const log = this.opts.log.child({ callingAet: rq.callingAet, peer });
+      const reject = (why: string, rj: AssociateRj) => {
+        log.warn(`rejected association: ${why}`);
+        a.rejectAndClose(encodeAssociateRj(rj));
+      };
+      if (overLimit) return reject(`${max} associations already open (DFA_SCP_MAX_ASSOCIATIONS)`, { result: 2, source: 3, reason: 2 });
       if (rq.calledAet !== this.opts.aet) {
-        log.warn(`rejected association: called AE '${rq.calledAet}' is not ours; the peer must call AE '${this.opts.aet}'`, { calledAet: rq.calledAet });
-        socket.end(encodeAssociateRj({ result: 1, source: 1, reason: 7 }));
-        return;
+        return reject(`called AE '${rq.calledAet}' is not ours; the peer must call AE '${this.opts.aet}'`, { result: 1, source: 1, reason: 7 });
       }
       const allowed = this.opts.allowedAets;
       if (allowed && !allowed.includes(rq.callingAet)) {
-        log.warn(`rejected association: calling AE '${rq.callingAet}' is not on the allow-list [${allowed.join(',')}]; to accept it add it to DFA_SCP_ALLOWED_AETS`);
-        socket.end(encodeAssociateRj({ result: 1, source: 1, reason: 3 }));
-        return;
+        return reject(`calling AE '${rq.callingAet}' is not on the allow-list [${allowed.join(',')}]; to accept it add it to DFA_SCP_ALLOWED_AETS`, { result: 1, source: 1, reason: 3 });
+      }
+      if (this.peers && !this.peers.allows(rq.callingAet, socket.remoteAddress ?? '')) {
+        return reject(`calling AE '${rq.callingAet}' from ${socket.remoteAddress ?? '?'} is not on DFA_SCP_ALLOWED_PEERS [${this.peers.describe()}]; to accept it add '${rq.callingAet}@${socket.remoteAddress ?? '?'}'`, { result: 1, source: 1, reason: 3 });
+      }
+      if (rq.maxPduLength !== 0 && rq.maxPduLength < 7) {
+        return reject(`peer's maximum PDU length ${rq.maxPduLength} is below 7 (PS3.8 D.1)`, { result: 1, source: 1, reason: 1 });
       }
       const accepted = rq.proposed.map((p) => this.negotiate(p, rq.callingAet));
       for (const c of accepted) if (c.result === 1) log.warn(`refused ${serviceOf(rq.proposed.find((p) => p.id === c.id)?.abstractSyntax ?? '')} to calling AE '${rq.callingAet}' (not permitted for this AE)`);
@@ -153,7 +197,7 @@ export class DicomServer {
       a.roles = rq.roles.filter((r) => isStorage(r.sopClassUid));
       a.onRequest = (m, assoc) => this.onRequest(m, assoc, log);
       this.accepted++;
-      socket.write(encodeAssociateAc({ calledAet: rq.calledAet, callingAet: rq.callingAet, contexts: accepted, maxPduLength: OUR_MAX_PDU, roles: a.roles }));
+      socket.write(encodeAssociateAc({ calledAet: rq.calledAet, callingAet: rq.callingAet, contexts: accepted, maxPduLength: a.limits.maxPdataLength, roles: a.roles }));
       log.debug('association accepted', { contexts: a.contexts.size });
     };
   }
@@ -253,3 +297,4 @@ export class DicomServer {
     return rsp.command.status ?? 0xc000;
   }
 }
+

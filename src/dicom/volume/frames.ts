@@ -1,6 +1,7 @@
 import type { Vec3 } from '../../core/volume.ts';
 import { item, items, num, nums, str, vec3 } from '../parse/attributes.ts';
 import type { NaturalDataset } from '../parse/dcmjs.ts';
+import { frameCount } from '../parse/pixels.ts';
 import type { ParsedDicom } from '../parse/read-part10.ts';
 
 /** Geometry and value mapping of one image frame: a slice of a classic series or one frame of an Enhanced image. */
@@ -55,10 +56,10 @@ export function framesOf(p: ParsedDicom): FrameInfo[] {
   };
   const perFrame = items(ds, 'PerFrameFunctionalGroupsSequence');
   const shared = item(ds, 'SharedFunctionalGroupsSequence');
-  const nFrames = num(ds, 'NumberOfFrames') ?? 1;
+  const nFrames = frameCount(p, { zeroAsOne: true }); // checked against the bytes present before it sizes anything
   if (perFrame.length === 0 && !shared) {
     const spacing = spacingOf(ds);
-    return Array.from({ length: Math.max(1, Math.floor(nFrames)) }, (_, k) => ({
+    return Array.from({ length: nFrames }, (_, k) => ({
       ...base,
       frameIndex: k,
       // A classic multi-frame image without functional groups has one position only (frame 0).
