@@ -79,6 +79,8 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'FILE_NOT_FOUND':
     case 'MODEL_INVALID': // a missing or broken model is a configuration problem
     case 'MODEL_NOT_INSTALLED':
+    case 'JOB_NOT_FOUND': // a review names a job that does not exist / does not wait
+    case 'REVIEW_NOT_PENDING':
     case 'SERVICE_UNREACHABLE':
     case 'DICOM_CONNECTION_FAILED':
     case 'DICOM_ASSOCIATION_REJECTED':

@@ -40,7 +40,9 @@ test('a job whose first segmenter fails QC runs the shipped fallback end to end;
     m.params.lungHu = 0;
     await writeFile(join(models, 'overgrown', 'manifest.json'), JSON.stringify(m));
     const ct = w.seeded.find((s) => s.kind === 'ct')!;
-    const env = w.env({ DFA_MODEL_DIR: models });
+    // Review 'never': contours that fail QC fail the job (with the default, on-qc-fail, they would wait for a
+    // person instead: test/e2e/review.e2e.test.ts).
+    const env = w.env({ DFA_MODEL_DIR: models, DFA_REVIEW: 'never' });
 
     // 1. The goal names the method: the classical model runs, fails QC, the job fails — no U-Net.
     const named = await spawnDfa(['run', '--json', 'Analyze all pending CT scans for lung segmentation with the classical method and store RTSTRUCT in PACS'], env).output;
