@@ -8,6 +8,7 @@ import { closeLabel } from '../morphology/closing.ts';
 import { AIR, AIR_LUMEN, removeAirways } from './airways.ts';
 import { axialOrder, fromAxialOrder, toAxialOrder } from './axial.ts';
 import { bodyMask } from './body.ts';
+import { removeGasPockets } from './gas.ts';
 import type { ClassicalLungManifest } from './manifest.ts';
 import { lungLabelValues, shippedClassicalManifest } from './manifest.ts';
 import type { SplitMethod } from './split.ts';
@@ -17,6 +18,9 @@ import { splitLungs } from './split.ts';
 export interface ClassicalRunInfo {
   readonly airwayVoxels: number;
   readonly airwaySlices: number;
+  /** Air components rejected as gas (bowel, stomach, free air) and their voxels. */
+  readonly gasPockets: number;
+  readonly gasVoxels: number;
   readonly split: SplitMethod;
   readonly erosionMm?: number;
   readonly ms: number;
@@ -68,12 +72,14 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       let split: SplitMethod = 'single';
       let erosionMm: number | undefined;
       let airways = { removedVoxels: 0, slices: 0 };
+      let gas = { removed: 0, pockets: 0 };
       if (body.box) {
         // everything below runs inside the body's box: outside it there is no lung
         const bg = boxGeometry(volume, body.box);
         const air = airInBody(volume, body.mask, body.box, p.lungHu, p.airwayHu);
         check('body');
         airways = removeAirways(air, bg, body.midlineX, p);
+        gas = removeGasPockets(air, volume, body.box, p.gasHu);
         check('airways');
         const box = boundingBox(air, bg.dims, 1);
         if (box) {
@@ -95,6 +101,8 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       seg.lastRun = {
         airwayVoxels: airways.removedVoxels,
         airwaySlices: airways.slices,
+        gasPockets: gas.pockets,
+        gasVoxels: gas.removed,
         split,
         ...(erosionMm === undefined ? {} : { erosionMm }),
         ms: performance.now() - t0,

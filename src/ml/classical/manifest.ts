@@ -24,6 +24,8 @@ export const classicalParamsSchema = z.object({
   airwayMinLengthMm: z.number().nonnegative().default(30),
   /** The trachea starts within this distance (left-right) of the body's centre. */
   airwayMaxOffsetMm: z.number().positive().default(35),
+  /** An air component with more than half its voxels below this (HU) is gas, not lung (gas.ts). */
+  gasHu: z.number().default(-950),
   /** Air components smaller than this fraction of the largest are not lung (bowel, oesophagus). */
   minLungFraction: z.number().min(0).max(1).default(0.1),
   /** A lung reaches up to within this distance of the other lung's apex; bowel gas does not. */
