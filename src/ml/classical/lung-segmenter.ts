@@ -3,11 +3,11 @@ import type { Segmenter } from '../../core/ports.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
 import type { Box } from '../morphology/crop.ts';
 import { boundingBox, boxDims, boxGeometry, cropMask, nestBox, pasteMask } from '../morphology/crop.ts';
-import { fillLabelHolesPerSlice } from '../morphology/fill-holes.ts';
 import { closeLabel } from '../morphology/closing.ts';
 import { AIR, AIR_LUMEN, removeAirways } from './airways.ts';
 import { axialOrder, fromAxialOrder, toAxialOrder } from './axial.ts';
 import { bodyMask } from './body.ts';
+import { diaphragms, fillLungHoles, recoverDenseLung } from './dense-lung.ts';
 import { removeGasPockets } from './gas.ts';
 import type { ClassicalLungManifest } from './manifest.ts';
 import { lungLabelValues, shippedClassicalManifest } from './manifest.ts';
@@ -21,6 +21,8 @@ export interface ClassicalRunInfo {
   /** Air components rejected as gas (bowel, stomach, free air) and their voxels. */
   readonly gasPockets: number;
   readonly gasVoxels: number;
+  /** Non-aerated lung voxels recovered (consolidation, tumour against the pleura; dense-lung.ts). */
+  readonly denseVoxels: number;
   readonly split: SplitMethod;
   readonly erosionMm?: number;
   readonly ms: number;
@@ -73,6 +75,7 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       let erosionMm: number | undefined;
       let airways = { removedVoxels: 0, slices: 0 };
       let gas = { removed: 0, pockets: 0 };
+      let denseVoxels = 0;
       if (body.box) {
         // everything below runs inside the body's box: outside it there is no lung
         const bg = boxGeometry(volume, body.box);
@@ -88,10 +91,15 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
           split = s.method;
           erosionMm = s.erosionMm;
           check('split');
-          // vessel-sized holes only: the liver and heart domes also show as holes in an axial slice
+          const hu = cropHu(volume, nestBox(body.box, box));
+          const floors = diaphragms(s.labels, hu, g, left, right, p.lungHu, body.midlineX);
+          denseVoxels += recoverDenseLung(s.labels, hu, g, left, 1, floors.left, p);
+          denseVoxels += recoverDenseLung(s.labels, hu, g, right, -1, floors.right, p);
+          check('dense');
+          // vessel-sized holes, and larger ones only when lung-like: the liver and heart domes are holes too
           const maxHolePixels = p.maxHoleMm2 / (g.spacing[0] * g.spacing[1]);
           for (const v of [left, right]) {
-            fillLabelHolesPerSlice(s.labels, g.dims[0], g.dims[1], g.dims[2], v, maxHolePixels);
+            fillLungHoles(s.labels, hu, g.dims[0], g.dims[1], g.dims[2], v, maxHolePixels, p.ggoHu);
             if (p.closingMm > 0) closeLabel(s.labels, g, v, p.closingMm);
           }
           pasteMask(labels, volume.dims, nestBox(body.box, box), s.labels);
@@ -103,6 +111,7 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
         airwaySlices: airways.slices,
         gasPockets: gas.pockets,
         gasVoxels: gas.removed,
+        denseVoxels,
         split,
         ...(erosionMm === undefined ? {} : { erosionMm }),
         ms: performance.now() - t0,
@@ -137,4 +146,23 @@ function airInBody(volume: Volume, bodyMask: Uint8Array, box: Box, lungHu: numbe
     }
   }
   return air;
+}
+
+/** HU on a box of the volume as Int16 (clamped), for the steps that look at density inside the lungs' box. */
+function cropHu(volume: Volume, box: Box): Int16Array {
+  const [nx, ny] = volume.dims;
+  const [cx, cy, cz] = boxDims(box);
+  const out = new Int16Array(cx * cy * cz);
+  const hu = volume.data;
+  let q = 0;
+  for (let k = 0; k < cz; k++) {
+    for (let j = 0; j < cy; j++) {
+      const s = box.lo[0] + (box.lo[1] + j) * nx + (box.lo[2] + k) * nx * ny;
+      for (let i = 0; i < cx; i++, q++) {
+        const v = hu[s + i];
+        out[q] = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+      }
+    }
+  }
+  return out;
 }
