@@ -92,9 +92,13 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
           erosionMm = s.erosionMm;
           check('split');
           const hu = cropHu(volume, nestBox(body.box, box));
-          const floors = diaphragms(s.labels, hu, g, left, right, p.lungHu, body.midlineX);
-          denseVoxels += recoverDenseLung(s.labels, hu, g, left, 1, floors.left, p);
-          denseVoxels += recoverDenseLung(s.labels, hu, g, right, -1, floors.right, p);
+          // the footprint of the slices above is a vertical projection only on (near-)axial slices;
+          // tilted gantry series keep the aerated lung (a known limit, see dense-lung.ts)
+          if (Math.abs(g.direction[2][2]) > AXIAL_COS) {
+            const floors = diaphragms(s.labels, hu, g, left, right, p.lungHu, body.midlineX);
+            denseVoxels += recoverDenseLung(s.labels, hu, g, left, 1, floors.left, p);
+            denseVoxels += recoverDenseLung(s.labels, hu, g, right, -1, floors.right, p);
+          }
           check('dense');
           // vessel-sized holes, and larger ones only when lung-like: the liver and heart domes are holes too
           const maxHolePixels = p.maxHoleMm2 / (g.spacing[0] * g.spacing[1]);
@@ -123,6 +127,9 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
   };
   return seg;
 }
+
+/** Slices within 5° of axial. */
+const AXIAL_COS = Math.cos((5 * Math.PI) / 180);
 
 /**
  * Air inside the body, on the body's box: AIR below lungHu, AIR_LUMEN below airwayHu too. One
