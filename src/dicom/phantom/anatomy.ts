@@ -244,7 +244,6 @@ export class ChestModel {
 
   private paintLungs(y: number, z: number, x0: number, dx: number, row: Uint8Array, span: (a: number, b: number) => [number, number]): void {
     for (const side of [1, -1] as const) {
-      const t = side > 0 ? T.LUNG_L : T.LUNG_R;
       const s = ChestModel.taper(z);
       const dy = (y - LUNG_Y) / (LUNG_AY * s);
       if (s <= 0 || dy * dy >= 1) continue;
