@@ -207,7 +207,7 @@ async function main(): Promise<void> {
     rows.push({ step: 'QC', data: c.name, ms: qcMs });
     if (isMissing(onnx)) rows.push({ step: 'ONNX U-Net segmentation', data: c.name, note: `n/a: ${onnx.missing}` });
     else await runSegmenter(`ONNX ${onnx.manifest.name}`, onnx, c);
-    await writers(c, labels, classical.manifest);
+    if (c.volume.meta.slices.length > 0) await writers(c, labels, classical.manifest); // NIfTI cases have no DICOM slices to reference
   }
   if (!isMissing(onnx)) await onnx.release();
 

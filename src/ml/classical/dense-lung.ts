@@ -1,7 +1,8 @@
 import type { VolumeGeometry } from '../../core/volume.ts';
 import { RunLabeler } from '../morphology/runs.ts';
 import type { Diaphragm } from './diaphragm.ts';
-import { fitDiaphragm, mirroredDiaphragm } from './diaphragm.ts';
+import { fitDiaphragm, MAX_DOME_SHIFT_MM, mirroredDiaphragm } from './diaphragm.ts';
+import { patientToIndex } from '../../core/volume.ts';
 
 /**
  * Lung that is not aerated is still lung (the OAR convention for "Lung": consolidated, collapsed,
@@ -15,8 +16,11 @@ import { fitDiaphragm, mirroredDiaphragm } from './diaphragm.ts';
  *   after it (the heart, the mediastinum and the liver dome have aerated lung lateral / posterior
  *   to them, or are medial to it);
  * - above the diaphragm, fitted as a smooth lower envelope of the aerated lung's base (diaphragm.ts);
+ * - lateral to the mediastinum (`mediastinumMm` from the midline);
  * - not fluid: a region whose soft-tissue voxels average below `fluidMaxHu` is an effusion (simple
  *   pleural fluid is 0–20 HU; consolidated lung 30–50 HU unenhanced, more with contrast).
+ * Once recovered, dense lung continues straight down to the floor even where no aerated lung is
+ * left beside it (the base of a consolidated lower lobe).
  * Small air islands inside it (air bronchograms, bullae cross-sections) count as dense lung.
  */
 export interface DenseLungParams {
@@ -28,6 +32,64 @@ export interface DenseLungParams {
   readonly minDenseMm: number;
   /** Air islands up to this cross-section (mm²) inside dense lung are bronchograms, not aerated lung. */
   readonly bronchogramMaxMm2: number;
+  /**
+   * No recovery this close to the midline (mm): the heart, the aorta and the oesophagus have lung
+   * density without contrast and lie against the lung's mediastinal surface.
+   */
+  readonly mediastinumMm: number;
+  /**
+   * A column whose aerated lung ends within this distance (mm) of the fitted diaphragm rests on it:
+   * its floor is its own lowest aerated voxel. Only columns ending higher (dense lung beneath, or
+   * the heart) use the fitted surface, whose error on real domes is 1–2 cm.
+   */
+  readonly denseFloorMm: number;
+}
+
+/**
+ * Per (i, j) column: the height below which nothing is recovered. Near-axial grids only (the
+ * caller checks): x and y of a column barely change along it.
+ */
+function columnFloor(labels: Uint8Array, g: VolumeGeometry, value: number, other: number, midlineX: number, floor: Diaphragm | undefined, restsMm: number): (q: number, x: number, y: number) => number {
+  const [nx, ny, nz] = g.dims;
+  const sxy = nx * ny;
+  const own = lowestPerColumn(labels, g, value);
+  const opposite = lowestPerColumn(labels, g, other);
+  const half = Math.abs(g.spacing[2]) / 2;
+  const cache = new Float64Array(sxy).fill(NaN);
+  return (q, x, y) => {
+    if (!Number.isNaN(cache[q])) return cache[q];
+    const fit = floor ? floor.z(x, y) : -Infinity;
+    let f = own[q] !== Infinity && own[q] - fit <= restsMm ? own[q] - half : fit;
+    if (f === fit) {
+      // not resting on the diaphragm: no lower than the other lung reaches at the mirrored point
+      // (less the largest dome difference), when that lung is there
+      const [mi, mj] = patientToIndex(g, [2 * midlineX - x, y, g.origin[2]]);
+      const i = Math.round(mi);
+      const j = Math.round(mj);
+      if (i >= 0 && j >= 0 && i < nx && j < ny && opposite[i + j * nx] !== Infinity) f = Math.max(f, opposite[i + j * nx] - MAX_DOME_SHIFT_MM);
+    }
+    cache[q] = f;
+    return f;
+  };
+}
+
+/** Lowest LPS z of a label in every (i, j) column (Infinity where the label is absent). */
+function lowestPerColumn(labels: Uint8Array, g: VolumeGeometry, value: number): Float64Array {
+  const [nx, ny, nz] = g.dims;
+  const sxy = nx * ny;
+  const zLow = new Float64Array(sxy).fill(Infinity);
+  const [r, c, s] = g.direction;
+  for (let k = 0; k < nz; k++) {
+    const off = k * sxy;
+    for (let q = 0; q < sxy; q++) {
+      if (labels[off + q] !== value) continue;
+      const i = q % nx;
+      const j = (q - i) / nx;
+      const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
+      if (z < zLow[q]) zLow[q] = z;
+    }
+  }
+  return zLow;
 }
 
 /**
@@ -46,7 +108,7 @@ export function diaphragms(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry
   return { left: lower(l, r), right: lower(r, l) };
 }
 
-export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, value: number, side: 1 | -1, floor: Diaphragm | undefined, p: DenseLungParams): number {
+export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, value: number, other: number, side: 1 | -1, floor: Diaphragm | undefined, midlineX: number, p: DenseLungParams): number {
   const [nx, ny, nz] = g.dims;
   const sxy = nx * ny;
   const [r, c, s] = g.direction;
@@ -59,10 +121,13 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
   const order = Array.from({ length: nz }, (_, k) => k);
   if (s[2] < 0) order.reverse();
   order.reverse(); // superior first
+  const floorAt = columnFloor(labels, g, value, other, midlineX, floor, p.denseFloorMm);
   const footprint = new Uint8Array(sxy);
   const cls = new Uint8Array(sxy); // 0 other, 1 candidate, 2 aerated lung, 3 outside the footprint
   const acc = new Uint8Array(sxy);
   const aer = new Uint8Array(sxy);
+  // recovered in the slice above: dense lung continues downwards (to the floor) without aerated lung beside it
+  const densePrev = new Uint8Array(sxy);
   const labeler = new RunLabeler();
   const smallA = p.bronchogramMaxMm2 / (g.spacing[0] * g.spacing[1]);
   const minRun = [p.minDenseMm / g.spacing[0], p.minDenseMm / g.spacing[1]];
@@ -99,7 +164,7 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
           const x = g.origin[0] + i * g.spacing[0] * r[0] + j * g.spacing[1] * c[0] + k * g.spacing[2] * s[0];
           const y = g.origin[1] + i * g.spacing[0] * r[1] + j * g.spacing[1] * c[1] + k * g.spacing[2] * s[1];
           const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
-          if (!floor || z > floor.z(x, y)) cls[q] = 1;
+          if (Math.abs(x - midlineX) >= p.mediastinumMm && z > floorAt(q, x, y)) cls[q] = 1;
         }
       }
     }
@@ -110,6 +175,12 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
     }
     acc.fill(0);
     let anyAcc = false;
+    for (let q = 0; q < sxy; q++) {
+      if (densePrev[q] !== 0 && cls[q] === 1) {
+        acc[q] = 1;
+        anyAcc = true;
+      }
+    }
     for (const d of dirs) {
       const lines = d.axis === 0 ? ny : nx;
       const len = d.axis === 0 ? nx : ny;
@@ -135,14 +206,15 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
         }
       }
     }
-    if (anyAcc) added += keepSolid(acc, hu, off, nx, ny, labels, value, labeler, p.fluidMaxHu);
+    densePrev.fill(0);
+    if (anyAcc) added += keepSolid(acc, hu, off, nx, ny, labels, value, labeler, p.fluidMaxHu, densePrev);
     for (let q = 0; q < sxy; q++) if (labels[off + q] === value) footprint[q] = 1;
   }
   return added;
 }
 
 /** Label the accepted voxels whose 2-D region is not fluid (soft-tissue mean ≥ fluidMaxHu). */
-function keepSolid(acc: Uint8Array, hu: Int16Array, off: number, nx: number, ny: number, labels: Uint8Array, value: number, labeler: RunLabeler, fluidMaxHu: number): number {
+function keepSolid(acc: Uint8Array, hu: Int16Array, off: number, nx: number, ny: number, labels: Uint8Array, value: number, labeler: RunLabeler, fluidMaxHu: number, kept: Uint8Array): number {
   const rc = labeler.label(acc, nx, ny, 1);
   const sum = new Float64Array(rc.count + 1);
   const cnt = new Float64Array(rc.count + 1);
@@ -162,6 +234,7 @@ function keepSolid(acc: Uint8Array, hu: Int16Array, off: number, nx: number, ny:
     const l = rc.label[t];
     if (cnt[l] > 0 && sum[l] / cnt[l] < fluidMaxHu) continue;
     const base = off + rc.line[t] * nx;
+    kept.fill(1, rc.line[t] * nx + rc.start[t], rc.line[t] * nx + rc.end[t]);
     for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) {
       if (labels[q] === 0) {
         labels[q] = value;

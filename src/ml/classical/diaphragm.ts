@@ -67,6 +67,12 @@ export function fitDiaphragm(labels: Uint8Array, hu: Int16Array, g: VolumeGeomet
     const v = (y - my) / sc;
     return [1, u, v, u * u, u * v, v * v];
   };
+  /** The fitted quadratic, without allocating (it runs per candidate voxel). */
+  const evaluate = (cf: readonly number[], x: number, y: number) => {
+    const u = (x - mx) / sc;
+    const v = (y - my) / sc;
+    return cf[0] + u * (cf[1] + u * cf[3] + v * cf[4]) + v * (cf[2] + v * cf[5]);
+  };
   // asymmetric least squares (Eilers' baseline fit): points above the surface weigh little, so it
   // settles on the lower envelope; consolidated columns and the heart's top are above it
   const tol = Math.max(3, Math.abs(g.spacing[2]));
@@ -93,7 +99,7 @@ export function fitDiaphragm(labels: Uint8Array, hu: Int16Array, g: VolumeGeomet
   // never below the lowest aerated lung by more than a few centimetres (extrapolation guard)
   const floor = zMin - 15;
   const above = w.filter((v) => v !== 1).length / w.length;
-  return { z: (x, y) => Math.max(floor, dot(cf, basis(x, y))), points: xs.length, aboveShare: above, samples: { xs, ys, zs } };
+  return { z: (x, y) => Math.max(floor, evaluate(cf, x, y)), points: xs.length, aboveShare: above, samples: { xs, ys, zs } };
 }
 
 /** Weight of a point more than `tol` above the surface. */
@@ -123,4 +129,4 @@ function solve(A: Float64Array[]): number[] | undefined {
 }
 
 /** Largest height difference between the two domes assumed when mirroring (mm). */
-const MAX_DOME_SHIFT_MM = 15;
+export const MAX_DOME_SHIFT_MM = 15;

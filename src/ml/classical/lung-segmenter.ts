@@ -96,8 +96,8 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
           // tilted gantry series keep the aerated lung (a known limit, see dense-lung.ts)
           if (Math.abs(g.direction[2][2]) > AXIAL_COS) {
             const floors = diaphragms(s.labels, hu, g, left, right, p.lungHu, body.midlineX);
-            denseVoxels += recoverDenseLung(s.labels, hu, g, left, 1, floors.left, p);
-            denseVoxels += recoverDenseLung(s.labels, hu, g, right, -1, floors.right, p);
+            denseVoxels += recoverDenseLung(s.labels, hu, g, left, right, 1, floors.left, body.midlineX, p);
+            denseVoxels += recoverDenseLung(s.labels, hu, g, right, left, -1, floors.right, body.midlineX, p);
           }
           check('dense');
           // vessel-sized holes, and larger ones only when lung-like: the liver and heart domes are holes too

@@ -33,6 +33,8 @@ export const classicalParamsSchema = z.object({
   fluidMaxHu: z.number().default(20),
   minDenseMm: z.number().nonnegative().default(6),
   bronchogramMaxMm2: z.number().nonnegative().default(150),
+  mediastinumMm: z.number().nonnegative().default(40),
+  denseFloorMm: z.number().nonnegative().default(25),
   /** Air components smaller than this fraction of the largest are not lung (bowel, oesophagus). */
   minLungFraction: z.number().min(0).max(1).default(0.1),
   /** A lung reaches up to within this distance of the other lung's apex; bowel gas does not. */
