@@ -50,7 +50,7 @@ export interface DenseLungParams {
  * caller checks): x and y of a column barely change along it.
  */
 function columnFloor(labels: Uint8Array, g: VolumeGeometry, value: number, other: number, midlineX: number, floor: Diaphragm | undefined, restsMm: number): (q: number, x: number, y: number) => number {
-  const [nx, ny, nz] = g.dims;
+  const [nx, ny] = g.dims;
   const sxy = nx * ny;
   const own = lowestPerColumn(labels, g, value);
   const opposite = lowestPerColumn(labels, g, other);
