@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { writePhantomSeries } from '../../dicom/phantom/write-series.ts';
-import type { PatientPosition, PhantomModality } from '../../dicom/phantom/options.ts';
+import type { PatientPosition, PhantomModality, PhantomPathology, PhantomTrap } from '../../dicom/phantom/options.ts';
+import { PHANTOM_SCENARIOS, phantomScenario } from '../../dicom/phantom/scenarios.ts';
 import type { Verb } from '../verb.ts';
 
 function number(name: string, v: string | undefined): number | undefined {
@@ -13,6 +14,11 @@ function number(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** The given options only, so a scenario's own values are not overwritten by undefined. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export const verb: Verb = {
   summary: 'write a synthetic chest CT (or MR) series with ground-truth masks',
   usage: [
@@ -20,6 +26,8 @@ export const verb: Verb = {
     'npx dfa phantom --out /tmp/p512 --size 512 --slices 300 --spacing 0.8 --thickness 1.25 --position HFS --patient-id P1 --seed 1',
     'npx dfa phantom --out /tmp/ffs --position FFS --anterior-junction --oblique 10',
     'npx dfa phantom --out /tmp/mr --modality MR --size 128 --slices 40   # an MR series the CT workflow must skip',
+    'npx dfa phantom --out /tmp/abd --scenario abdomen-lung-bases   # a named trap / pathology / coverage phantom (--scenario list)',
+    'npx dfa phantom --out /tmp/c --pathology consolidation,effusion --traps gastric-bubble --center-z -20',
   ],
   flags: [
     '--out <dir>        where to write the series (must be empty, or --force)',
@@ -61,10 +69,21 @@ export const verb: Verb = {
         'study-uid': { type: 'string' },
         accession: { type: 'string' },
         'no-truth': { type: 'boolean', default: false },
+        scenario: { type: 'string' },
+        traps: { type: 'string' },
+        pathology: { type: 'string' },
+        'center-z': { type: 'string' },
         json: { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
       },
     });
+    if (values.scenario === 'list') {
+      for (const sc of PHANTOM_SCENARIOS) ctx.out(`${sc.name.padEnd(20)} ${sc.kind.padEnd(10)} ${sc.description}`);
+      return 0;
+    }
+    const scenario = values.scenario === undefined ? undefined : phantomScenario(values.scenario);
+    if (values.scenario !== undefined && !scenario) throw new DfaError('CONFIG_INVALID', `unknown --scenario '${values.scenario}' (use --scenario list)`);
+    const list = <T extends string>(v: string | undefined) => (v === undefined ? undefined : (v.split(',').map((x) => x.trim()).filter(Boolean) as T[]));
     if (!values.out) throw new DfaError('CONFIG_INVALID', 'missing --out <dir> (usage: dfa phantom --out <dir>)');
     // Old slices left in the folder would be read as part of the new series by `segment`: refuse, or empty it with --force.
     const existing = await readdir(values.out).catch(() => [] as string[]);
@@ -77,20 +96,26 @@ export const verb: Verb = {
     const t0 = Date.now();
     const w = await writePhantomSeries(
       {
-        size: number('size', values.size),
-        slices: number('slices', values.slices),
-        pixelSpacing: number('spacing', values.spacing),
-        sliceSpacing: number('thickness', values.thickness),
-        patientPosition: position as PatientPosition,
-        obliqueDeg: number('oblique', values.oblique),
-        anteriorJunction: values['anterior-junction'],
-        seed: number('seed', values.seed),
-        noise: number('noise', values.noise),
-        modality: modality as PhantomModality,
-        patientId: values['patient-id'],
-        patientName: values['patient-name'],
-        studyInstanceUid: values['study-uid'],
-        accessionNumber: values.accession,
+        ...scenario?.options,
+        ...defined({
+          traps: list<PhantomTrap>(values.traps),
+          pathology: list<PhantomPathology>(values.pathology),
+          centreZ: number('center-z', values['center-z']),
+          size: number('size', values.size),
+          slices: number('slices', values.slices),
+          pixelSpacing: number('spacing', values.spacing),
+          sliceSpacing: number('thickness', values.thickness),
+          patientPosition: position as PatientPosition,
+          obliqueDeg: number('oblique', values.oblique),
+          anteriorJunction: values['anterior-junction'],
+          seed: number('seed', values.seed),
+          noise: number('noise', values.noise),
+          modality: modality as PhantomModality,
+          patientId: values['patient-id'],
+          patientName: values['patient-name'],
+          studyInstanceUid: values['study-uid'],
+          accessionNumber: values.accession,
+        }),
       },
       values.out,
       !values['no-truth'],

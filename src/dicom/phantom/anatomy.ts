@@ -1,3 +1,5 @@
+import { Abnormal } from './abnormal.ts';
+import type { PhantomPathology, PhantomTrap } from './options.ts';
 import { T, type Tissue } from './tissues.ts';
 
 /**
@@ -46,6 +48,8 @@ export interface AnatomyOptions {
   readonly anteriorJunction: boolean;
   /** Prone patients lie on the table with their front: the table is anterior (−y). */
   readonly prone: boolean;
+  readonly traps?: readonly PhantomTrap[];
+  readonly pathology?: readonly PhantomPathology[];
 }
 
 export class ChestModel {
@@ -54,11 +58,13 @@ export class ChestModel {
   private readonly airways: Capsule[];
   private readonly vessels: Sphere[];
   private readonly vesselBuckets = new Map<number, Sphere[]>();
+  private readonly abnormal: Abnormal;
   private static readonly BUCKET_MM = 8;
 
   constructor(o: AnatomyOptions) {
     this.junction = o.anteriorJunction;
     this.tableY = o.prone ? -142 : 142;
+    this.abnormal = new Abnormal(o.traps ?? [], o.pathology ?? [], o.prone);
     this.airways = [
       { a: CARINA, b: [0, 18, 400], r: 9, lumen: T.TRACHEA },
       { a: CARINA, b: HILUM_R, r: 6.5, lumen: T.BRONCHUS_R },
@@ -83,6 +89,19 @@ export class ChestModel {
     return u >= 1 ? 0 : Math.sqrt(1 - u * u);
   }
 
+  /** Diaphragm dome: higher on the right (liver), lowest at the costophrenic angles. */
+  private static domeZ(side: 1 | -1, rn2: number): number {
+    return (side > 0 ? -150 : -140) + 50 * (1 - rn2);
+  }
+
+  /** Height of the lung base (diaphragm) above the point (x, y) of the lower chest. */
+  private baseZ(x: number, y: number): number {
+    const side = x >= 0 ? 1 : -1;
+    const dx = (x - side * LUNG_X) / (side > 0 ? 62 : 68);
+    const dy = (y - LUNG_Y) / LUNG_AY;
+    return ChestModel.domeZ(side, dx * dx + dy * dy);
+  }
+
   /** Is (x, y, z) inside the lung of `side` (+1 = patient left, -1 = right), before other organs are painted? */
   inLung(side: 1 | -1, x: number, y: number, z: number): boolean {
     const s = ChestModel.taper(z);
@@ -95,9 +114,7 @@ export class ChestModel {
     const dy = (y - LUNG_Y) / ay;
     const rn2 = dx * dx + dy * dy;
     if (rn2 > 1) return false;
-    // Diaphragm dome: higher on the right (liver), lowest at the costophrenic angles.
-    const zDome = (side > 0 ? -150 : -140) + 50 * (1 - rn2);
-    if (z < zDome) return false;
+    if (z < ChestModel.domeZ(side, rn2)) return false;
     const bx = x / BODY_A;
     const by = y / BODY_B;
     if (bx * bx + by * by > 0.8 * 0.8) return false; // inside the rib cage
@@ -177,6 +194,13 @@ export class ChestModel {
       // Liver under the right dome.
       const lz = (z + 165) / 75;
       if (lz * lz < 1) ellipse(-55, 10, 115 * Math.sqrt(1 - lz * lz), 85 * Math.sqrt(1 - lz * lz), T.LIVER);
+      if (this.abnormal.any) {
+        for (let i = 0; i < n; i++) {
+          const x = x0 + i * dx;
+          const t = this.abnormal.abdomen(x, y, z, this.baseZ(x, y));
+          if (t !== undefined) row[i] = t;
+        }
+      }
       this.paintRibs(y, z, x0, dx, row, span);
       this.paintLungs(y, z, x0, dx, row, span);
       // Heart (paints over lung: the cardiac notch), descending aorta.
@@ -220,13 +244,12 @@ export class ChestModel {
 
   private paintLungs(y: number, z: number, x0: number, dx: number, row: Uint8Array, span: (a: number, b: number) => [number, number]): void {
     for (const side of [1, -1] as const) {
-      const t = side > 0 ? T.LUNG_L : T.LUNG_R;
       const s = ChestModel.taper(z);
       const dy = (y - LUNG_Y) / (LUNG_AY * s);
       if (s <= 0 || dy * dy >= 1) continue;
       const h = 68 * s * Math.sqrt(1 - dy * dy) + 1;
       const [a, b] = this.junction ? span(side > 0 ? -1 : -LUNG_X - h, side > 0 ? LUNG_X + h : 1) : span(side * LUNG_X - h, side * LUNG_X + h);
-      for (let i = a; i <= b; i++) if (this.inLung(side, x0 + i * dx, y, z)) row[i] = t;
+      for (let i = a; i <= b; i++) if (this.inLung(side, x0 + i * dx, y, z)) row[i] = this.abnormal.lung(side, x0 + i * dx, y, z);
     }
     // Vessels: spheres along branching trees, only where there is lung.
     const bucket = this.vesselBuckets.get(Math.floor(z / ChestModel.BUCKET_MM));
@@ -239,9 +262,17 @@ export class ChestModel {
       const h = Math.sqrt(h2);
       const [a, b] = span(s.c[0] - h, s.c[0] + h);
       for (let i = a; i <= b; i++) {
-        if (row[i] === T.LUNG_L) row[i] = T.VESSEL_L;
-        else if (row[i] === T.LUNG_R) row[i] = T.VESSEL_R;
+        const t = this.abnormal.vessel(row[i], s.r);
+        if (t !== undefined) row[i] = t;
       }
+    }
+    if (!this.abnormal.any) return;
+    for (let i = 0; i < row.length; i++) {
+      const t = row[i];
+      const side = t === T.LUNG_L || t === T.VESSEL_L || t === T.GGO_L || t === T.TUMOUR_L ? 1 : t === T.LUNG_R || t === T.VESSEL_R || t === T.GGO_R || t === T.CONSOLIDATION_R || t === T.BRONCHOGRAM_R ? -1 : 0;
+      if (side === 0) continue;
+      const late = this.abnormal.late(side, x0 + i * dx, y, z);
+      if (late !== undefined) row[i] = late;
     }
   }
 

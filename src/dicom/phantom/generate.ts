@@ -2,7 +2,7 @@ import { deterministicUid } from '../../core/uid.ts';
 import type { SliceRef, Volume, VolumeGeometry } from '../../core/volume.ts';
 import { ChestModel, prng } from './anatomy.ts';
 import { phantomGeometry, resolvePhantomOptions, type PhantomOptions, type ResolvedPhantomOptions } from './options.ts';
-import { CT_HU, MR_SIGNAL, TISSUE_COUNT, TRUTH_STRUCTURES } from './tissues.ts';
+import { CT_HU, MR_SIGNAL, TISSUE_COUNT, TRAP_STRUCTURES, TRUTH_STRUCTURES } from './tissues.ts';
 
 export interface ChestPhantom {
   readonly options: ResolvedPhantomOptions;
@@ -24,6 +24,8 @@ export interface PhantomUids {
 /** Deterministic UIDs from the seed and identifiers: the same options give the same study. */
 export function phantomUids(o: ResolvedPhantomOptions): PhantomUids {
   const key = ['dfa-phantom', String(o.seed), o.patientId, o.modality, o.patientPosition, String(o.size), String(o.slices)];
+  // scenarios get their own UIDs; the default phantom keeps the ones it always had
+  if (o.centreZ !== 0 || o.traps.length > 0 || o.pathology.length > 0) key.push(`z${o.centreZ}`, ...o.traps, ...o.pathology);
   const study = o.studyInstanceUid ?? deterministicUid(...key, 'study');
   const series = deterministicUid(...key, study, 'series');
   return {
@@ -62,9 +64,9 @@ function addNoise(tissues: Uint8Array, lut: Int16Array, nx: number, noise: Int16
   return data;
 }
 
-function truthMasks(tissues: Uint8Array): Record<string, Uint8Array> {
+function truthMasks(tissues: Uint8Array, structures: Readonly<Record<string, readonly number[]>>): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};
-  for (const [name, members] of Object.entries(TRUTH_STRUCTURES)) {
+  for (const [name, members] of Object.entries(structures)) {
     let cache: Uint8Array | undefined;
     Object.defineProperty(out, name, {
       enumerable: true,
@@ -106,7 +108,7 @@ export function generateChestPhantom(opts: PhantomOptions = {}): ChestPhantom {
   const o = resolvePhantomOptions(opts);
   const g = phantomGeometry(o);
   const prone = o.patientPosition === 'HFP' || o.patientPosition === 'FFP';
-  const model = new ChestModel({ seed: o.seed, anteriorJunction: o.anteriorJunction, prone });
+  const model = new ChestModel({ seed: o.seed, anteriorJunction: o.anteriorJunction, prone, traps: o.traps, pathology: o.pathology });
   const tissues = paintTissues(g, model);
   const [nx, , nz] = g.dims;
   const values = o.modality === 'CT' ? CT_HU : MR_SIGNAL;
@@ -141,5 +143,6 @@ export function generateChestPhantom(opts: PhantomOptions = {}): ChestPhantom {
       slices,
     },
   };
-  return { options: o, volume, truth: truthMasks(tissues), tissues };
+  const structures = o.traps.length > 0 || o.pathology.length > 0 ? { ...TRUTH_STRUCTURES, ...TRAP_STRUCTURES } : TRUTH_STRUCTURES;
+  return { options: o, volume, truth: truthMasks(tissues, structures), tissues };
 }

@@ -5,3 +5,7 @@ export type { WrittenPhantom } from './write-series.ts';
 export { resolvePhantomOptions, phantomGeometry, axialOrientation } from './options.ts';
 export type { PhantomOptions, PatientPosition, PhantomModality, ResolvedPhantomOptions } from './options.ts';
 export { TRUTH_STRUCTURES } from './tissues.ts';
+export { PHANTOM_SCENARIOS, phantomScenario } from './scenarios.ts';
+export type { PhantomScenario } from './scenarios.ts';
+export { PHANTOM_TRAPS, PHANTOM_PATHOLOGY } from './options.ts';
+export type { PhantomTrap, PhantomPathology } from './options.ts';

@@ -3,6 +3,12 @@ import { cross, type Vec3, type VolumeGeometry } from '../../core/volume.ts';
 
 export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
 export type PhantomModality = 'CT' | 'MR';
+/** Air that is not lung (abnormal.ts): colon and small-bowel gas, a large gastric bubble, free intraperitoneal air. */
+export type PhantomTrap = 'bowel-gas' | 'gastric-bubble' | 'free-air';
+/** Lung disease (abnormal.ts): all inside the lung truth except the effusion, which must stay outside. */
+export type PhantomPathology = 'consolidation' | 'tumour' | 'ggo' | 'bullae' | 'effusion';
+export const PHANTOM_TRAPS: readonly PhantomTrap[] = ['bowel-gas', 'gastric-bubble', 'free-air'];
+export const PHANTOM_PATHOLOGY: readonly PhantomPathology[] = ['consolidation', 'tumour', 'ggo', 'bullae', 'effusion'];
 
 export interface PhantomOptions {
   /** Matrix (rows = columns), up to 512. Default 256. */
@@ -18,6 +24,10 @@ export interface PhantomOptions {
   readonly obliqueDeg?: number;
   /** Lungs touch at the anterior junction line (the segmenter must split them). */
   readonly anteriorJunction?: boolean;
+  /** LPS z (mm) of the scan's centre: 0 = mid-chest; about −200 gives an abdomen slab with the lung bases. Default 0. */
+  readonly centreZ?: number;
+  readonly traps?: readonly PhantomTrap[];
+  readonly pathology?: readonly PhantomPathology[];
   readonly seed?: number;
   /** Standard deviation of Gaussian image noise (HU for CT). Default 12. */
   readonly noise?: number;
@@ -54,6 +64,9 @@ export function resolvePhantomOptions(o: PhantomOptions = {}): ResolvedPhantomOp
     patientPosition,
     obliqueDeg: o.obliqueDeg ?? 0,
     anteriorJunction: o.anteriorJunction ?? false,
+    centreZ: o.centreZ ?? 0,
+    traps: checkList('trap', o.traps ?? [], PHANTOM_TRAPS),
+    pathology: checkList('pathology', o.pathology ?? [], PHANTOM_PATHOLOGY),
     seed: o.seed ?? 1,
     noise: o.noise ?? 12,
     modality,
@@ -64,6 +77,11 @@ export function resolvePhantomOptions(o: PhantomOptions = {}): ResolvedPhantomOp
     studyDescription: o.studyDescription ?? 'CT CHEST (synthetic phantom)',
     studyDate: o.studyDate ?? '20260101',
   };
+}
+
+function checkList<T extends string>(what: string, v: readonly T[], allowed: readonly T[]): readonly T[] {
+  for (const x of v) if (!allowed.includes(x)) throw new DfaError('CONFIG_INVALID', `phantom ${what} '${String(x)}': use ${allowed.join(', ')}`);
+  return [...new Set(v)];
 }
 
 /**
@@ -92,7 +110,7 @@ export function phantomGeometry(o: ResolvedPhantomOptions): VolumeGeometry {
   const n0 = cross(row, col0);
   const col: Vec3 = [col0[0] * Math.cos(a) + n0[0] * Math.sin(a), col0[1] * Math.cos(a) + n0[1] * Math.sin(a), col0[2] * Math.cos(a) + n0[2] * Math.sin(a)];
   const normal = cross(row, col);
-  const centre: Vec3 = [0, 10, 0];
+  const centre: Vec3 = [0, 10, o.centreZ];
   const hx = ((o.size - 1) / 2) * o.pixelSpacing;
   const hz = ((o.slices - 1) / 2) * o.sliceSpacing;
   const origin: Vec3 = [0, 1, 2].map((i) => centre[i] - hx * row[i] - hx * col[i] - hz * normal[i]) as unknown as Vec3;

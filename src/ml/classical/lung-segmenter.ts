@@ -3,11 +3,12 @@ import type { Segmenter } from '../../core/ports.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
 import type { Box } from '../morphology/crop.ts';
 import { boundingBox, boxDims, boxGeometry, cropMask, nestBox, pasteMask } from '../morphology/crop.ts';
-import { fillLabelHolesPerSlice } from '../morphology/fill-holes.ts';
 import { closeLabel } from '../morphology/closing.ts';
 import { AIR, AIR_LUMEN, removeAirways } from './airways.ts';
 import { axialOrder, fromAxialOrder, toAxialOrder } from './axial.ts';
 import { bodyMask } from './body.ts';
+import { diaphragms, fillLungHoles, recoverDenseLung } from './dense-lung.ts';
+import { removeGasPockets } from './gas.ts';
 import type { ClassicalLungManifest } from './manifest.ts';
 import { lungLabelValues, shippedClassicalManifest } from './manifest.ts';
 import type { SplitMethod } from './split.ts';
@@ -17,6 +18,11 @@ import { splitLungs } from './split.ts';
 export interface ClassicalRunInfo {
   readonly airwayVoxels: number;
   readonly airwaySlices: number;
+  /** Air components rejected as gas (bowel, stomach, free air) and their voxels. */
+  readonly gasPockets: number;
+  readonly gasVoxels: number;
+  /** Non-aerated lung voxels recovered (consolidation, tumour against the pleura; dense-lung.ts). */
+  readonly denseVoxels: number;
   readonly split: SplitMethod;
   readonly erosionMm?: number;
   readonly ms: number;
@@ -68,12 +74,15 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       let split: SplitMethod = 'single';
       let erosionMm: number | undefined;
       let airways = { removedVoxels: 0, slices: 0 };
+      let gas = { removed: 0, pockets: 0 };
+      let denseVoxels = 0;
       if (body.box) {
         // everything below runs inside the body's box: outside it there is no lung
         const bg = boxGeometry(volume, body.box);
         const air = airInBody(volume, body.mask, body.box, p.lungHu, p.airwayHu);
         check('body');
         airways = removeAirways(air, bg, body.midlineX, p);
+        gas = removeGasPockets(air, volume, body.box, p.gasHu);
         check('airways');
         const box = boundingBox(air, bg.dims, 1);
         if (box) {
@@ -82,10 +91,19 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
           split = s.method;
           erosionMm = s.erosionMm;
           check('split');
-          // vessel-sized holes only: the liver and heart domes also show as holes in an axial slice
+          const hu = cropHu(volume, nestBox(body.box, box));
+          // the footprint of the slices above is a vertical projection only on (near-)axial slices;
+          // tilted gantry series keep the aerated lung (a known limit, see dense-lung.ts)
+          if (Math.abs(g.direction[2][2]) > AXIAL_COS) {
+            const floors = diaphragms(s.labels, hu, g, left, right, p.lungHu, body.midlineX);
+            denseVoxels += recoverDenseLung(s.labels, hu, g, left, right, 1, floors.left, body.midlineX, p);
+            denseVoxels += recoverDenseLung(s.labels, hu, g, right, left, -1, floors.right, body.midlineX, p);
+          }
+          check('dense');
+          // vessel-sized holes, and larger ones only when lung-like: the liver and heart domes are holes too
           const maxHolePixels = p.maxHoleMm2 / (g.spacing[0] * g.spacing[1]);
           for (const v of [left, right]) {
-            fillLabelHolesPerSlice(s.labels, g.dims[0], g.dims[1], g.dims[2], v, maxHolePixels);
+            fillLungHoles(s.labels, hu, g.dims[0], g.dims[1], g.dims[2], v, maxHolePixels, p.ggoHu);
             if (p.closingMm > 0) closeLabel(s.labels, g, v, p.closingMm);
           }
           pasteMask(labels, volume.dims, nestBox(body.box, box), s.labels);
@@ -95,6 +113,9 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
       seg.lastRun = {
         airwayVoxels: airways.removedVoxels,
         airwaySlices: airways.slices,
+        gasPockets: gas.pockets,
+        gasVoxels: gas.removed,
+        denseVoxels,
         split,
         ...(erosionMm === undefined ? {} : { erosionMm }),
         ms: performance.now() - t0,
@@ -106,6 +127,9 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
   };
   return seg;
 }
+
+/** Slices within 5° of axial. */
+const AXIAL_COS = Math.cos((5 * Math.PI) / 180);
 
 /**
  * Air inside the body, on the body's box: AIR below lungHu, AIR_LUMEN below airwayHu too. One
@@ -129,4 +153,23 @@ function airInBody(volume: Volume, bodyMask: Uint8Array, box: Box, lungHu: numbe
     }
   }
   return air;
+}
+
+/** HU on a box of the volume as Int16 (clamped), for the steps that look at density inside the lungs' box. */
+function cropHu(volume: Volume, box: Box): Int16Array {
+  const [nx, ny] = volume.dims;
+  const [cx, cy, cz] = boxDims(box);
+  const out = new Int16Array(cx * cy * cz);
+  const hu = volume.data;
+  let q = 0;
+  for (let k = 0; k < cz; k++) {
+    for (let j = 0; j < cy; j++) {
+      const s = box.lo[0] + (box.lo[1] + j) * nx + (box.lo[2] + k) * nx * ny;
+      for (let i = 0; i < cx; i++, q++) {
+        const v = hu[s + i];
+        out[q] = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+      }
+    }
+  }
+  return out;
 }

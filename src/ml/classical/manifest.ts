@@ -24,6 +24,17 @@ export const classicalParamsSchema = z.object({
   airwayMinLengthMm: z.number().nonnegative().default(30),
   /** The trachea starts within this distance (left-right) of the body's centre. */
   airwayMaxOffsetMm: z.number().positive().default(35),
+  /** An air component with more than half its voxels below this (HU) is gas, not lung (gas.ts). */
+  gasHu: z.number().default(-950),
+  /** Larger in-slice holes are filled when their mean is below this (HU): ground glass is lung. */
+  ggoHu: z.number().default(-250),
+  /** Dense-lung recovery (dense-lung.ts): densest lung tissue (HU), fluid below this mean (HU), shortest run (mm), largest bronchogram (mm²). */
+  denseMaxHu: z.number().default(150),
+  fluidMaxHu: z.number().default(20),
+  minDenseMm: z.number().nonnegative().default(6),
+  bronchogramMaxMm2: z.number().nonnegative().default(150),
+  mediastinumMm: z.number().nonnegative().default(40),
+  denseFloorMm: z.number().nonnegative().default(25),
   /** Air components smaller than this fraction of the largest are not lung (bowel, oesophagus). */
   minLungFraction: z.number().min(0).max(1).default(0.1),
   /** A lung reaches up to within this distance of the other lung's apex; bowel gas does not. */

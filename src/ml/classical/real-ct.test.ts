@@ -7,6 +7,7 @@ import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
 import { niftiToVolumeGrid, readNifti } from '../io/nifti.ts';
 import { dice, volumesMl } from '../metrics.ts';
 import { qcFailures, qcLungs } from '../qc.ts';
+import { IMLAB_IDS, imlabCase } from '../../../test/support/real-ct.ts';
 import { createClassicalLungSegmenter } from './lung-segmenter.ts';
 import { lungLabelValues } from './manifest.ts';
 
@@ -55,4 +56,42 @@ test('real chest CT: Dice ≥ 0.95 per lung against ground truth, sides never sw
   const v = volumesMl(labels, seg.manifest);
   const total = Object.values(v).reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(total - 4550) < 0.05 * 4550, `total ${total} mL`);
+});
+
+/**
+ * GATE (issue 9): both imlab chest CTs (128×128×64, y flipped in the header, ringing clipped),
+ * Dice ≥ 0.93 per lung against their one-label masks split by side (test/support/real-ct.ts).
+ */
+for (const id of IMLAB_IDS) {
+  test(`real chest CT imlab ${id}: Dice ≥ 0.93 per lung, sides never swapped`, async () => {
+    const c = await imlabCase(id);
+    const seg = createClassicalLungSegmenter();
+    const labels = await seg.segment(c.volume);
+    const { left, right } = lungLabelValues(seg.manifest);
+    const dl = dice(labels.data, c.truthL, left, 1);
+    const dr = dice(labels.data, c.truthR, right, 1);
+    process.stdout.write(`# imlab ${id} classical Dice Lung_L=${dl.toFixed(4)} Lung_R=${dr.toFixed(4)}\n`);
+    assert.ok(dl >= 0.93, `Lung_L Dice ${dl}`);
+    assert.ok(dr >= 0.93, `Lung_R Dice ${dr}`);
+    assert.ok(dice(labels.data, c.truthL, right, 1) < 0.1, 'right label on the left lung');
+  });
+}
+
+test('imlab truth split: the left lung lies at larger LPS x whatever the header\'s row direction', async () => {
+  const c = await imlabCase('id001');
+  assert.equal(c.volume.direction[1][1], -1, 'this file stores rows posterior → anterior');
+  const meanX = (m: Uint8Array) => {
+    let s = 0;
+    let n = 0;
+    const [nx, ny] = c.volume.dims;
+    for (let p = 0; p < m.length; p++) {
+      if (m[p] === 0) continue;
+      const k = Math.floor(p / (nx * ny));
+      const j = Math.floor((p - k * nx * ny) / nx);
+      s += indexToPatient(c.volume, p - k * nx * ny - j * nx, j, k)[0];
+      n++;
+    }
+    return s / n;
+  };
+  assert.ok(meanX(c.truthL) > meanX(c.truthR) + 100);
 });

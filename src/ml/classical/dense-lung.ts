@@ -1,0 +1,287 @@
+import type { VolumeGeometry } from '../../core/volume.ts';
+import { RunLabeler } from '../morphology/runs.ts';
+import type { Diaphragm } from './diaphragm.ts';
+import { fitDiaphragm, MAX_DOME_SHIFT_MM, mirroredDiaphragm } from './diaphragm.ts';
+import { patientToIndex } from '../../core/volume.ts';
+
+/**
+ * Lung that is not aerated is still lung (the OAR convention for "Lung": consolidated, collapsed,
+ * tumour-bearing lung are contoured; pleural effusion and chest wall are not). The air mask misses
+ * it, so it is recovered from where it must be:
+ *
+ * - inside the lung's own footprint: the (x, y) projection of the lung in the slices above (a lower
+ *   lobe lies under the aerated upper lobe; a pleural tumour under aerated lung);
+ * - between aerated lung and the chest wall: in an axial slice, a run of dense voxels that starts
+ *   at aerated lung and runs laterally or posteriorly out of that footprint, with no aerated lung
+ *   after it (the heart, the mediastinum and the liver dome have aerated lung lateral / posterior
+ *   to them, or are medial to it);
+ * - above the diaphragm, fitted as a smooth lower envelope of the aerated lung's base (diaphragm.ts);
+ * - lateral to the mediastinum (`mediastinumMm` from the midline);
+ * - not fluid: a region whose soft-tissue voxels average below `fluidMaxHu` is an effusion (simple
+ *   pleural fluid is 0–20 HU; consolidated lung 30–50 HU unenhanced, more with contrast).
+ * Once recovered, dense lung continues straight down to the floor even where no aerated lung is
+ * left beside it (the base of a consolidated lower lobe).
+ * Small air islands inside it (air bronchograms, bullae cross-sections) count as dense lung.
+ */
+export interface DenseLungParams {
+  readonly lungHu: number;
+  /** Upper limit of lung tissue density (HU): above it is bone or contrast. */
+  readonly denseMaxHu: number;
+  readonly fluidMaxHu: number;
+  /** A recovered run is at least this long (mm): the lung base receding slice by slice is not pathology. */
+  readonly minDenseMm: number;
+  /** Air islands up to this cross-section (mm²) inside dense lung are bronchograms, not aerated lung. */
+  readonly bronchogramMaxMm2: number;
+  /**
+   * No recovery this close to the midline (mm): the heart, the aorta and the oesophagus have lung
+   * density without contrast and lie against the lung's mediastinal surface.
+   */
+  readonly mediastinumMm: number;
+  /**
+   * A column whose aerated lung ends within this distance (mm) of the fitted diaphragm rests on it:
+   * its floor is its own lowest aerated voxel. Only columns ending higher (dense lung beneath, or
+   * the heart) use the fitted surface, whose error on real domes is 1–2 cm.
+   */
+  readonly denseFloorMm: number;
+}
+
+/**
+ * Per (i, j) column: the height below which nothing is recovered. Near-axial grids only (the
+ * caller checks): x and y of a column barely change along it.
+ */
+function columnFloor(labels: Uint8Array, g: VolumeGeometry, value: number, other: number, midlineX: number, floor: Diaphragm | undefined, restsMm: number): (q: number, x: number, y: number) => number {
+  const [nx, ny] = g.dims;
+  const sxy = nx * ny;
+  const own = lowestPerColumn(labels, g, value);
+  const opposite = lowestPerColumn(labels, g, other);
+  const half = Math.abs(g.spacing[2]) / 2;
+  const cache = new Float64Array(sxy).fill(NaN);
+  return (q, x, y) => {
+    if (!Number.isNaN(cache[q])) return cache[q];
+    const fit = floor ? floor.z(x, y) : -Infinity;
+    let f = own[q] !== Infinity && own[q] - fit <= restsMm ? own[q] - half : fit;
+    if (f === fit) {
+      // not resting on the diaphragm: no lower than the other lung reaches at the mirrored point
+      // (less the largest dome difference), when that lung is there
+      const [mi, mj] = patientToIndex(g, [2 * midlineX - x, y, g.origin[2]]);
+      const i = Math.round(mi);
+      const j = Math.round(mj);
+      if (i >= 0 && j >= 0 && i < nx && j < ny && opposite[i + j * nx] !== Infinity) f = Math.max(f, opposite[i + j * nx] - MAX_DOME_SHIFT_MM);
+    }
+    cache[q] = f;
+    return f;
+  };
+}
+
+/** Lowest LPS z of a label in every (i, j) column (Infinity where the label is absent). */
+function lowestPerColumn(labels: Uint8Array, g: VolumeGeometry, value: number): Float64Array {
+  const [nx, ny, nz] = g.dims;
+  const sxy = nx * ny;
+  const zLow = new Float64Array(sxy).fill(Infinity);
+  const [r, c, s] = g.direction;
+  for (let k = 0; k < nz; k++) {
+    const off = k * sxy;
+    for (let q = 0; q < sxy; q++) {
+      if (labels[off + q] !== value) continue;
+      const i = q % nx;
+      const j = (q - i) / nx;
+      const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
+      if (z < zLow[q]) zLow[q] = z;
+    }
+  }
+  return zLow;
+}
+
+/**
+ * The diaphragm under each lung: the lower of its own fit and the other side's mirrored one. A
+ * dense base (consolidated lower lobe, effusion) leaves its own fit too high; the other side's,
+ * mirrored and shifted by at most a dome-height difference, is then the better floor.
+ */
+export function diaphragms(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, left: number, right: number, lungHu: number, midlineX: number): { left?: Diaphragm; right?: Diaphragm } {
+  const l = fitDiaphragm(labels, hu, g, left, lungHu);
+  const r = fitDiaphragm(labels, hu, g, right, lungHu);
+  if (!l || !r) return { left: l, right: r };
+  const lower = (own: Diaphragm, other: Diaphragm): Diaphragm => {
+    const m = mirroredDiaphragm(other, own, midlineX);
+    return { ...own, z: (x, y) => Math.min(own.z(x, y), m.z(x, y)) };
+  };
+  return { left: lower(l, r), right: lower(r, l) };
+}
+
+export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, value: number, other: number, side: 1 | -1, floor: Diaphragm | undefined, midlineX: number, p: DenseLungParams): number {
+  const [nx, ny, nz] = g.dims;
+  const sxy = nx * ny;
+  const [r, c, s] = g.direction;
+  // in-plane axis closest to LPS x; the other is the antero-posterior one
+  const ax = Math.abs(r[0]) >= Math.abs(c[0]) ? 0 : 1;
+  const dirs = [
+    { axis: ax, sign: Math.sign(g.direction[ax][0]) * side || 1 }, // lateral
+    { axis: 1 - ax, sign: Math.sign(g.direction[1 - ax][1]) || 1 }, // posterior
+  ];
+  const order = Array.from({ length: nz }, (_, k) => k);
+  if (s[2] < 0) order.reverse();
+  order.reverse(); // superior first
+  const floorAt = columnFloor(labels, g, value, other, midlineX, floor, p.denseFloorMm);
+  const footprint = new Uint8Array(sxy);
+  const cls = new Uint8Array(sxy); // 0 other, 1 candidate, 2 aerated lung, 3 outside the footprint
+  const acc = new Uint8Array(sxy);
+  const aer = new Uint8Array(sxy);
+  // recovered in the slice above: dense lung continues downwards (to the floor) without aerated lung beside it
+  const densePrev = new Uint8Array(sxy);
+  const labeler = new RunLabeler();
+  const smallA = p.bronchogramMaxMm2 / (g.spacing[0] * g.spacing[1]);
+  const minRun = [p.minDenseMm / g.spacing[0], p.minDenseMm / g.spacing[1]];
+  let added = 0;
+  let first = true;
+  for (const k of order) {
+    const off = k * sxy;
+    let any = false;
+    for (let q = 0; q < sxy; q++) {
+      const a = labels[off + q] === value ? 1 : 0;
+      aer[q] = a;
+      if (a) any = true;
+    }
+    if (first) {
+      if (!any) continue;
+      first = false;
+      for (let q = 0; q < sxy; q++) footprint[q] |= aer[q];
+      continue;
+    }
+    // classify: small air islands are candidates like dense voxels
+    const rc = labeler.label(aer, nx, ny, 1);
+    const small = new Uint8Array(rc.count + 1);
+    for (let l = 1; l <= rc.count; l++) if (rc.sizes[l] < smallA) small[l] = 1;
+    cls.fill(0);
+    for (let q = 0; q < sxy; q++) {
+      if (footprint[q] === 0) cls[q] = 3;
+      const v = labels[off + q];
+      if (v !== 0 && v !== value) cls[q] = 0;
+      else if (v === 0 && footprint[q] !== 0) {
+        const h = hu[off + q];
+        if (h > p.lungHu && h < p.denseMaxHu) {
+          const i = q % nx;
+          const j = (q - i) / nx;
+          const x = g.origin[0] + i * g.spacing[0] * r[0] + j * g.spacing[1] * c[0] + k * g.spacing[2] * s[0];
+          const y = g.origin[1] + i * g.spacing[0] * r[1] + j * g.spacing[1] * c[1] + k * g.spacing[2] * s[1];
+          const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
+          if (Math.abs(x - midlineX) >= p.mediastinumMm && z > floorAt(q, x, y)) cls[q] = 1;
+        }
+      }
+    }
+    for (let t = 0; t < rc.nRuns; t++) {
+      const v = small[rc.label[t]] ? 1 : 2;
+      const base = rc.line[t] * nx;
+      cls.fill(v, base + rc.start[t], base + rc.end[t]);
+    }
+    acc.fill(0);
+    let anyAcc = false;
+    for (let q = 0; q < sxy; q++) {
+      if (densePrev[q] !== 0 && cls[q] === 1) {
+        acc[q] = 1;
+        anyAcc = true;
+      }
+    }
+    for (const d of dirs) {
+      const lines = d.axis === 0 ? ny : nx;
+      const len = d.axis === 0 ? nx : ny;
+      const step = d.axis === 0 ? 1 : nx;
+      for (let L = 0; L < lines; L++) {
+        const start = d.axis === 0 ? L * nx : L;
+        let prev = 0;
+        let runFrom = -1;
+        for (let n = 0; n <= len; n++) {
+          const idx = d.sign > 0 ? n : len - 1 - n;
+          const q = start + idx * step;
+          const v = n === len ? 3 : cls[q];
+          if (v === 1) {
+            if (runFrom < 0) runFrom = n;
+            continue;
+          }
+          if (runFrom >= 0 && prev === 2 && v === 3 && n - runFrom >= minRun[d.axis]) {
+            for (let m = runFrom; m < n; m++) acc[start + (d.sign > 0 ? m : len - 1 - m) * step] = 1;
+            anyAcc = true;
+          }
+          if (runFrom >= 0) runFrom = -1;
+          prev = v;
+        }
+      }
+    }
+    densePrev.fill(0);
+    if (anyAcc) added += keepSolid(acc, hu, off, nx, ny, labels, value, labeler, p.fluidMaxHu, densePrev);
+    for (let q = 0; q < sxy; q++) if (labels[off + q] === value) footprint[q] = 1;
+  }
+  return added;
+}
+
+/** Label the accepted voxels whose 2-D region is not fluid (soft-tissue mean ≥ fluidMaxHu). */
+function keepSolid(acc: Uint8Array, hu: Int16Array, off: number, nx: number, ny: number, labels: Uint8Array, value: number, labeler: RunLabeler, fluidMaxHu: number, kept: Uint8Array): number {
+  const rc = labeler.label(acc, nx, ny, 1);
+  const sum = new Float64Array(rc.count + 1);
+  const cnt = new Float64Array(rc.count + 1);
+  for (let t = 0; t < rc.nRuns; t++) {
+    const base = off + rc.line[t] * nx;
+    const l = rc.label[t];
+    for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) {
+      const h = hu[q];
+      if (h > -100) {
+        sum[l] += h;
+        cnt[l]++;
+      }
+    }
+  }
+  let added = 0;
+  for (let t = 0; t < rc.nRuns; t++) {
+    const l = rc.label[t];
+    if (cnt[l] > 0 && sum[l] / cnt[l] < fluidMaxHu) continue;
+    const base = off + rc.line[t] * nx;
+    kept.fill(1, rc.line[t] * nx + rc.start[t], rc.line[t] * nx + rc.end[t]);
+    for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) {
+      if (labels[q] === 0) {
+        labels[q] = value;
+        added++;
+      }
+    }
+  }
+  return added;
+}
+
+/**
+ * Fill a lung's holes in every axial slice: vessel-sized ones always; larger ones only when they
+ * are lung-like on average (below `ggoHu`: ground glass, a GGO nodule, a bulla's wall), because the
+ * liver and heart domes the lung wraps around are holes too, at soft-tissue density.
+ */
+export function fillLungHoles(labels: Uint8Array, hu: Int16Array, nx: number, ny: number, nz: number, value: number, maxHolePixels: number, ggoHu: number): number {
+  const sxy = nx * ny;
+  const labeler = new RunLabeler();
+  const slice = new Uint8Array(sxy);
+  let n = 0;
+  for (let k = 0; k < nz; k++) {
+    const off = k * sxy;
+    let any = false;
+    for (let q = 0; q < sxy; q++) {
+      const v = labels[off + q] === value ? 1 : 0;
+      slice[q] = v;
+      if (v) any = true;
+    }
+    if (!any) continue;
+    const rc = labeler.label(slice, nx, ny, 1, false);
+    const sum = new Float64Array(rc.count + 1);
+    for (let t = 0; t < rc.nRuns; t++) {
+      const base = off + rc.line[t] * nx;
+      for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) sum[rc.label[t]] += hu[q];
+    }
+    for (let t = 0; t < rc.nRuns; t++) {
+      const l = rc.label[t];
+      if (rc.touchesBorder[l] !== 0) continue;
+      if (rc.sizes[l] > maxHolePixels && sum[l] / rc.sizes[l] >= ggoHu) continue;
+      const base = off + rc.line[t] * nx;
+      for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) {
+        if (labels[q] === 0) {
+          labels[q] = value;
+          n++;
+        }
+      }
+    }
+  }
+  return n;
+}
