@@ -129,7 +129,7 @@ export function createClassicalLungSegmenter(manifest: ClassicalLungManifest = s
 }
 
 /** Slices within 5° of axial. */
-const AXIAL_COS = Math.cos((5 * Math.PI) / 180);
+export const AXIAL_COS = Math.cos((5 * Math.PI) / 180);
 
 /**
  * Air inside the body, on the body's box: AIR below lungHu, AIR_LUMEN below airwayHu too. One
@@ -156,7 +156,7 @@ function airInBody(volume: Volume, bodyMask: Uint8Array, box: Box, lungHu: numbe
 }
 
 /** HU on a box of the volume as Int16 (clamped), for the steps that look at density inside the lungs' box. */
-function cropHu(volume: Volume, box: Box): Int16Array {
+export function cropHu(volume: Volume, box: Box): Int16Array {
   const [nx, ny] = volume.dims;
   const [cx, cy, cz] = boxDims(box);
   const out = new Int16Array(cx * cy * cz);
