@@ -77,6 +77,10 @@ const MIGRATIONS: readonly string[] = [
   );
   create index job_owners_worker on dfa.job_owners (worker_id);
   `,
+  // 3: who started a goal run (the API caller's identity, 'standing-goal', or the CLI user).
+  `
+  alter table dfa.runs add column started_by text;
+  `,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<void> {

@@ -1,7 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { apiAuthFromConfig } from '../../api/auth.ts';
 import { registerDashboard } from '../../api/dashboard.ts';
+import { defaultAllowedHosts } from '../../api/guard.ts';
 import { buildApi } from '../../api/server.ts';
 import type { Config, StoreMethod } from '../../core/config.ts';
 import { DfaError, toDfaError } from '../../core/errors.ts';
@@ -73,6 +75,8 @@ async function packageVersion(): Promise<string> {
  */
 export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = {}): Promise<Served> {
   // The embedded PACS is used over C-STORE whatever DFA_STORE says (pacsFromConfig).
+  // Refuse an exposed, unauthenticated API before anything starts (CONFIG_INVALID ⇒ exit 2).
+  const apiAuth = apiAuthFromConfig(cfg);
   const storeMethod: StoreMethod = cfg.DFA_PACS_HOST || cfg.DFA_DICOMWEB_URL ? cfg.DFA_STORE : 'c-store';
   const standingPlan: Plan | undefined = cfg.DFA_STANDING_GOAL ? await planForServer(cfg.DFA_STANDING_GOAL, cfg, storeMethod) : undefined;
   const closers: { name: string; close: () => Promise<void> }[] = [];
@@ -112,7 +116,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         pacsAet: cfg.DFA_PACS_AET,
         forward: (files) => pacs.store(files),
         register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
-        startRun: (plan) => runs.start(plan, { dryRun: false }),
+        startRun: (plan) => runs.start(plan, { dryRun: false, startedBy: 'standing-goal' }),
         discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
         log: log.child({ svc: 'standing-goal' }),
       });
@@ -138,6 +142,11 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       ),
       log: log.child({ svc: 'api' }),
       ssePollMs: opts.ssePollMs,
+      auth: apiAuth,
+      allowedHosts: defaultAllowedHosts(cfg.DFA_API_HOST, cfg.DFA_API_ALLOWED_HOSTS),
+      ratePerMinute: cfg.DFA_API_RATE_LIMIT,
+      maxBodyBytes: cfg.DFA_API_MAX_BODY_KB * 1024,
+      maxStreams: cfg.DFA_API_MAX_STREAMS,
     });
     registerDashboard(api);
     await api.listen({ host: cfg.DFA_API_HOST, port: cfg.DFA_API_PORT });
