@@ -7,6 +7,7 @@ import { defaultAllowedHosts } from '../../api/guard.ts';
 import { buildApi } from '../../api/server.ts';
 import type { Config, StoreMethod } from '../../core/config.ts';
 import { DfaError, toDfaError } from '../../core/errors.ts';
+import { stripUrlCredentials } from '../../core/redact.ts';
 import type { Logger } from '../../core/log.ts';
 import { DicomWebServer } from '../../dicom/dicomweb/server.ts';
 import { pacsFromConfig, type ConfiguredPacs } from '../../dicom/pacs-from-config.ts';
@@ -162,11 +163,11 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     const apiUrl = `http://${cfg.DFA_API_HOST}:${typeof addr === 'object' && addr ? addr.port : cfg.DFA_API_PORT}`;
 
     const lines = [
-      `REST API        ${apiUrl}/  (dashboard ${apiUrl}/, OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
+      `REST API        ${apiUrl}/  (auth ${apiAuth.mode}; dashboard ${apiUrl}/, OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
       `DICOM SCP       ${scp.aet}@${scp.host}:${scp.port}  (pushes → ${join(artifacts.root, 'inbox')})`,
       pacs.embedded
         ? `embedded PACS   ${pacs.embedded.aet}@${pacs.embedded.host}:${pacs.embedded.port}  DICOMweb ${dicomweb?.url ?? '-'}`
-        : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${cfg.DFA_DICOMWEB_URL}` : ''}`,
+        : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${stripUrlCredentials(cfg.DFA_DICOMWEB_URL)}` : ''}`,
       `FHIR            ${fhir.client.baseUrl}${fhir.embedded ? '  (embedded dev server)' : ''}`,
       `workers         ${cfg.DFA_CONCURRENCY} on ${agent.db.embedded ? `embedded database in ${cfg.DFA_DATA_DIR}` : 'DFA_DATABASE_URL'}`,
       standingPlan
