@@ -58,6 +58,13 @@ const schema = z.object({
   DFA_DICOMWEB_USERNAME: z.string().optional(),
   DFA_DICOMWEB_PASSWORD: z.string().optional(),
   DFA_DICOMWEB_TOKEN: z.string().optional(),
+  // The FHIR client's modes for DICOMweb too; unset = basic/bearer from the settings above, or none.
+  DFA_DICOMWEB_AUTH: z.enum(FHIR_AUTH_MODES).optional(),
+  DFA_DICOMWEB_TOKEN_URL: z.string().url().optional(),
+  DFA_DICOMWEB_CLIENT_ID: z.string().optional(),
+  DFA_DICOMWEB_CLIENT_SECRET: z.string().optional(),
+  DFA_DICOMWEB_PRIVATE_KEY: z.string().optional(), // PEM or path to PEM / JWK
+  DFA_DICOMWEB_SCOPE: z.string().optional(),
   DFA_RETRIEVE: list.default(['c-get', 'c-move', 'wado-rs']).pipe(z.array(z.enum(RETRIEVE_METHODS)).min(1)),
   DFA_STORE: z.enum(STORE_METHODS).default('c-store'),
 
