@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ApiAuthMode, Config } from '../core/config.ts';
 import { DfaError } from '../core/errors.ts';
+import { isLoopbackHost } from '../core/loopback.ts';
 
 /**
  * Who may call the REST API (DFA_API_AUTH):
@@ -139,8 +140,7 @@ function verifyReason(e: unknown): string {
   return 'the issuer keys could not be fetched';
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\]|::ffff:127(\.\d{1,3}){3})$/i;
-export const isLoopbackHost = (host: string): boolean => LOOPBACK.test(host.trim());
+export { isLoopbackHost };
 
 /** Builds the authenticator DFA_API_AUTH names; refuses settings that would expose the API. */
 export function apiAuthFromConfig(c: Config, o: { fetch?: typeof fetch } = {}): ApiAuthenticator {

@@ -10,6 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { open, readFile } from 'node:fs/promises';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
+import { DfaError } from '../../core/errors.ts';
+import { isLoopbackHost } from '../../core/loopback.ts';
 import type { Logger } from '../../core/log.ts';
 import type { InstanceRecord, SeriesRecord, StudyQuery, StudyRecord } from '../../core/ports.ts';
 import { splitPart10 } from '../dimse/dataset.ts';
@@ -74,6 +76,7 @@ export class DicomWebServer {
   static async start(opts: DicomWebServerOptions): Promise<DicomWebServer> {
     const base = (opts.basePath ?? '/dicom-web').replace(/\/+$/, '');
     const host = opts.host ?? '127.0.0.1';
+    if (!isLoopbackHost(host) && !opts.auth) throw new DfaError('CONFIG_INVALID', `the DICOMweb server on ${host} (not loopback) needs credentials (auth)`);
     const ready: { self?: DicomWebServer } = {};
     const server = createServer((req, res) => {
       void ready.self?.handle(req, res).catch((e: unknown) => {
