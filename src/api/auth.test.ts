@@ -125,6 +125,9 @@ test('oidc: JWKS discovered from the issuer; no token, wrong audience, wrong iss
     assert.equal(basic.statusCode, 401);
     // Public: liveness, readiness, the OpenAPI document and the dashboard page (it asks for a token).
     for (const url of ['/health', '/ready', '/openapi.json']) assert.equal((await app.inject({ url })).statusCode, 200, url);
+    const spec = (await app.inject({ url: '/openapi.json' })).json();
+    assert.equal(spec.components.securitySchemes.bearer.scheme, 'bearer');
+    assert.deepEqual(spec.paths['/health'].get.security, [], 'liveness is documented as public');
   } finally {
     await app.close();
   }
