@@ -71,7 +71,9 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
     return new DfaError('SERVICE_UNREACHABLE', `${req.what}: cannot reach the DICOMweb server at ${ctx.endpoint.baseUrl} (${code}); check DFA_DICOMWEB_URL`, { cause: e, details });
   };
   const send = async (): Promise<TransportResponse> => {
-    const headers: Record<string, string> = { Accept: req.accept, ...(await ctx.endpoint.auth.headers()) };
+    const headers: Record<string, string> = { Accept: req.accept };
+    const { authorization } = await ctx.endpoint.auth.headers();
+    if (authorization) headers.Authorization = authorization;
     if (req.contentType) headers['Content-Type'] = req.contentType;
     touch();
     return ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal, onUpload: touch, transientChunks: req.transientChunks });
