@@ -53,6 +53,8 @@ export interface RunOptions {
   /** Workers in this process (default 1); 0 = only enqueue and wait for `dfa worker` processes. */
   readonly workers?: number;
   readonly runId?: string;
+  /** Recorded in the run's audit row: who asked (API caller, standing goal). */
+  readonly startedBy?: string;
   readonly onProgress?: (p: RunProgress) => void;
   readonly pollMs?: number;
   readonly retry?: RetryTiming;
@@ -93,7 +95,7 @@ export async function runPlan(plan: Plan, db: Database, deps: JobDeps, opts: Run
   try {
     // Workers first: on the embedded database they hand back jobs a killed process left active.
     if (nWorkers > 0) workers = await startWorkers(db, deps, { concurrency: nWorkers, retry: opts.retry, queue: opts.queue, liveness: opts.liveness });
-    await audit.startRun({ runId, goal: plan.goal, plan, planKey: planKey(plan) });
+    await audit.startRun({ runId, goal: plan.goal, plan, planKey: planKey(plan), startedBy: opts.startedBy });
     const actions = new Map<string, ClaimAction>();
     for (const item of items) {
       const key = jobKey(plan, item.studyInstanceUid);

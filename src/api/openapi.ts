@@ -11,14 +11,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title: 'dicom-fhir-agent API', version, description: 'Submit imaging-AI goals and follow their per-study jobs.' },
+    // DFA_API_AUTH=token|oidc: a bearer token on every route but the public ones (security: []).
+    // GET needs the viewer role, POST operator; 401 without a valid token, 403 without the role.
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'DFA_API_TOKEN, or an OIDC access token (JWT) with a viewer/operator/admin role' } } },
+    security: [{ bearer: [] }],
     paths: {
-      '/health': { get: { summary: 'Liveness', responses: { 200: ok(S.Health) } } },
-      '/ready': { get: { summary: 'Readiness: database, PACS and FHIR reachable', responses: { 200: ok(S.Readiness), 503: ok(S.Readiness, 'Not ready') } } },
+      '/health': { get: { summary: 'Liveness', security: [], responses: { 200: ok(S.Health) } } },
+      '/ready': { get: { summary: 'Readiness: database, PACS and FHIR reachable', security: [], responses: { 200: ok(S.Readiness), 503: ok(S.Readiness, 'Not ready') } } },
       '/goals': {
         post: {
           summary: 'Plan a goal and start a goal run (one durable job per study)',
           requestBody: { required: true, content: json(S.GoalRequest) },
-          responses: { 202: ok(S.GoalAccepted, 'Accepted: the run is under way'), 400: err('Bad goal: what was understood and what is missing') },
+          responses: {
+            202: ok(S.GoalAccepted, 'Accepted: the run is under way'),
+            400: err('Bad goal: what was understood and what is missing'),
+            401: err('No valid bearer token (DFA_API_AUTH=token|oidc)'),
+            403: err('The caller lacks the operator role'),
+          },
         },
       },
       '/runs': { get: { summary: 'Recent goal runs', responses: { 200: ok(z.array(S.RunSummary)) } } },

@@ -19,6 +19,7 @@ export const RunSummary = z.object({
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   summary: z.unknown(),
+  startedBy: z.string().nullable().describe("Who started the run: 'oidc:<sub>', 'token:token', 'standing-goal', …"),
 });
 export const Job = z.object({
   jobKey: z.string(),

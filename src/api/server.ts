@@ -1,9 +1,11 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { DfaError, httpStatusFor, isDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Plan } from '../agent/plan.ts';
 import type { AuditStore, JobEvent, JobRecord } from '../storage/audit.ts';
 import type { RunRow } from '../storage/run-queries.ts';
+import type { ApiAuthenticator } from './auth.ts';
+import { callerOf, registerGuard } from './guard.ts';
 import { openApiDocument } from './openapi.ts';
 import { GoalRequest } from './schemas.ts';
 import { previewLinks, registerReviewRoutes, type ReviewRouteDeps } from './review-routes.ts';
@@ -18,8 +20,8 @@ import { whoOf } from '../agent/who.ts';
 export interface ApiDeps {
   readonly version: string;
   readonly plan: (goal: string, planner?: 'rules' | 'llm') => Promise<Plan>;
-  /** Starts a goal run in the background; resolves once its run id exists. */
-  readonly startRun: (plan: Plan, opts: { dryRun: boolean }) => Promise<{ runId: string }>;
+  /** Starts a goal run in the background; resolves once its run id exists. `startedBy` goes into the run's audit row. */
+  readonly startRun: (plan: Plan, opts: { dryRun: boolean; startedBy: string }) => Promise<{ runId: string }>;
   readonly audit: Pick<AuditStore, 'listRuns' | 'listJobs' | 'getJob' | 'events'>;
   readonly getRun: (runId: string) => Promise<RunRow | undefined>;
   readonly eventsAfter: (afterId: number, runId?: string) => Promise<JobEvent[]>;
@@ -30,6 +32,15 @@ export interface ApiDeps {
   readonly reviews?: Omit<ReviewRouteDeps, 'getJob'>;
   /** DFA_VIEWER_URL: a viewer link per study, `{StudyInstanceUID}` replaced. */
   readonly viewerUrl?: string;
+  /** Who may call (default: anyone — only for loopback; see auth.ts). */
+  readonly auth?: ApiAuthenticator;
+  /** Host header names accepted (guard.ts defaultAllowedHosts); undefined = any. */
+  readonly allowedHosts?: readonly string[];
+  /** Requests per minute per client address; undefined = no limit. */
+  readonly ratePerMinute?: number;
+  /** Largest request body (default 64 KiB) and most concurrent GET /events streams (default 32). */
+  readonly maxBodyBytes?: number;
+  readonly maxStreams?: number;
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -61,14 +72,21 @@ export function jobView(j: JobRecord, showPhi = false, viewerUrl?: string) {
 export const eventView = (e: JobEvent) => ({ id: e.id, jobKey: e.jobKey, at: iso(e.at), step: e.step, kind: e.kind, message: e.message, data: e.data });
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes ?? 64 * 1024 });
+  registerGuard(app, { auth: deps.auth, allowedHosts: deps.allowedHosts, ratePerMinute: deps.ratePerMinute });
 
-  // One place maps errors to HTTP status (STYLE.md).
-  app.setErrorHandler((e, _req, reply) => {
+  // One place maps errors to HTTP status (STYLE.md). A 5xx answer says only what kind of fault and
+  // a reference; the message (paths, hosts, SQL) goes to the log under that reference.
+  app.setErrorHandler((e, req, reply) => {
     const status = isDfaError(e) ? httpStatusFor(e) : (e as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) deps.log.error('api error', { error: (e as Error).message });
+    const code = isDfaError(e) ? e.code : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
+    if (status >= 500) {
+      deps.log.error('api error', { ref: req.id, code, error: (e as Error).message });
+      void reply.status(status).send({ error: code, message: `internal error (ref ${req.id}); see the server log` });
+      return;
+    }
     void reply.status(status).send({
-      error: isDfaError(e) ? e.code : status < 500 ? 'BAD_REQUEST' : 'INTERNAL',
+      error: code,
       message: (e as Error).message,
       ...(isDfaError(e) && Object.keys(e.details).length ? { details: e.details } : {}),
     });
@@ -86,7 +104,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const parsed = GoalRequest.safeParse(req.body);
     if (!parsed.success) throw new DfaError('GOAL_UNSUPPORTED', `bad request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const plan = await deps.plan(parsed.data.goal, parsed.data.planner);
-    const { runId } = await deps.startRun(plan, { dryRun: parsed.data.dryRun });
+    const caller = callerOf(req);
+    const startedBy = `${caller.via}:${caller.subject}${caller.name ? ` (${caller.name})` : ''}`;
+    const { runId } = await deps.startRun(plan, { dryRun: parsed.data.dryRun, startedBy });
+    deps.log.info('goal run started', { runId, by: startedBy });
     return reply
       .status(202)
       .header('location', `/runs/${encodeURIComponent(runId)}`)
@@ -107,10 +128,22 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const view = jobView(job, false, deps.viewerUrl);
     return { job: view, previews: view.previews, events: (await deps.audit.events(job.jobKey)).map(eventView) };
   });
+  let streams = 0;
+  const maxStreams = deps.maxStreams ?? 32;
   app.get<{ Querystring: { runId?: string; after?: string } }>('/events', (req, reply) => {
+    if (streams >= maxStreams) throw new DfaError('API_RATE_LIMITED', `too many open event streams (${maxStreams}; DFA_API_MAX_STREAMS)`);
+    streams++;
+    req.raw.once('close', () => streams--);
     const lastId = Number(req.headers['last-event-id'] ?? req.query.after ?? 0) || 0;
     streamEvents(req.raw, reply, { after: lastId, runId: req.query.runId, pollMs: deps.ssePollMs ?? 500, eventsAfter: deps.eventsAfter, log: deps.log });
   });
-  if (deps.reviews) registerReviewRoutes(app, { ...deps.reviews, getJob: (k) => deps.audit.getJob(k) });
+  if (deps.reviews) {
+    // The reviewer is the authenticated caller (recorded in the audit and as FHIR Provenance verifier).
+    const reviewer = (req: FastifyRequest) => {
+      const c = callerOf(req);
+      return c.via === 'none' ? undefined : `${c.name ?? c.subject} (${c.via}:${c.subject})`;
+    };
+    registerReviewRoutes(app, { ...deps.reviews, getJob: (k) => deps.audit.getJob(k), callerOf: reviewer });
+  }
   return app;
 }

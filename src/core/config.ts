@@ -31,6 +31,8 @@ export const STORE_METHODS = ['c-store', 'stow-rs'] as const;
 export type StoreMethod = (typeof STORE_METHODS)[number];
 export const FHIR_AUTH_MODES = ['none', 'basic', 'bearer', 'client-credentials', 'smart-backend'] as const;
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
+export const API_AUTH_MODES = ['none', 'token', 'oidc'] as const;
+export type ApiAuthMode = (typeof API_AUTH_MODES)[number];
 
 const schema = z.object({
   DFA_DATA_DIR: z.string().default('.dfa'),
@@ -70,6 +72,13 @@ const schema = z.object({
   DFA_DICOMWEB_USERNAME: z.string().optional(),
   DFA_DICOMWEB_PASSWORD: z.string().optional(),
   DFA_DICOMWEB_TOKEN: z.string().optional(),
+  // The FHIR client's modes for DICOMweb too; unset = basic/bearer from the settings above, or none.
+  DFA_DICOMWEB_AUTH: z.enum(FHIR_AUTH_MODES).optional(),
+  DFA_DICOMWEB_TOKEN_URL: z.string().url().optional(),
+  DFA_DICOMWEB_CLIENT_ID: z.string().optional(),
+  DFA_DICOMWEB_CLIENT_SECRET: z.string().optional(),
+  DFA_DICOMWEB_PRIVATE_KEY: z.string().optional(), // PEM or path to PEM / JWK
+  DFA_DICOMWEB_SCOPE: z.string().optional(),
   DFA_RETRIEVE: list.default(['c-get', 'c-move', 'wado-rs']).pipe(z.array(z.enum(RETRIEVE_METHODS)).min(1)),
   DFA_STORE: z.enum(STORE_METHODS).default('c-store'),
   // When a person reviews contours before they reach the PACS (a goal's words override it).
@@ -88,6 +97,17 @@ const schema = z.object({
   DFA_WORKER_DEAD_AFTER_S: z.coerce.number().positive().max(86_400).default(60),
   DFA_API_PORT: port.default(8080),
   DFA_API_HOST: z.string().default('127.0.0.1'),
+  // REST API callers (src/api/auth.ts): none only on loopback; token = DFA_API_TOKEN; oidc = JWT from an IdP.
+  DFA_API_AUTH: z.enum(API_AUTH_MODES).default('none'),
+  DFA_API_TOKEN: z.string().optional(),
+  DFA_API_OIDC_ISSUER: z.string().url().optional(),
+  DFA_API_OIDC_AUDIENCE: z.string().optional(),
+  DFA_API_OIDC_JWKS_URL: z.string().url().optional(), // default: jwks_uri from the issuer's discovery document
+  DFA_API_OIDC_ROLES_CLAIM: z.string().default('roles'), // dotted path, e.g. realm_access.roles (Keycloak)
+  DFA_API_ALLOWED_HOSTS: list.optional(), // Host header names accepted; default loopback names when bound to loopback
+  DFA_API_MAX_BODY_KB: z.coerce.number().int().min(1).max(10_240).default(64),
+  DFA_API_MAX_STREAMS: z.coerce.number().int().min(1).max(10_000).default(32), // concurrent GET /events
+  DFA_API_RATE_LIMIT: z.coerce.number().int().min(1).default(600), // requests per minute per client address
   // `dfa serve`: a goal run for each study pushed to our SCP once it has been quiet this long.
   DFA_STANDING_GOAL: z.string().optional(),
   DFA_STANDING_GOAL_QUIET_MS: z.coerce.number().int().positive().default(5000),

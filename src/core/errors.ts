@@ -34,6 +34,12 @@ export type DfaErrorCode =
   | 'FHIR_TIMEOUT'
   | 'FHIR_UNAVAILABLE'
   | 'FHIR_PATIENT_MISMATCH'
+  | 'DICOMWEB_AUTH_FAILED' // token endpoint refused us (DICOMweb client-credentials / smart-backend)
+  // REST API callers
+  | 'API_UNAUTHENTICATED' // no, bad or expired credentials
+  | 'API_FORBIDDEN' // authenticated, but the role does not allow it
+  | 'API_HOST_NOT_ALLOWED' // Host header not in DFA_API_ALLOWED_HOSTS (DNS rebinding)
+  | 'API_RATE_LIMITED' // too many requests or event streams
   // ML
   | 'MODEL_INVALID'
   | 'MODEL_NOT_INSTALLED' // a plan or the CLI names a model (or kind) the model registry does not have
@@ -86,6 +92,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'DICOM_ASSOCIATION_REJECTED':
     case 'DICOM_AE_NOT_ALLOWED':
     case 'FHIR_AUTH_FAILED':
+    case 'DICOMWEB_AUTH_FAILED':
     case 'FHIR_UNAVAILABLE':
       return 2;
     default:
@@ -101,6 +108,13 @@ export function httpStatusFor(e: unknown): number {
     case 'FILE_NOT_FOUND':
     case 'MODEL_NOT_INSTALLED':
       return 400;
+    case 'API_UNAUTHENTICATED':
+      return 401;
+    case 'API_FORBIDDEN':
+    case 'API_HOST_NOT_ALLOWED':
+      return 403;
+    case 'API_RATE_LIMITED':
+      return 429;
     case 'ARTIFACT_NOT_FOUND':
     case 'JOB_NOT_FOUND':
       return 404;

@@ -1,8 +1,13 @@
 /**
  * Minimal structured logger: one line per event, JSON when DFA_LOG_FORMAT=json, text otherwise.
- * Secrets never reach it: `redact` masks values of keys that look like credentials.
+ * Secrets and patient identity never reach the sink: `redact` (redact.ts) masks credentials and PHI
+ * by field name and by form, nested objects included; text lines neutralise control characters.
  * The sink is injected (stderr by default) so core stays free of I/O decisions.
  */
+import { neutralise, redact, safeText } from './redact.ts';
+
+export { redact } from './redact.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -13,15 +18,6 @@ export interface Logger {
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY = /pass(word)?|secret|token|authorization|private.?key|assertion/i;
-
-export function redact(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== '' ? '***' : v;
-  }
-  return out;
-}
 
 export interface LoggerOptions {
   level?: LogLevel;
@@ -37,14 +33,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const base = opts.base ?? {};
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
+    // Every level gets the same redaction: debug logs get shipped too.
     const all = redact({ ...base, ...fields });
+    const text = safeText(msg);
     if (format === 'json') {
-      sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...all }));
+      sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: text, ...all })); // JSON escapes controls
     } else {
       const kv = Object.entries(all)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .map(([k, v]) => `${neutralise(k)}=${typeof v === 'string' ? neutralise(v) : JSON.stringify(v)}`)
         .join(' ');
-      sink(`${lvl.toUpperCase().padEnd(5)} ${msg}${kv ? ' ' + kv : ''}`);
+      sink(`${lvl.toUpperCase().padEnd(5)} ${neutralise(text)}${kv ? ' ' + kv : ''}`);
     }
   };
   return {

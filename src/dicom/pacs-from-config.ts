@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import { dicomWebAuthFromConfig } from './dicomweb/auth.ts';
 import type { DimseTimeouts } from './dimse/association.ts';
 import { EmbeddedPacs } from './embedded-pacs/embedded-pacs.ts';
 import { createPacs, type DicomPacs } from './pacs.ts';
@@ -44,7 +45,7 @@ export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: 
     ...(peers ? { allowedPeers: peers } : {}),
   };
   const dicomweb = config.DFA_DICOMWEB_URL
-    ? { baseUrl: config.DFA_DICOMWEB_URL, username: config.DFA_DICOMWEB_USERNAME, password: config.DFA_DICOMWEB_PASSWORD, token: config.DFA_DICOMWEB_TOKEN }
+    ? { baseUrl: config.DFA_DICOMWEB_URL, username: config.DFA_DICOMWEB_USERNAME, password: config.DFA_DICOMWEB_PASSWORD, token: config.DFA_DICOMWEB_TOKEN, auth: dicomWebAuthFromConfig(config) }
     : undefined;
   if (config.DFA_PACS_HOST || dicomweb) {
     const dimse = config.DFA_PACS_HOST && config.DFA_PACS_PORT && config.DFA_PACS_AET

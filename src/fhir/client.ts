@@ -1,7 +1,7 @@
 import type { Bundle, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
 import { DfaError, isDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { noAuth, type FhirAuth } from './auth.ts';
+import { basicAuth, noAuth, type FhirAuth } from './auth.ts';
 import { httpError, statusOf } from './fhir-error.ts';
 
 /**
@@ -49,8 +49,14 @@ export class FhirClient {
   readonly #fetch: typeof fetch;
 
   constructor(opts: FhirClientOptions) {
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.#auth = opts.auth ?? noAuth();
+    // Credentials in the URL (https://user:pass@host/fhir) become basic auth; the URL kept, logged
+    // and written (Endpoint, Provenance) never carries them.
+    const u = new URL(opts.baseUrl);
+    const userinfo = u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined;
+    u.username = '';
+    u.password = '';
+    this.baseUrl = u.toString().replace(/\/+$/, '');
+    this.#auth = opts.auth ?? (userinfo ? basicAuth(userinfo.user, userinfo.pass) : noAuth());
     this.#opts = opts;
     this.#fetch = opts.fetch ?? fetch;
   }
@@ -165,7 +171,14 @@ export class FhirClient {
 
   /** Low-level request with auth, timeout, retries; `path` may be absolute (a `next` link). */
   async request<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}, idempotent?: boolean): Promise<FhirResult<T>> {
-    const url = /^https?:\/\//.test(path) ? path : `${this.baseUrl}/${path}`;
+    const url = /^https?:\/\//i.test(path) ? path : `${this.baseUrl}/${path}`;
+    // Our Authorization header goes to the configured server only: a `next` link (or any absolute
+    // URL) naming another origin is refused, not followed with our credentials.
+    if (new URL(url).origin !== new URL(this.baseUrl).origin) {
+      throw new DfaError('FHIR_HTTP_ERROR', `refusing to send FHIR ${method} to ${new URL(url).origin}: not the configured server's origin (${new URL(this.baseUrl).origin})`, {
+        details: { method },
+      });
+    }
     const maxRetries = this.#opts.maxRetries ?? 3;
     // POST without If-None-Exist is not idempotent: a lost reply must not become a duplicate.
     const safeToRepeat = idempotent ?? method !== 'POST';

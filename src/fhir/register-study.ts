@@ -1,6 +1,7 @@
 import type { CodeableConcept, Endpoint, HumanName, ImagingStudy, ImagingStudySeries, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { DfaError } from '../core/errors.ts';
 import type { Pacs, SeriesRecord, StudyQuery, StudyRecord } from '../core/ports.ts';
+import { stripUrlCredentials } from '../core/redact.ts';
 import type { FhirClient } from './client.ts';
 import {
   accessionIdentifier,
@@ -197,7 +198,9 @@ async function ensureServiceRequest(fhir: FhirClient, study: StudyRecord, patien
   return `ServiceRequest/${resource.id}`;
 }
 
-async function ensureEndpoint(fhir: FhirClient, ep: NonNullable<RegisterOptions['endpoint']>): Promise<string> {
+async function ensureEndpoint(fhir: FhirClient, given: NonNullable<RegisterOptions['endpoint']>): Promise<string> {
+  // An address is written for every reader of the FHIR server: never with credentials in it.
+  const ep = { ...given, address: stripUrlCredentials(given.address) };
   const e: Endpoint = {
     resourceType: 'Endpoint',
     identifier: [{ system: ENDPOINT_SYSTEM, value: ep.address }],

@@ -90,12 +90,13 @@ export class AuditStore {
     this.pool = pool;
   }
 
-  async startRun(run: { runId: string; goal: string; plan: unknown; planKey: string }): Promise<void> {
-    await this.pool.query('insert into dfa.runs (run_id, goal, plan, plan_key) values ($1, $2, $3, $4)', [
+  async startRun(run: { runId: string; goal: string; plan: unknown; planKey: string; startedBy?: string }): Promise<void> {
+    await this.pool.query('insert into dfa.runs (run_id, goal, plan, plan_key, started_by) values ($1, $2, $3, $4, $5)', [
       run.runId,
       run.goal,
       JSON.stringify(run.plan),
       run.planKey,
+      run.startedBy ?? null,
     ]);
   }
 
@@ -103,12 +104,12 @@ export class AuditStore {
     await this.pool.query('update dfa.runs set finished_at = now(), summary = $2 where run_id = $1', [runId, JSON.stringify(summary)]);
   }
 
-  async listRuns(limit = 20): Promise<{ runId: string; goal: string; startedAt: Date; finishedAt: Date | null; summary: unknown }[]> {
+  async listRuns(limit = 20): Promise<{ runId: string; goal: string; startedAt: Date; finishedAt: Date | null; summary: unknown; startedBy: string | null }[]> {
     const { rows } = await this.pool.query(
-      'select run_id, goal, started_at, finished_at, summary from dfa.runs order by started_at desc limit $1',
+      'select run_id, goal, started_at, finished_at, summary, started_by from dfa.runs order by started_at desc limit $1',
       [limit],
     );
-    return rows.map((r) => ({ runId: r.run_id, goal: r.goal, startedAt: r.started_at, finishedAt: r.finished_at, summary: r.summary }));
+    return rows.map((r) => ({ runId: r.run_id, goal: r.goal, startedAt: r.started_at, finishedAt: r.finished_at, summary: r.summary, startedBy: r.started_by }));
   }
 
   /**

@@ -107,6 +107,10 @@ const MIGRATIONS: readonly string[] = [
   alter table dfa.jobs add column review jsonb;
   create index jobs_review on dfa.jobs (updated_at) where status = 'review';
   `,
+  // 5: who started a goal run (the API caller's identity, 'standing-goal', or the CLI user).
+  `
+  alter table dfa.runs add column started_by text;
+  `,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<void> {

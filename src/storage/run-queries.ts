@@ -13,12 +13,14 @@ export interface RunRow {
   readonly startedAt: Date;
   readonly finishedAt: Date | null;
   readonly summary: unknown;
+  /** Who started it: `oidc:<sub>`, `token:token`, `none:anonymous`, `standing-goal`, or null (CLI). */
+  readonly startedBy: string | null;
 }
 
 export async function getRun(pool: pg.Pool, runId: string): Promise<RunRow | undefined> {
-  const { rows } = await pool.query('select run_id, goal, plan, started_at, finished_at, summary from dfa.runs where run_id = $1', [runId]);
+  const { rows } = await pool.query('select run_id, goal, plan, started_at, finished_at, summary, started_by from dfa.runs where run_id = $1', [runId]);
   const r = rows[0];
-  return r ? { runId: r.run_id, goal: r.goal, plan: r.plan, startedAt: r.started_at, finishedAt: r.finished_at, summary: r.summary } : undefined;
+  return r ? { runId: r.run_id, goal: r.goal, plan: r.plan, startedAt: r.started_at, finishedAt: r.finished_at, summary: r.summary, startedBy: r.started_by } : undefined;
 }
 
 export async function eventsAfter(pool: pg.Pool, afterId: number, runId?: string, limit = 500): Promise<JobEvent[]> {

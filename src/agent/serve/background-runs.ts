@@ -50,18 +50,18 @@ export class BackgroundRuns {
   }
 
   /** Start a run (a dry run only records what it would process); resolves with its id once the run row exists. */
-  async start(plan: Plan, opts: { dryRun: boolean }): Promise<{ runId: string }> {
+  async start(plan: Plan, opts: { dryRun: boolean; startedBy?: string }): Promise<{ runId: string }> {
     if (this.stopping) throw new DfaError('SERVICE_UNREACHABLE', 'dfa serve is stopping; no new runs');
     const runId = randomUUID();
     const audit = new AuditStore(this.db.pool);
     if (opts.dryRun) {
       const d = await dryRun(plan, this.deps);
-      await audit.startRun({ runId, goal: plan.goal, plan, planKey: planKey(plan) });
+      await audit.startRun({ runId, goal: plan.goal, plan, planKey: planKey(plan), startedBy: opts.startedBy });
       await audit.finishRun(runId, { dryRun: true, studies: d.studies });
       return { runId };
     }
     let failure: unknown;
-    this.track(runId, plan.goal, runPlan(plan, this.runDb, this.deps, { workers: 0, runId }).then((r) => r.summary), (e) => {
+    this.track(runId, plan.goal, runPlan(plan, this.runDb, this.deps, { workers: 0, runId, startedBy: opts.startedBy }).then((r) => r.summary), (e) => {
       failure = e;
       // A run that failed as a whole (not its jobs) still ends, with why, if its row was written.
       if (!this.stopping) void audit.finishRun(runId, { error: toDfaError(e).message }).catch(() => undefined);

@@ -82,8 +82,9 @@ test('/ready is 503 with a reason per dependency that does not answer; a dry run
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     const html = await page.text();
-    assert.match(html, /new EventSource\('events'\)/);
-    assert.match(html, /fetch\('runs'\)/);
+    // Events by fetch streaming (it can send the Authorization header an EventSource cannot).
+    assert.match(html, /api\('events'/);
+    assert.match(html, /api\('runs'\)/);
   } finally {
     await s2.close();
     await rm(root, { recursive: true, force: true });

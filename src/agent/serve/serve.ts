@@ -1,11 +1,14 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { apiAuthFromConfig } from '../../api/auth.ts';
 import { registerDashboard } from '../../api/dashboard.ts';
+import { defaultAllowedHosts } from '../../api/guard.ts';
 import { buildApi } from '../../api/server.ts';
 import { submitReview } from '../review.ts';
 import type { Config, StoreMethod } from '../../core/config.ts';
 import { DfaError, toDfaError } from '../../core/errors.ts';
+import { stripUrlCredentials } from '../../core/redact.ts';
 import type { Logger } from '../../core/log.ts';
 import { DicomWebServer } from '../../dicom/dicomweb/server.ts';
 import { pacsFromConfig, type ConfiguredPacs } from '../../dicom/pacs-from-config.ts';
@@ -77,6 +80,8 @@ async function packageVersion(): Promise<string> {
  */
 export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = {}): Promise<Served> {
   // The embedded PACS is used over C-STORE whatever DFA_STORE says (pacsFromConfig).
+  // Refuse an exposed, unauthenticated API before anything starts (CONFIG_INVALID ⇒ exit 2).
+  const apiAuth = apiAuthFromConfig(cfg);
   const storeMethod: StoreMethod = cfg.DFA_PACS_HOST || cfg.DFA_DICOMWEB_URL ? cfg.DFA_STORE : 'c-store';
   const standingPlan: Plan | undefined = cfg.DFA_STANDING_GOAL ? await planForServer(cfg.DFA_STANDING_GOAL, cfg, storeMethod) : undefined;
   const closers: { name: string; close: () => Promise<void> }[] = [];
@@ -118,7 +123,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         pacsAet: cfg.DFA_PACS_AET,
         forward: (files) => pacs.store(files),
         register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
-        startRun: (plan) => runs.start(plan, { dryRun: false }),
+        startRun: (plan) => runs.start(plan, { dryRun: false, startedBy: 'standing-goal' }),
         discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
         store: new InboxStore(agent.db.pool),
         retryMs: cfg.DFA_STANDING_RETRY_MS,
@@ -154,6 +159,11 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         readArtifact: (key) => artifacts.get(key),
         review: (jobKey, d) => submitReview(agent.db, jobKey, d),
       },
+      auth: apiAuth,
+      allowedHosts: defaultAllowedHosts(cfg.DFA_API_HOST, cfg.DFA_API_ALLOWED_HOSTS),
+      ratePerMinute: cfg.DFA_API_RATE_LIMIT,
+      maxBodyBytes: cfg.DFA_API_MAX_BODY_KB * 1024,
+      maxStreams: cfg.DFA_API_MAX_STREAMS,
     });
     registerDashboard(api);
     await api.listen({ host: cfg.DFA_API_HOST, port: cfg.DFA_API_PORT });
@@ -169,11 +179,11 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     const apiUrl = `http://${cfg.DFA_API_HOST}:${typeof addr === 'object' && addr ? addr.port : cfg.DFA_API_PORT}`;
 
     const lines = [
-      `REST API        ${apiUrl}/  (dashboard ${apiUrl}/, OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
+      `REST API        ${apiUrl}/  (auth ${apiAuth.mode}; dashboard ${apiUrl}/, OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
       `DICOM SCP       ${scp.aet}@${scp.host}:${scp.port}  (pushes → ${join(artifacts.root, 'inbox')})`,
       pacs.embedded
         ? `embedded PACS   ${pacs.embedded.aet}@${pacs.embedded.host}:${pacs.embedded.port}  DICOMweb ${dicomweb?.url ?? '-'}`
-        : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${cfg.DFA_DICOMWEB_URL}` : ''}`,
+        : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${stripUrlCredentials(cfg.DFA_DICOMWEB_URL)}` : ''}`,
       `FHIR            ${fhir.client.baseUrl}${fhir.embedded ? '  (embedded dev server)' : ''}`,
       `workers         ${cfg.DFA_CONCURRENCY} on ${agent.db.embedded ? `embedded database in ${cfg.DFA_DATA_DIR}` : 'DFA_DATABASE_URL'}`,
       standingPlan

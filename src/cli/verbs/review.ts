@@ -30,6 +30,12 @@ export const verb: Verb = {
     'npx dfa review reject <StudyInstanceUID or job key> --comment "right lung base leaks into the liver"',
     'npx dfa review approve <job key> --reviewer "Dr A. Physicist" --workers 0   # record only; `dfa serve`/`dfa worker` resume it',
   ],
+  flags: [
+    '--comment <text>   why (required to reject; goes to the audit and the FHIR Task)',
+    '--reviewer <name>  who decides (default: cli:<login name>); FHIR Provenance verifier',
+    '--workers <n>      run the resumed job here with n workers (default DFA_CONCURRENCY; 0 = only record it)',
+    '--json             JSON output',
+  ],
   async run(args, ctx) {
     const { values, positionals } = parseArgs({
       args: [...args],

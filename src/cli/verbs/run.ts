@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
+import { maskPatientText } from '../../core/redact.ts';
 import { PlanSchema, type Plan } from '../../agent/plan.ts';
 import { planGoal } from '../../agent/planner/index.ts';
 import { dryRun, runPlan, type RunProgress, type RunResult } from '../../agent/runner.ts';
@@ -99,8 +100,8 @@ export const verb: Verb = {
         const d = await dryRun(plan, s.deps, { showPhi: values['show-phi'] });
         if (values.json) ctx.out(JSON.stringify(d, null, 2));
         else {
-          ctx.out(`Goal: ${plan.goal}`);
-          for (const u of plan.understood) ctx.out(`  - ${u}`);
+          ctx.out(`Goal: ${maskPatientText(plan.goal)}`); // console output is a log too: no MRN (issue 10 §6)
+          for (const u of plan.understood) ctx.out(`  - ${maskPatientText(u)}`);
           ctx.out(`Would process ${d.studies.length} stud${d.studies.length === 1 ? 'y' : 'ies'} (dry run: nothing changed):`);
           for (const st of d.studies) {
             ctx.out(`  ${whoLine(st.who)}`);
@@ -123,7 +124,7 @@ export const verb: Verb = {
     const config = plan.store.method === 'default' ? ctx.config : { ...ctx.config, DFA_STORE: plan.store.method };
     const agent = await openAgent(config, ctx.log, { checkPacs: true });
     try {
-      if (!values.json) ctx.out(`Goal: ${plan.goal}`);
+      if (!values.json) ctx.out(`Goal: ${maskPatientText(plan.goal)}`); // console output is a log too: no MRN (issue 10 §6)
       const r = await runPlan(plan, agent.db, agent.deps, {
         workers,
         showPhi: values['show-phi'],

@@ -14,6 +14,7 @@ import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { InstanceRecord, RetrievedInstance, SeriesRecord, StoreOutcome, StudyQuery, StudyRecord } from '../../core/ports.ts';
 import { isValidUid } from '../../core/uid.ts';
+import type { HttpAuth } from '../../net/http-auth.ts';
 import { resolveEndpoint, type ResolvedEndpoint } from './auth.ts';
 import { TAG, allStrings, firstNumber, firstString, type DicomJsonDataset } from './dicom-json.ts';
 import { exchange, readJson, type HttpContext } from './http.ts';
@@ -27,6 +28,8 @@ export interface DicomWebClientOptions {
   readonly username?: string;
   readonly password?: string;
   readonly token?: string;
+  /** Client credentials / SMART backend (dicomWebAuthFromConfig) or any HttpAuth; wins over the three above. */
+  readonly auth?: HttpAuth;
   /** Idle timeout per request: no data for this long aborts it. Default 60 000 ms. */
   readonly timeoutMs?: number;
   /** Use this fetch instead of node:http (see transport.ts for why node:http is the default). */

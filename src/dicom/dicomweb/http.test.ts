@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { isDfaError } from '../../core/errors.ts';
+import { basicAuth } from '../../net/http-auth.ts';
 import { exchange } from './http.ts';
 import type { Transport } from './transport.ts';
 
@@ -22,7 +23,7 @@ test('a 401 during an upload: typed error, the upload is aborted, and no timer i
   const before = timeouts();
   await assert.rejects(
     exchange(
-      { endpoint: { baseUrl: 'http://127.0.0.1:1', scheme: 'basic', authorization: 'Basic eDp5' }, timeoutMs: 60_000, transport },
+      { endpoint: { baseUrl: 'http://127.0.0.1:1', scheme: 'basic', auth: basicAuth('x', 'y') }, timeoutMs: 60_000, transport },
       { method: 'POST', path: '/studies', accept: 'application/dicom+json', body: new Blob(['x']), what: 'STOW-RS' },
     ),
     (e) => isDfaError(e, 'DICOMWEB_HTTP_ERROR') && e.details.status === 401,

@@ -70,13 +70,24 @@ export async function exchange(ctx: HttpContext, req: HttpRequest): Promise<Http
     const code = (e as { cause?: { code?: string } }).cause?.code ?? (e instanceof Error ? e.message : String(e));
     return new DfaError('SERVICE_UNREACHABLE', `${req.what}: cannot reach the DICOMweb server at ${ctx.endpoint.baseUrl} (${code}); check DFA_DICOMWEB_URL`, { cause: e, details });
   };
-  const headers: Record<string, string> = { Accept: req.accept };
-  if (ctx.endpoint.authorization) headers.Authorization = ctx.endpoint.authorization;
-  if (req.contentType) headers['Content-Type'] = req.contentType;
-  touch();
+  const send = async (): Promise<TransportResponse> => {
+    const headers: Record<string, string> = { Accept: req.accept };
+    const { authorization } = await ctx.endpoint.auth.headers();
+    if (authorization) headers.Authorization = authorization;
+    if (req.contentType) headers['Content-Type'] = req.contentType;
+    touch();
+    return ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal, onUpload: touch, transientChunks: req.transientChunks });
+  };
   let response: TransportResponse;
   try {
-    response = await ctx.transport(url, { method: req.method, headers, body: req.body, signal: ac.signal, onUpload: touch, transientChunks: req.transientChunks });
+    response = await send();
+    // A cached token may have been revoked or expired early: fetch a fresh one and try once more
+    // (a Blob body can be sent again).
+    if (response.status === 401 && (ctx.endpoint.scheme === 'client-credentials' || ctx.endpoint.scheme === 'smart-backend')) {
+      await response.cancel().catch(() => undefined);
+      ctx.endpoint.auth.invalidate();
+      response = await send();
+    }
   } catch (e) {
     done();
     throw fault(e);

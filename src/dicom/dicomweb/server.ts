@@ -10,6 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { open, readFile } from 'node:fs/promises';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
+import { DfaError } from '../../core/errors.ts';
+import { isLoopbackHost } from '../../core/loopback.ts';
 import type { Logger } from '../../core/log.ts';
 import type { InstanceRecord, SeriesRecord, StudyQuery, StudyRecord } from '../../core/ports.ts';
 import { splitPart10 } from '../dimse/dataset.ts';
@@ -33,7 +35,11 @@ export interface DicomWebServerOptions {
   readonly port?: number; // default 0: any free port
   /** Path prefix of the service, default '/dicom-web'. */
   readonly basePath?: string;
-  readonly auth?: { readonly username: string; readonly password: string } | { readonly token: string };
+  readonly auth?:
+    | { readonly username: string; readonly password: string }
+    | { readonly token: string }
+    /** Any bearer check, e.g. tokens issued by an OAuth2 token endpoint. */
+    | { readonly bearer: (authorization: string | undefined) => boolean };
   readonly log?: Logger;
 }
 
@@ -70,6 +76,7 @@ export class DicomWebServer {
   static async start(opts: DicomWebServerOptions): Promise<DicomWebServer> {
     const base = (opts.basePath ?? '/dicom-web').replace(/\/+$/, '');
     const host = opts.host ?? '127.0.0.1';
+    if (!isLoopbackHost(host) && !opts.auth) throw new DfaError('CONFIG_INVALID', `the DICOMweb server on ${host} (not loopback) needs credentials (auth)`);
     const ready: { self?: DicomWebServer } = {};
     const server = createServer((req, res) => {
       void ready.self?.handle(req, res).catch((e: unknown) => {
@@ -77,7 +84,7 @@ export class DicomWebServer {
         opts.log?.[status >= 500 ? 'error' : 'debug']('dicomweb request failed', { method: req.method, url: req.url, status, error: e instanceof Error ? e.message : String(e) });
         const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' };
         // RFC 9110 11.6.1: a 401 names the scheme the client should use.
-        if (status === 401) headers['WWW-Authenticate'] = opts.auth && 'token' in opts.auth ? 'Bearer realm="dfa"' : 'Basic realm="dfa"';
+        if (status === 401) headers['WWW-Authenticate'] = opts.auth && ('token' in opts.auth || 'bearer' in opts.auth) ? 'Bearer realm="dfa"' : 'Basic realm="dfa"';
         if (!res.headersSent) res.writeHead(status, headers).end(e instanceof Error ? e.message : String(e));
         else res.destroy();
       });
@@ -117,6 +124,10 @@ export class DicomWebServer {
   private authorize(req: IncomingMessage): void {
     const a = this.opts.auth;
     if (!a) return;
+    if ('bearer' in a) {
+      if (!a.bearer(req.headers.authorization)) throw new HttpFailure(401, 'authentication required');
+      return;
+    }
     const expected = 'token' in a ? `Bearer ${a.token}` : `Basic ${Buffer.from(`${a.username}:${a.password}`).toString('base64')}`;
     const got = Buffer.from(req.headers.authorization ?? '');
     const want = Buffer.from(expected);

@@ -7,6 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfaError } from '../../core/errors.ts';
+import { isLoopbackHost } from '../../core/loopback.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
 import { splitPart10, str, strs, type Identifier } from '../dimse/dataset.ts';
@@ -83,6 +84,10 @@ export class EmbeddedPacs {
 
   /** One process per PACS directory (src/storage/pid-lock.ts): two would append to one index blind to each other. */
   static async start(opts: EmbeddedPacsOptions): Promise<EmbeddedPacs> {
+    // A dev PACS reachable from the network must at least know whom it talks to.
+    if (opts.host && !isLoopbackHost(opts.host) && !opts.allowedAets?.length) {
+      throw new DfaError('CONFIG_INVALID', `the embedded PACS on ${opts.host} (not loopback) needs an AE allow-list (dfa pacs --allow AET,…)`);
+    }
     await mkdir(opts.dir, { recursive: true });
     const lock = takePidLock(join(opts.dir, 'pacs.lock'), (pid) =>
       new DfaError('SERVICE_UNREACHABLE', `the embedded PACS in ${opts.dir} is in use by process ${pid}; point DFA_PACS_HOST/PORT/AET at it instead`),

@@ -8,6 +8,8 @@ import { loadR4Definitions } from './definitions.ts';
 import { JournalRepository } from './journal-repository.ts';
 import { SearchSnapshots } from './search-snapshots.ts';
 import { TokenService, type DevServerAuth } from './token-service.ts';
+import { DfaError } from '../../core/errors.ts';
+import { isLoopbackHost } from '../../core/loopback.ts';
 
 /**
  * The embedded dev FHIR server: Medplum's FhirRouter + MemoryRepository behind node:http, with the
@@ -49,6 +51,9 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const SPECIAL_SEARCH = ['_include', '_revinclude', '_summary', '_elements', '_total'];
 
 export async function startFhirServer(opts: FhirServerOptions = {}): Promise<FhirServer> {
+  if (opts.host && !isLoopbackHost(opts.host) && !opts.auth) {
+    throw new DfaError('CONFIG_INVALID', `the FHIR dev server on ${opts.host} (not loopback) needs credentials (dfa fhir serve --auth auth.json)`);
+  }
   loadR4Definitions();
   const repo = new JournalRepository(opts.dataDir);
   repo.lock();
