@@ -14,6 +14,7 @@ export type DfaErrorCode =
   | 'DICOM_NO_PIXEL_DATA'
   | 'DICOM_NOT_CT'
   | 'DICOM_NO_IMAGE_SERIES'
+  | 'SERIES_NOT_FOUND' // a series named by the user (e.g. segment --series) is not in the input, or is not an image series
   | 'DICOM_INCONSISTENT_SERIES' // mixed orientations, sizes, frames of reference
   | 'DICOM_MISSING_SLICES'
   | 'DICOM_BAD_GEOMETRY'
@@ -77,6 +78,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
     case 'FILE_NOT_FOUND':
+    case 'SERIES_NOT_FOUND':
     case 'MODEL_INVALID': // a missing or broken model is a configuration problem
     case 'MODEL_NOT_INSTALLED':
     case 'SERVICE_UNREACHABLE':
@@ -97,6 +99,7 @@ export function httpStatusFor(e: unknown): number {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
     case 'FILE_NOT_FOUND':
+    case 'SERIES_NOT_FOUND':
     case 'MODEL_NOT_INSTALLED':
       return 400;
     case 'ARTIFACT_NOT_FOUND':
