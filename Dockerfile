@@ -2,7 +2,7 @@
 FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip DFA_DATA_DIR=/data
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 # The `node` devDependency only pins Node 24 for machines that have another Node; the image has it.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin

@@ -14,6 +14,7 @@ export type DfaErrorCode =
   | 'DICOM_NO_PIXEL_DATA'
   | 'DICOM_NOT_CT'
   | 'DICOM_NO_IMAGE_SERIES'
+  | 'SERIES_NOT_FOUND' // a series named by the user (e.g. segment --series) is not in the input, or is not an image series
   | 'DICOM_INCONSISTENT_SERIES' // mixed orientations, sizes, frames of reference
   | 'DICOM_MISSING_SLICES'
   | 'DICOM_BAD_GEOMETRY'
@@ -83,6 +84,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
     case 'FILE_NOT_FOUND':
+    case 'SERIES_NOT_FOUND':
     case 'MODEL_INVALID': // a missing or broken model is a configuration problem
     case 'MODEL_NOT_INSTALLED':
     case 'JOB_NOT_FOUND': // a review names a job that does not exist / does not wait
@@ -106,6 +108,7 @@ export function httpStatusFor(e: unknown): number {
     case 'CONFIG_INVALID':
     case 'GOAL_UNSUPPORTED':
     case 'FILE_NOT_FOUND':
+    case 'SERIES_NOT_FOUND':
     case 'MODEL_NOT_INSTALLED':
       return 400;
     case 'API_UNAUTHENTICATED':

@@ -256,7 +256,15 @@ export async function volumeFromSeries(group: SeriesGroup, opts: LoadVolumeOptio
   return { ...geometry, data, meta: metaOf(group, order) };
 }
 
-function noSeriesError(selection: SeriesSelection, unreadable: readonly UnreadableFile[], modalities: readonly string[]): DfaError {
+function noSeriesError(selection: SeriesSelection, unreadable: readonly UnreadableFile[], modalities: readonly string[], requested?: string): DfaError {
+  if (requested) {
+    // The user named a series: its absence is their input, not a fault of the files (exit 2).
+    const it = selection.skipped.find((s) => s.seriesInstanceUid === requested && s.reason !== 'not the requested series');
+    const others = selection.skipped.filter((s) => s !== it).map((s) => `${s.seriesInstanceUid} (${s.modality || '?'}, ${s.instanceCount} files)`);
+    return new DfaError('SERIES_NOT_FOUND', it ? `series ${requested} cannot be loaded as a ${modalities.join('/')} volume: ${it.reason}` : `series ${requested} is not in the input; it holds ${others.join(', ') || 'no DICOM series'}`, {
+      details: { skipped: selection.skipped, unreadable },
+    });
+  }
   const summary = selection.skipped.map((s) => `${s.modality || '?'} ${s.seriesInstanceUid}: ${s.reason}`).join('; ');
   const extra = unreadable.length ? `; ${unreadable.length} unreadable file(s), e.g. ${unreadable[0].reason}` : '';
   const otherImages = selection.skipped.some((s) => /modality .* is not/.test(s.reason));
@@ -279,7 +287,7 @@ export async function loadVolumeWithReport(input: readonly string[] | readonly P
     ({ instances, unreadable } = await readInstances(input as readonly string[], { pixelData: false }));
   } else instances = [...(input as readonly ParsedDicom[])];
   const selection = selectImageSeries(groupSeries(instances), { modalities, seriesInstanceUid: opts.seriesInstanceUid });
-  if (!selection.selected) throw noSeriesError(selection, unreadable, modalities);
+  if (!selection.selected) throw noSeriesError(selection, unreadable, modalities, opts.seriesInstanceUid);
   try {
     const volume = await volumeFromSeries(selection.selected, { ...opts, releasePixelData: opts.releasePixelData ?? typeof input[0] === 'string' });
     return { volume, selection, unreadable };

@@ -32,6 +32,9 @@ export interface SkippedSeries {
   readonly seriesDescription?: string;
   readonly instanceCount: number;
   readonly reason: string;
+  /** An image series that could have been used (another candidate), with its slice count. */
+  readonly candidate?: boolean;
+  readonly slices?: number;
 }
 
 export interface SeriesSelection {
@@ -127,6 +130,8 @@ export function selectImageSeries(
       modality: c.group.modality,
       seriesDescription: c.group.seriesDescription,
       instanceCount: c.group.instances.length,
+      candidate: true,
+      slices: c.slices,
       reason:
         best.original && !c.original
           ? `derived images (reformat); the ORIGINAL ${best.group.modality} series is used`
