@@ -16,7 +16,7 @@
  * seed gives the same volume on every machine.
  */
 import type { Vec3, Volume } from '../../src/core/volume.ts';
-import { drawExtras, sharpenInPlane, thickenSlices, type Scenario } from './synth-extras.ts';
+import { drawExtras, sharpenInPlane, thickenSlices, type Finding, type Scenario } from './synth-extras.ts';
 
 /** mulberry32: small, fast, seedable PRNG. */
 export function rng(seed: number): () => number {
@@ -33,10 +33,13 @@ export function rng(seed: number): () => number {
 export interface SynthChest {
   readonly volume: Volume;
   readonly labels: Uint8Array;
+  /** 1 where the volume holds a gas pocket that is not lung (bowel, stomach, free air). */
+  readonly gas: Uint8Array;
+  readonly scenario: Scenario;
 }
 
-/** scenario: forced, else drawn from the seed (mostly chests, some abdomen slabs). */
-export function synthChest(seed: number, opts: { scenario?: Scenario } = {}): SynthChest {
+/** scenario: forced, else drawn from the seed (mostly chests, some abdomen slabs); force: findings always present. */
+export function synthChest(seed: number, opts: { scenario?: Scenario; force?: readonly Finding[] } = {}): SynthChest {
   const r = rng(seed);
   const u = (a: number, b: number) => a + (b - a) * r();
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
@@ -91,7 +94,7 @@ export function synthChest(seed: number, opts: { scenario?: Scenario } = {}): Sy
   const hasTable = r() < 0.8;
   const gasBlobs = Array.from({ length: Math.floor(scenario === 'chest' ? u(0, 7) : u(4, 16)) }, () => [u(-0.6, 0.7) * A, u(-0.6, 0.3) * B, u(zLo, zb + 20), u(8, 30)]);
 
-  const extras = drawExtras(r, u, { A, B, fat, wall, zb, za, lungX, lungY, lungAx, lungAy, spineY }, scenario);
+  const extras = drawExtras(r, u, { A, B, fat, wall, zb, za, lungX, lungY, lungAx, lungAy, spineY }, scenario, opts.force);
   const aortaX = u(0.05, 0.2) * A;
   const aortaR = u(9, 15);
   const dims: Vec3 = [n, n, nz];
@@ -99,6 +102,7 @@ export function synthChest(seed: number, opts: { scenario?: Scenario } = {}): Sy
   const origin: Vec3 = [cx - (fov - px) / 2, cy - (fov - px) / 2 + u(-20, 20), zLo];
   const data = new Float32Array(n * n * nz);
   const labels = new Uint8Array(n * n * nz);
+  const gas = new Uint8Array(n * n * nz);
   const cr = Math.cos(rot);
   const sr = Math.sin(rot);
 
@@ -146,6 +150,7 @@ export function synthChest(seed: number, opts: { scenario?: Scenario } = {}): Sy
               const not = extras.notLung(l, x, y, z, s);
               if (not !== undefined) {
                 hu = not;
+                if (not === -1000) gas[i + j * n + k * n * n] = 1;
                 continue;
               }
               lab = l === 0 ? 1 : 2;
@@ -172,8 +177,19 @@ export function synthChest(seed: number, opts: { scenario?: Scenario } = {}): Sy
           if (lab > 0) {
             if (hu < -500) for (const v of vessels) if ((x - v[0]) ** 2 + (y - v[1]) ** 2 <= v[2] * v[2]) hu = v[3] + extras.contrast * 0.6;
           } else if (z < zb + 0.3 * (za - zb)) {
-            if (z < zb + 25 && inner <= 1) for (const g of gasBlobs) if ((x - g[0]) ** 2 + (y - g[1]) ** 2 + (z - g[2]) ** 2 <= g[3] * g[3]) hu = -1000;
-            if (inner <= 1) hu = extras.gas(x, y, z) ?? hu;
+            if (z < zb + 25 && inner <= 1) {
+              for (const g of gasBlobs) {
+                if ((x - g[0]) ** 2 + (y - g[1]) ** 2 + (z - g[2]) ** 2 <= g[3] * g[3]) {
+                  hu = -1000;
+                  gas[o] = 1;
+                }
+              }
+            }
+            const g = inner <= 1 ? extras.gas(x, y, z) : undefined;
+            if (g !== undefined) {
+              hu = g;
+              gas[o] = g === -1000 ? 1 : 0;
+            }
           }
         } else if (hasTable && y > tableY && y < tableY + 12 && Math.abs(x) < A * 1.2) {
           hu = 150;
@@ -206,7 +222,7 @@ export function synthChest(seed: number, opts: { scenario?: Scenario } = {}): Sy
       slices: [],
     },
   };
-  return { volume, labels };
+  return { volume, labels, gas, scenario };
 }
 
 /** Separable box blur in x and y (radius in voxels): mimics the smoother look of soft kernels. */

@@ -9,6 +9,8 @@
 import type { Vec3 } from '../../src/core/volume.ts';
 
 export type Scenario = 'chest' | 'abdomen-bases' | 'abdomen-no-lung';
+/** Findings a test can force on (the draws are made either way, so other seeds' volumes stay the same). */
+export type Finding = 'consolidation' | 'tumour' | 'ggo' | 'bullae' | 'effusion' | 'gastric' | 'freeAir' | 'colon';
 
 /** The chest's shape parameters the extras need (mm, in the chest's rotated frame). */
 export interface ChestShape {
@@ -53,13 +55,13 @@ function segDist2(g: Segment, x: number, y: number, z: number): number {
 }
 
 /** One draw of traps, pathology and acquisition settings for a chest of this shape. */
-export function drawExtras(r: () => number, u: U, c: ChestShape, scenario: Scenario): Extras {
+export function drawExtras(r: () => number, u: U, c: ChestShape, scenario: Scenario, force: readonly Finding[] = []): Extras {
   const H = c.za - c.zb;
   const side = r() < 0.5 ? 0 : 1;
-  const chance = (p: number) => r() < p;
+  const chance = (p: number, f?: Finding) => (r() < p) || (f !== undefined && force.includes(f));
   const abdomen = scenario !== 'chest';
   // Lung pathology (label stays lung).
-  const consolidation = chance(0.3) ? { l: r() < 0.5 ? 0 : 1, zTop: c.zb + H * u(0.25, 0.55), yCut: u(-0.3, 0.35), hu: u(15, 60) } : undefined;
+  const consolidation = chance(0.3, 'consolidation') ? { l: r() < 0.5 ? 0 : 1, zTop: c.zb + H * u(0.25, 0.55), yCut: u(-0.3, 0.35), hu: u(15, 60) } : undefined;
   const bronchi: Segment[] = [];
   if (consolidation) {
     const l = consolidation.l;
@@ -69,16 +71,16 @@ export function drawExtras(r: () => number, u: U, c: ChestShape, scenario: Scena
     }
   }
   const tumours: Sphere[] = [];
-  if (chance(0.3)) {
+  if (chance(0.3, 'tumour')) {
     const l = r() < 0.5 ? 0 : 1;
     const th = u(0, 2 * Math.PI);
     const z = c.zb + H * u(0.2, 0.75);
     tumours.push([c.lungX[l] + c.lungAx[l] * 0.92 * Math.cos(th), c.lungY[l] + c.lungAy[l] * 0.92 * Math.sin(th), z, u(8, 30)]);
   }
   const tumourHu = u(15, 55);
-  const ggo: Sphere[] = chance(0.25) ? Array.from({ length: Math.floor(u(1, 4)) }, () => [c.lungX[side] + u(-0.6, 0.6) * c.lungAx[side], c.lungY[side] + u(-0.6, 0.6) * c.lungAy[side], c.zb + H * u(0.1, 0.9), u(15, 45)] as Sphere) : [];
+  const ggo: Sphere[] = chance(0.25, 'ggo') ? Array.from({ length: Math.floor(u(1, 4)) }, () => [c.lungX[side] + u(-0.6, 0.6) * c.lungAx[side], c.lungY[side] + u(-0.6, 0.6) * c.lungAy[side], c.zb + H * u(0.1, 0.9), u(15, 45)] as Sphere) : [];
   const ggoHu = u(180, 380);
-  const bullae: Sphere[] = chance(0.25)
+  const bullae: Sphere[] = chance(0.25, 'bullae')
     ? Array.from({ length: Math.floor(u(1, 7)) }, () => {
       const l = r() < 0.5 ? 0 : 1;
       const th = u(0, 2 * Math.PI);
@@ -87,12 +89,12 @@ export function drawExtras(r: () => number, u: U, c: ChestShape, scenario: Scena
     })
     : [];
   // Not lung.
-  const effusion = chance(0.3) ? { l: r() < 0.5 ? 0 : 1, depth: u(10, 45), height: H * u(0.2, 0.55), hu: u(0, 22) } : undefined;
-  const gastric = chance(abdomen ? 0.5 : 0.35)
+  const effusion = chance(0.3, 'effusion') ? { l: r() < 0.5 ? 0 : 1, depth: u(10, 45), height: H * u(0.2, 0.55), hu: u(0, 22) } : undefined;
+  const gastric = chance(abdomen ? 0.5 : 0.35, 'gastric')
     ? { s: [c.lungX[0] * u(0.7, 1.1), c.lungY[0] - c.lungAy[0] * u(0, 0.35), c.zb - u(-5, 20), u(25, 50)] as Sphere, level: u(0, 0.6), wall: u(3, 6) }
     : undefined;
-  const freeAir = chance(abdomen ? 0.3 : 0.2) ? { zTop: c.zb + H * u(0.05, 0.15), zLow: c.zb - u(30, 100), th: u(0.05, 0.13) } : undefined;
-  const colon = abdomen || chance(0.3) ? { r0: u(0.5, 0.62), r1: u(0.66, 0.8), f: u(4, 8), ph: u(0, 6.3), fill: u(-0.4, 0.3) } : undefined;
+  const freeAir = chance(abdomen ? 0.3 : 0.2, 'freeAir') ? { zTop: c.zb + H * u(0.05, 0.15), zLow: c.zb - u(30, 100), th: u(0.05, 0.13) } : undefined;
+  const colon = abdomen || chance(0.3, 'colon') ? { r0: u(0.5, 0.62), r1: u(0.66, 0.8), f: u(4, 8), ph: u(0, 6.3), fill: u(-0.4, 0.3) } : undefined;
   const Ai = c.A - c.fat - c.wall;
   const Bi = c.B - c.fat - c.wall;
   return {

@@ -57,6 +57,8 @@ def main():
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1)  # 1 beats 2 on busy shared cores (spin-waits)
+    # Start from existing weights (fine-tuning), e.g. the previous release's lung-unet.pt.
+    ap.add_argument('--init', default=None)
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -80,6 +82,11 @@ def main():
     print(f'{len(tr)} training / {len(val)} validation slices', flush=True)
 
     net = UNet2D(classes=meta['classes'])
+    init_sha = None
+    if a.init:
+        net.load_state_dict(torch.load(a.init, map_location='cpu'))
+        init_sha = hashlib.sha256(open(a.init, 'rb').read()).hexdigest()
+        print(f'initialised from {a.init} (sha256 {init_sha})', flush=True)
     params = sum(p.numel() for p in net.parameters())
     print(f'{params} parameters', flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr)
@@ -132,6 +139,7 @@ def main():
             {'slices': m['count'], 'sources': sorted({p.get('source', 'synth') for p in m['perPhantom']}), 'volumes': m['phantoms'], 'seed': m['seed']}
             for m in metas
         ],
+        'init': None if a.init is None else {'file': os.path.basename(a.init), 'sha256': init_sha},
         'iterations': a.iters, 'batch': a.batch, 'lr': a.lr, 'seed': a.seed,
         'parameters': params, 'trainSeconds': round(train_s), 'threads': a.threads,
         'validationDice': {'Lung_L': round(vd[0], 4), 'Lung_R': round(vd[1], 4)},
