@@ -1,6 +1,6 @@
 /**
- * The lung U-Net part of `npm run bench:ml`: the shipped model on the three real CTs (not held out:
- * they are in its training set), on the synthetic traps and pathology (seeds it never saw), and the
+ * The lung U-Net part of `npm run bench:ml`: the shipped model on the three real CTs (each marked
+ * in / not in its training set, from the manifest's training record), on the synthetic traps and pathology (seeds it never saw), and the
  * held-out (leave-one-out) real-CT Dice before / after retraining recorded in ml/train/heldout.json.
  */
 import { readFile } from 'node:fs/promises';
@@ -42,10 +42,12 @@ function lungValues(s: Segmenter): { l: number; r: number } {
 export async function unetRows(step: string, seg: Segmenter): Promise<UnetRow[]> {
   const { l, r } = lungValues(seg);
   const rows: UnetRow[] = [];
+  // the manifest's training record names its real sources (v1.0.0: the CIP CT, pseudo-labelled)
+  const trained = JSON.stringify((seg.manifest as unknown as { training?: unknown }).training ?? {});
   for (const c of await loadRealCases()) {
     const t0 = performance.now();
     const out = await seg.segment(c.volume);
-    rows.push({ step, data: `real ${c.name}`, ms: performance.now() - t0, diceL: dice(out.data, c.labels, l, 1), diceR: dice(out.data, c.labels, r, 2), note: 'in the training set' });
+    rows.push({ step, data: `real ${c.name}`, ms: performance.now() - t0, diceL: dice(out.data, c.labels, l, 1), diceR: dice(out.data, c.labels, r, 2), note: trained.includes(c.name.replace('imlab-', '')) ? 'in the training set' : 'not in the training set' });
   }
   for (const t of TRAPS) {
     const s = synthChest(t.seed, { scenario: t.scenario, force: t.force });
