@@ -21,6 +21,7 @@ import { qcFailures, qcLungs } from '../src/ml/qc.ts';
 import { syntheticChest } from '../test/support/synthetic-chest.ts';
 import { CIP64_DICOM_DIR, CIP64_DIR } from '../test/support/testdata.ts';
 import { IMLAB_IDS, imlabCase } from '../test/support/real-ct.ts';
+import { heldOutTable, unetRows } from './support/unet.ts';
 
 interface Row {
   step: string;
@@ -209,13 +210,18 @@ async function main(): Promise<void> {
     else await runSegmenter(`ONNX ${onnx.manifest.name}`, onnx, c);
     if (c.volume.meta.slices.length > 0) await writers(c, labels, classical.manifest); // NIfTI cases have no DICOM slices to reference
   }
-  if (!isMissing(onnx)) await onnx.release();
+  // U-Net on the three real CTs and the synthetic traps / pathology (bench/support/unet.ts)
+  if (!isMissing(onnx)) {
+    rows.push(...(await unetRows(`ONNX ${onnx.manifest.name}`, onnx)));
+    await onnx.release();
+  }
+  const heldOut = await heldOutTable();
 
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   // the machine is shared: the load average says how far the times are from an idle machine's
   const env = `node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`;
   if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ env, peakRssMb, rows }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ env, peakRssMb, rows, heldOut }, null, 2) + '\n');
     return;
   }
   const f = (x: number | undefined, d: number) => (x === undefined ? '' : x.toFixed(d));
@@ -227,6 +233,8 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.step} | ${r.data} | ${f(r.ms, 0)} | ${f(r.diceL, 4)} | ${f(r.diceR, 4)} | ${r.note ?? ''} |`),
     '',
     `peak RSS: ${peakRssMb.toFixed(0)} MB`,
+    '',
+    ...heldOut,
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

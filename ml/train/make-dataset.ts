@@ -6,9 +6,11 @@
  *
  *   npx node ml/train/make-dataset.ts --out /tmp/lung-ds --phantoms 80 --seed 1
  *
- * Optionally real CT with pseudo-labels from the classical segmenter (never ground truth):
+ * Real CT with its ground-truth masks (ml/train/real-cases.ts), each slice written --real-repeat
+ * times, every copy after the first with its own augmentation (patient size, noise, kernel, slice
+ * thickness), so leave-one-out runs can pick which real cases a model sees:
  *
- *   npx node ml/train/make-dataset.ts --out /tmp/lung-real --phantoms 0 --real-dicom ../shared/testdata/ct-chest-cip64/dicom --real-repeat 4
+ *   npx node ml/train/make-dataset.ts --out /tmp/lung-real-cip64 --phantoms 0 --real cip64 --real-repeat 8
  *
  * Output: x.f32 (N×H×W float32, preprocessed), y.u8 (N×H×W labels 0/1/2), meta.json.
  */
@@ -20,10 +22,9 @@ import { modelGrid, resampleLinear, resampleNearest } from '../../src/ml/onnx/mo
 import { intensityFn, normalizeInPlace } from '../../src/ml/onnx/preprocess.ts';
 import { windowStarts } from '../../src/ml/onnx/sliding-window.ts';
 import type { Volume } from '../../src/core/volume.ts';
-import { loadVolumeFromDir } from '../../src/dicom/volume/index.ts';
-import { createClassicalLungSegmenter } from '../../src/ml/classical/lung-segmenter.ts';
-import { labelByRoiName } from '../../src/ml/manifest.ts';
-import { rng, synthChest } from './synth-chest.ts';
+import { loadRealCase, REAL_CASES, type RealCaseName } from './real-cases.ts';
+import { blurInPlane, rng, synthChest } from './synth-chest.ts';
+import { sharpenInPlane, thickenSlices } from './synth-extras.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +33,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     manifest: { type: 'string', default: new URL('../../models/lung-unet/manifest.json', import.meta.url).pathname },
     'empty-fraction': { type: 'string', default: '0.25' }, // share of lung-free slices kept
-    'real-dicom': { type: 'string', multiple: true, default: [] }, // CT series directories
+    real: { type: 'string', multiple: true, default: [] }, // real case names (real-cases.ts)
     'real-repeat': { type: 'string', default: '1' }, // write each real slice this many times
   },
 });
@@ -50,23 +51,35 @@ const xs: Float32Array[] = [];
 const ys: Uint8Array[] = [];
 const perPhantom: { source: string; seed: number; dims: readonly number[]; spacing: readonly number[]; slices: number }[] = [];
 const t0 = performance.now();
-const sources: { name: string; seed: number; make: () => Promise<{ volume: Volume; labels: Uint8Array }>; repeat: number }[] = [];
+const sources: { name: string; seed: number; make: () => Promise<{ volume: Volume; labels: Uint8Array }> }[] = [];
 for (let p = 0; p < Number(values.phantoms); p++) {
   const seed = seed0 * 100000 + p;
-  sources.push({ name: 'synth', seed, make: async () => Promise.resolve(synthChest(seed)), repeat: 1 });
+  sources.push({ name: 'synth', seed, make: async () => Promise.resolve(synthChest(seed)) });
 }
-for (const dir of values['real-dicom']) {
-  sources.push({ name: `${dir} (classical-segmenter pseudo-labels)`, seed: 0, make: async () => pseudoLabelled(dir), repeat: Number(values['real-repeat']) });
+for (const name of values.real) {
+  if (!(REAL_CASES as readonly string[]).includes(name)) throw new Error(`--real ${name}: not one of ${REAL_CASES.join(', ')}`);
+  const real = await loadRealCase(name as RealCaseName);
+  for (let rep = 0; rep < Number(values['real-repeat']); rep++) {
+    sources.push({ name: `real ${name} (ground truth)${rep ? ` aug ${rep}` : ''}`, seed: rep, make: async () => Promise.resolve(rep === 0 ? real : augmentReal(real, rng(seed0 * 1000 + rep + 97 * REAL_CASES.indexOf(name as RealCaseName)))) });
+  }
 }
 
-/** Real CT labelled by the classical segmenter, mapped to this model's label values. */
-async function pseudoLabelled(dir: string): Promise<{ volume: Volume; labels: Uint8Array }> {
-  const volume = await loadVolumeFromDir(dir);
-  const classical = createClassicalLungSegmenter();
-  const out = await classical.segment(volume);
-  const map = new Uint8Array(256);
-  for (const roi of ['Lung_L', 'Lung_R']) map[labelByRoiName(classical.manifest, roi).value] = labelByRoiName(manifest, roi).value;
-  return { volume, labels: out.data.map((v) => map[v]) };
+/**
+ * A real CT, varied the way other scanners and patients vary it: patient size (in-plane spacing
+ * scaled 0.85–1.15, labels follow), image noise, soft or sharp kernel, thicker slices.
+ */
+function augmentReal(c: { volume: Volume; labels: Uint8Array }, r: () => number): { volume: Volume; labels: Uint8Array } {
+  const u = (a: number, b: number) => a + (b - a) * r();
+  const data = Float32Array.from(c.volume.data);
+  const scale = u(0.85, 1.15);
+  const sigma = u(0, 35);
+  for (let v = 0; v < data.length; v++) data[v] += sigma * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  const kernel = r();
+  if (kernel < 0.3) blurInPlane(data, c.volume.dims, 1);
+  else if (kernel < 0.6) sharpenInPlane(data, c.volume.dims, u(0.4, 1.2));
+  if (r() < 0.25) thickenSlices(data, c.volume.dims);
+  const sp = c.volume.spacing;
+  return { volume: { ...c.volume, data, spacing: [sp[0] * scale, sp[1] * scale, sp[2]] }, labels: c.labels };
 }
 
 for (const src of sources) {
@@ -99,11 +112,9 @@ for (const src of sources) {
         y[i + j * pw] = lab[gx + gy * nx + k * nx * ny];
       }
     }
-    for (let rep = 0; rep < src.repeat; rep++) {
-      xs.push(x);
-      ys.push(y);
-      kept++;
-    }
+    xs.push(x);
+    ys.push(y);
+    kept++;
   }
   perPhantom.push({ source: src.name, seed, dims: volume.dims, spacing: volume.spacing.map((s) => Math.round(s * 100) / 100), slices: kept });
 }

@@ -5,10 +5,18 @@
  * "dark, lung-shaped region inside the thorax, on the patient's left or right" rather than one
  * phantom's look. Labels: 1 = Lung_L (patient left, +x in LPS), 2 = Lung_R.
  *
+ * Traps and pathology (ml/train/synth-extras.ts, one draw per seed): abdomen slabs with only the lung
+ * bases or no lung at all (colon and stomach gas), a large gastric bubble under the left
+ * hemidiaphragm, free air under the diaphragm — none of it lung; and pathology that IS lung (dense
+ * lower-lobe consolidation / atelectasis with air bronchograms, a tumour abutting the pleura, ground
+ * glass, emphysema bullae) beside a pleural effusion that is NOT. Plus IV contrast, sharp or soft
+ * reconstruction kernels, thick slices and partial coverage.
+ *
  * Coordinates are DICOM LPS mm (x → patient Left, y → Posterior, z → Superior). Seeded: the same
  * seed gives the same volume on every machine.
  */
 import type { Vec3, Volume } from '../../src/core/volume.ts';
+import { drawExtras, sharpenInPlane, thickenSlices, type Finding, type Scenario } from './synth-extras.ts';
 
 /** mulberry32: small, fast, seedable PRNG. */
 export function rng(seed: number): () => number {
@@ -25,9 +33,13 @@ export function rng(seed: number): () => number {
 export interface SynthChest {
   readonly volume: Volume;
   readonly labels: Uint8Array;
+  /** 1 where the volume holds a gas pocket that is not lung (bowel, stomach, free air). */
+  readonly gas: Uint8Array;
+  readonly scenario: Scenario;
 }
 
-export function synthChest(seed: number): SynthChest {
+/** scenario: forced, else drawn from the seed (mostly chests, some abdomen slabs); force: findings always present. */
+export function synthChest(seed: number, opts: { scenario?: Scenario; force?: readonly Finding[] } = {}): SynthChest {
   const r = rng(seed);
   const u = (a: number, b: number) => a + (b - a) * r();
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
@@ -42,8 +54,21 @@ export function synthChest(seed: number): SynthChest {
   const wall = u(6, 14); // chest wall muscle + ribs inside the fat
   const zb = u(-130, -80); // lung base (dome apex lower)
   const za = u(80, 135); // lung apex
-  const zLo = zb - u(20, 90);
-  const zHi = za + u(0, 40);
+  const draw = r();
+  const scenario: Scenario = opts.scenario ?? (draw < 0.1 ? 'abdomen-bases' : draw < 0.17 ? 'abdomen-no-lung' : 'chest');
+  let zLo = zb - u(20, 90);
+  let zHi = za + u(0, 40);
+  if (scenario === 'abdomen-bases') {
+    zHi = zb + u(15, 70); // only the lung bases in view
+    zLo = zb - u(120, 220);
+  } else if (scenario === 'abdomen-no-lung') {
+    zHi = zb - u(8, 40);
+    zLo = zHi - u(80, 220);
+  } else if (r() < 0.2) {
+    // partial coverage: the scan cuts through the lungs at one end
+    if (r() < 0.5) zHi = za - u(20, 90);
+    else zLo = zb + u(5, 50);
+  }
   const nz = Math.max(8, Math.round((zHi - zLo) / dz) + 1);
   const cx = u(-20, 20);
   const cy = u(-15, 15);
@@ -67,13 +92,17 @@ export function synthChest(seed: number): SynthChest {
   const spineY = B * u(0.55, 0.7);
   const tableY = B + u(5, 40);
   const hasTable = r() < 0.8;
-  const gasBlobs = Array.from({ length: Math.floor(u(0, 7)) }, () => [u(-0.6, 0.7) * A, u(-0.6, 0.3) * B, u(zLo, zb + 20), u(8, 30)]);
+  const gasBlobs = Array.from({ length: Math.floor(scenario === 'chest' ? u(0, 7) : u(4, 16)) }, () => [u(-0.6, 0.7) * A, u(-0.6, 0.3) * B, u(zLo, zb + 20), u(8, 30)]);
 
+  const extras = drawExtras(r, u, { A, B, fat, wall, zb, za, lungX, lungY, lungAx, lungAy, spineY }, scenario, opts.force);
+  const aortaX = u(0.05, 0.2) * A;
+  const aortaR = u(9, 15);
   const dims: Vec3 = [n, n, nz];
   const spacing: Vec3 = [px, px, dz];
   const origin: Vec3 = [cx - (fov - px) / 2, cy - (fov - px) / 2 + u(-20, 20), zLo];
   const data = new Float32Array(n * n * nz);
   const labels = new Uint8Array(n * n * nz);
+  const gas = new Uint8Array(n * n * nz);
   const cr = Math.cos(rot);
   const sr = Math.sin(rot);
 
@@ -102,6 +131,8 @@ export function synthChest(seed: number): SynthChest {
           if ((x / 18) ** 2 + ((y - spineY) / 16) ** 2 <= 1) hu = 450;
           if (slab && inner > 0.78 && inner < 0.9 && Math.abs(x) > 20) hu = 600;
           if (z < zb + 10 && t < domeL + 0.05) hu = 55; // liver / spleen under the dome
+          if (z < zb && ((Math.abs(x) - 0.45 * A) / (0.13 * A)) ** 2 + ((y - 0.45 * B) / (0.2 * B)) ** 2 <= 1) hu = 30 + extras.contrast * 0.5; // kidneys
+          if ((x - aortaX) ** 2 + (y - spineY + 16 + aortaR) ** 2 <= aortaR * aortaR) hu = 40 + extras.contrast; // descending aorta
           for (let l = 0; l < 2 && s > 0; l++) {
             const lx = (x - lungX[l]) / (lungAx[l] * s);
             const ly = (y - lungY[l]) / (lungAy[l] * s);
@@ -116,11 +147,18 @@ export function synthChest(seed: number): SynthChest {
             if (inLung && t > 0.12 && t < 0.62 && ((x - heartX) / heartA) ** 2 + ((y - heartY) / heartB) ** 2 <= 1) inLung = false;
             if (inLung && (l === 0 ? x < gap / 2 : x > -gap / 2)) inLung = false;
             if (inLung) {
+              const not = extras.notLung(l, x, y, z, s);
+              if (not !== undefined) {
+                hu = not;
+                if (not === -1000) gas[i + j * n + k * n * n] = 1;
+                continue;
+              }
               lab = l === 0 ? 1 : 2;
               hu = lungHu + gradHu * ((y + B) / (2 * B));
+              hu = extras.lungHu(l, x, y, z, hu) ?? hu;
             }
           }
-          if (lab === 0 && t > 0.12 && t < 0.62 && ((x - heartX) / heartA) ** 2 + ((y - heartY) / heartB) ** 2 <= 1) hu = 45;
+          if (lab === 0 && t > 0.12 && t < 0.62 && ((x - heartX) / heartA) ** 2 + ((y - heartY) / heartB) ** 2 <= 1) hu = 45 + extras.contrast;
           // trachea above the carina, main bronchi diverging below it (air, not lung)
           const ty = -B * 0.15;
           if (z > carina && z < zHi && (x * x + (y - ty) ** 2) <= trR * trR) {
@@ -137,9 +175,21 @@ export function synthChest(seed: number): SynthChest {
             }
           }
           if (lab > 0) {
-            for (const v of vessels) if ((x - v[0]) ** 2 + (y - v[1]) ** 2 <= v[2] * v[2]) hu = v[3];
-          } else if (z < zb + 25) {
-            for (const g of gasBlobs) if ((x - g[0]) ** 2 + (y - g[1]) ** 2 + (z - g[2]) ** 2 <= g[3] * g[3]) hu = -1000;
+            if (hu < -500) for (const v of vessels) if ((x - v[0]) ** 2 + (y - v[1]) ** 2 <= v[2] * v[2]) hu = v[3] + extras.contrast * 0.6;
+          } else if (z < zb + 0.3 * (za - zb)) {
+            if (z < zb + 25 && inner <= 1) {
+              for (const g of gasBlobs) {
+                if ((x - g[0]) ** 2 + (y - g[1]) ** 2 + (z - g[2]) ** 2 <= g[3] * g[3]) {
+                  hu = -1000;
+                  gas[o] = 1;
+                }
+              }
+            }
+            const g = inner <= 1 ? extras.gas(x, y, z) : undefined;
+            if (g !== undefined) {
+              hu = g;
+              gas[o] = g === -1000 ? 1 : 0;
+            }
           }
         } else if (hasTable && y > tableY && y < tableY + 12 && Math.abs(x) < A * 1.2) {
           hu = 150;
@@ -149,7 +199,9 @@ export function synthChest(seed: number): SynthChest {
       }
     }
   }
-  if (r() < 0.6) blurInPlane(data, dims, r() < 0.5 ? 1 : 2);
+  if (extras.sharpen > 0) sharpenInPlane(data, dims, extras.sharpen);
+  else if (r() < 0.6) blurInPlane(data, dims, r() < 0.5 ? 1 : 2);
+  if (extras.thickSlices) thickenSlices(data, dims);
   const volume: Volume = {
     dims,
     spacing,
@@ -170,11 +222,11 @@ export function synthChest(seed: number): SynthChest {
       slices: [],
     },
   };
-  return { volume, labels };
+  return { volume, labels, gas, scenario };
 }
 
 /** Separable box blur in x and y (radius in voxels): mimics the smoother look of soft kernels. */
-function blurInPlane(d: Float32Array, dims: Vec3, radius: number): void {
+export function blurInPlane(d: Float32Array, dims: Vec3, radius: number): void {
   const [nx, ny, nz] = dims;
   const tmp = new Float32Array(Math.max(nx, ny));
   for (let k = 0; k < nz; k++) {

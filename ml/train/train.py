@@ -29,7 +29,7 @@ def dice_per_class(pred, y, classes):
     return out
 
 
-def augment(x, y, rng):
+def augment(x, y, rng, crop=0):
     """Intensity gain/offset, noise, small translations. No flips: left and right must stay put."""
     n, h, w = x.shape
     x = x * rng.uniform(0.9, 1.1, (n, 1, 1)).astype(np.float32) + rng.uniform(-0.05, 0.05, (n, 1, 1)).astype(np.float32)
@@ -45,6 +45,10 @@ def augment(x, y, rng):
         xs, xd = (slice(dx, w), slice(0, w - dx)) if dx >= 0 else (slice(0, w + dx), slice(-dx, w))
         xo[i, ys, xs] = x[i, yd, xd]
         yo[i, ys, xs] = y[i, yd, xd]
+    if 0 < crop < min(h, w):
+        # one random crop per batch (the net is fully convolutional): cheaper iterations on CPU
+        cy, cx = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+        xo, yo = np.ascontiguousarray(xo[:, cy:cy + crop, cx:cx + crop]), np.ascontiguousarray(yo[:, cy:cy + crop, cx:cx + crop])
     return xo, yo
 
 
@@ -57,6 +61,9 @@ def main():
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1)  # 1 beats 2 on busy shared cores (spin-waits)
+    # Start from existing weights (fine-tuning), e.g. the previous release's lung-unet.pt.
+    ap.add_argument('--init', default=None)
+    ap.add_argument('--crop', type=int, default=0)  # train on random crop x crop windows of the patches (0: whole)
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -80,6 +87,11 @@ def main():
     print(f'{len(tr)} training / {len(val)} validation slices', flush=True)
 
     net = UNet2D(classes=meta['classes'])
+    init_sha = None
+    if a.init:
+        net.load_state_dict(torch.load(a.init, map_location='cpu'))
+        init_sha = hashlib.sha256(open(a.init, 'rb').read()).hexdigest()
+        print(f'initialised from {a.init} (sha256 {init_sha})', flush=True)
     params = sum(p.numel() for p in net.parameters())
     print(f'{params} parameters', flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr)
@@ -90,7 +102,7 @@ def main():
     net.train()
     for it in range(a.iters):
         idx = rng.choice(tr, a.batch, replace=False)
-        xb, yb = augment(X[idx], Y[idx], rng)
+        xb, yb = augment(X[idx], Y[idx], rng, a.crop)
         xt = torch.from_numpy(xb[:, None])
         yt = torch.from_numpy(yb.astype(np.int64))
         logits = net(xt)
@@ -104,7 +116,7 @@ def main():
         loss.backward()
         opt.step()
         sched.step()
-        if it % 100 == 0 or it == a.iters - 1:
+        if it % 25 == 0 or it == a.iters - 1:
             print(f'iter {it} loss {loss.item():.4f} ce {ce.item():.4f} {time.time() - t0:.0f}s', flush=True)
     train_s = time.time() - t0
 
@@ -132,7 +144,8 @@ def main():
             {'slices': m['count'], 'sources': sorted({p.get('source', 'synth') for p in m['perPhantom']}), 'volumes': m['phantoms'], 'seed': m['seed']}
             for m in metas
         ],
-        'iterations': a.iters, 'batch': a.batch, 'lr': a.lr, 'seed': a.seed,
+        'init': None if a.init is None else {'file': os.path.basename(a.init), 'sha256': init_sha},
+        'iterations': a.iters, 'batch': a.batch, 'crop': a.crop, 'lr': a.lr, 'seed': a.seed,
         'parameters': params, 'trainSeconds': round(train_s), 'threads': a.threads,
         'validationDice': {'Lung_L': round(vd[0], 4), 'Lung_R': round(vd[1], 4)},
         'torch': torch.__version__, 'opset': 17,
