@@ -15,6 +15,8 @@ const aet = z
   .max(16) // PS3.5 6.2: AE is at most 16 characters
   .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title: printable ASCII, no backslash');
 
+const flag = (dflt: boolean) => z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(dflt);
+
 export const RETRIEVE_METHODS = ['c-get', 'c-move', 'wado-rs'] as const;
 export type RetrieveMethod = (typeof RETRIEVE_METHODS)[number];
 export const STORE_METHODS = ['c-store', 'stow-rs'] as const;
@@ -52,6 +54,17 @@ const schema = z.object({
   DFA_DIMSE_ASSOCIATION_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
   DFA_DIMSE_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(60000),
   DFA_SCP_HOST: z.string().default('127.0.0.1'), // interface our SCP binds (0.0.0.0 to accept from the network)
+  // DICOM over TLS (PS3.15 B.1/B.9): PEM files; one certificate serves as SCU and SCP.
+  DFA_TLS_CERT: z.string().optional(),
+  DFA_TLS_KEY: z.string().optional(),
+  DFA_TLS_KEY_PASSWORD: z.string().optional(),
+  DFA_TLS_CA: list.optional(), // CAs trusted for peers' certificates; default: Node's bundled roots
+  DFA_TLS_VERIFY_PEER: flag(true), // SCU: refuse a PACS certificate that does not verify
+  DFA_TLS_CHECK_HOSTNAME: flag(true), // SCU: the PACS certificate must name DFA_PACS_HOST
+  DFA_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  DFA_PACS_TLS: flag(false), // the PACS node speaks DICOM over TLS
+  DFA_SCP_TLS: flag(false), // our SCP speaks DICOM over TLS on DFA_SCP_PORT
+  DFA_SCP_TLS_REQUIRE_CLIENT_CERT: flag(true), // mutual TLS: callers need a certificate signed by DFA_TLS_CA
   DFA_DICOMWEB_URL: z.string().url().optional(),
   DFA_DICOMWEB_USERNAME: z.string().optional(),
   DFA_DICOMWEB_PASSWORD: z.string().optional(),
@@ -94,6 +107,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = r.data;
   if (c.DFA_PACS_HOST && (!c.DFA_PACS_PORT || !c.DFA_PACS_AET)) {
     throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_PACS_HOST needs DFA_PACS_PORT and DFA_PACS_AET');
+  }
+  if ((c.DFA_TLS_CERT === undefined) !== (c.DFA_TLS_KEY === undefined)) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_TLS_CERT and DFA_TLS_KEY go together (certificate and its private key, PEM files)');
+  }
+  if (c.DFA_SCP_TLS && !c.DFA_TLS_CERT) throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_SCP_TLS needs DFA_TLS_CERT and DFA_TLS_KEY (the certificate our SCP presents)');
+  if (c.DFA_SCP_TLS && c.DFA_SCP_TLS_REQUIRE_CLIENT_CERT && !c.DFA_TLS_CA) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_SCP_TLS with client certificates required needs DFA_TLS_CA (the CAs that sign the callers\' certificates), or set DFA_SCP_TLS_REQUIRE_CLIENT_CERT=false');
   }
   return c;
 }

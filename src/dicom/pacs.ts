@@ -12,6 +12,7 @@ import type { InstanceRecord, Pacs, RetrieveAttempt, RetrievedInstance, SeriesRe
 import { DicomWebClient, type DicomWebClientOptions } from './dicomweb/client.ts';
 import type { DimseTimeouts } from './dimse/association.ts';
 import type { PeerOptions } from './dimse/connect.ts';
+import type { TlsSettings } from './dimse/tls.ts';
 import { instanceIdentifier, seriesIdentifier, studyIdentifier, toInstanceRecord, toSeriesRecord, toStudyRecord } from './dimse/queries.ts';
 import { DimseClient, type RetrieveOutcome } from './dimse/scu.ts';
 import { InstanceFiles } from './scp/instance-file.ts';
@@ -19,7 +20,7 @@ import { DicomScp } from './scp/receiver.ts';
 
 export interface PacsOptions {
   /** The PACS's DICOM node; our AE title is `callingAet`. */
-  readonly dimse?: { readonly host: string; readonly port: number; readonly calledAet: string; readonly callingAet: string; readonly timeouts?: Partial<DimseTimeouts> };
+  readonly dimse?: { readonly host: string; readonly port: number; readonly calledAet: string; readonly callingAet: string; readonly timeouts?: Partial<DimseTimeouts>; readonly tls?: TlsSettings };
   readonly dicomweb?: DicomWebClientOptions;
   readonly retrieve: readonly RetrieveMethod[];
   readonly store: StoreMethod;
@@ -27,7 +28,7 @@ export interface PacsOptions {
    * Where C-MOVE sends instances: a running SCP of ours (shared with `dfa serve`), or where to start
    * one on first use (AE = dimse.callingAet; it accepts only the PACS's AE title).
    */
-  readonly moveScp?: DicomScp | { readonly host: string; readonly port: number; readonly inboxDir: string; readonly aet?: string };
+  readonly moveScp?: DicomScp | { readonly host: string; readonly port: number; readonly inboxDir: string; readonly aet?: string; readonly tls?: TlsSettings };
   readonly log: Logger;
 }
 
@@ -176,7 +177,7 @@ class CompositePacs implements DicomPacs {
     if (!ms || ms instanceof DicomScp || !this.opts.dimse) throw new DfaError('CONFIG_INVALID', 'C-MOVE needs our SCP (DFA_SCP_PORT)');
     this.scp = await new DicomScp({
       aet: ms.aet ?? this.opts.dimse.callingAet, host: ms.host, port: ms.port, allowedAets: [this.opts.dimse.calledAet],
-      sink: { dir: ms.inboxDir }, log: this.opts.log, timeouts: this.opts.dimse.timeouts,
+      sink: { dir: ms.inboxDir }, log: this.opts.log, timeouts: this.opts.dimse.timeouts, tls: ms.tls,
     }).start();
     this.ownsScp = true;
     return this.scp;

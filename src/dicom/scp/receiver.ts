@@ -8,6 +8,8 @@ import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
+import type { TlsSettings } from '../dimse/tls.ts';
+import { tlsFromConfig } from '../tls-from-config.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
 import { InstanceFiles, fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
 import { DicomServer } from './server.ts';
@@ -39,6 +41,8 @@ export interface ScpOptions {
   readonly timeouts?: Partial<DimseTimeouts>;
   /** Called for each instance written to the inbox (not for expected retrievals), with its sender. */
   readonly onInboxed?: (r: RetrievedInstance, from: { readonly callingAet: string }) => void;
+  /** Listen for DICOM over TLS (PS3.15 B.1) instead of plain TCP (DFA_SCP_TLS). */
+  readonly tls?: TlsSettings;
 }
 
 export class DicomScp {
@@ -57,6 +61,7 @@ export class DicomScp {
       allowedAets: opts.allowedAets,
       log: opts.log,
       timeouts: opts.timeouts,
+      tls: opts.tls,
       handlers: { onStore: (i) => this.onStore(i) },
       transientDatasets: true, // onStore has written the instance (or failed) when it settles
     });
@@ -136,6 +141,7 @@ export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Log
   const allowed = config.DFA_SCP_ALLOWED_AETS ?? (config.DFA_PACS_AET ? [config.DFA_PACS_AET] : undefined);
   return new DicomScp({
     aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log, onInboxed,
+    ...(config.DFA_SCP_TLS ? { tls: tlsFromConfig(config) } : {}),
     timeouts: { connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS, associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS, dimseMs: config.DFA_DIMSE_TIMEOUT_MS, idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS },
   });
 }

@@ -4,6 +4,7 @@
  * interfaces by accident) and rejects calling AE titles not on its allow-list, saying what to configure.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseMessage, type DimseTimeouts } from '../dimse/association.ts';
@@ -11,6 +12,7 @@ import { CMD } from '../dimse/command.ts';
 import { decodeIdentifier, encodeIdentifier, transcodeLittleEndian, type Identifier } from '../dimse/dataset.ts';
 import { encodeAssociateAc, encodeAssociateRj, type AcceptedContext, type ProposedContext } from '../dimse/pdu.ts';
 import { storeResponder, type InstanceHandler, type SubOperations } from '../dimse/scu.ts';
+import { clientRefusal, serverTlsOptions, tlsFailureReason, type TlsSettings } from '../dimse/tls.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, TS, VERIFICATION } from '../dimse/uids.ts';
 
 export interface RequestContext {
@@ -51,6 +53,9 @@ export interface DicomServerOptions {
   /** The handlers keep no reference to a request's data set once they settle: its memory is reused
    * for the next one on the association (Association.reuseDatasets). */
   readonly transientDatasets?: boolean;
+  /** This port speaks DICOM over TLS (PS3.15 B.1): our certificate, and mutual TLS unless
+   * `requireClientCert` is false. Unset: plain TCP. */
+  readonly tls?: TlsSettings;
 }
 
 const QR_TS = [TS.EXPLICIT_LE, TS.IMPLICIT_LE] as readonly string[];
@@ -100,7 +105,8 @@ export class DicomServer {
   }
 
   async start(): Promise<this> {
-    const server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
+    const tls = this.opts.tls;
+    const server = tls ? this.tlsServer(tls) : createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
       reuseReadBuffer(s);
       s.resume();
       this.onConnection(s);
@@ -113,8 +119,36 @@ export class DicomServer {
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     this.server = server;
-    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port });
+    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port, tls: tls !== undefined });
     return this;
+  }
+
+  /** TLS handshakes refused since start (for logs and tests). */
+  tlsRefused = 0;
+
+  /** A TLS listener; a refused handshake or client certificate is logged with the reason and never reaches DICOM. */
+  private tlsServer(tls: TlsSettings): Server {
+    const server = createTlsServer(serverTlsOptions(tls, this.opts.timeouts?.associationMs ?? DEFAULT_TIMEOUTS.associationMs), (s: TLSSocket) => {
+      const peer = `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
+      const refusal = clientRefusal(s, tls);
+      if (refusal) {
+        this.tlsRefused++;
+        this.opts.log.warn(`refused TLS connection from ${peer}: ${refusal}`, { peer, code: s.authorizationError });
+        s.destroy();
+        return;
+      }
+      this.opts.log.debug('TLS connection', { peer, protocol: s.getProtocol(), cipher: s.getCipher().standardName });
+      this.onConnection(s);
+    });
+    // Failed handshakes; Node has already closed the socket, so its address is gone.
+    server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
+      this.tlsRefused++;
+      const why = e.code === 'ERR_SSL_HTTP_REQUEST' || e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'the client does not speak TLS (plain DICOM sent to a TLS port)'
+        : e.code === 'ECONNRESET' ? 'the client closed the connection during the TLS handshake (does it trust the CA of our certificate?)'
+          : tlsFailureReason(e);
+      this.opts.log.warn(`refused TLS connection: ${why}`, { code: e.code });
+    });
+    return server;
   }
 
   async close(): Promise<void> {
