@@ -85,21 +85,27 @@ export function certificateProblem(code: string): string {
   }
 }
 
-/** What a TLS failure reported by the socket means, with the setting to look at. */
+/**
+ * What a TLS failure reported by the socket means, with the setting to look at. Matched on the
+ * OpenSSL reason text ("tlsv1 alert unknown ca", "ssl/tls alert certificate expired"): the Node
+ * codes derived from it differ between OpenSSL versions (ERR_SSL_SSLV3_… / ERR_SSL_SSL/TLS_…).
+ */
 export function tlsFailureReason(e: NodeJS.ErrnoException & { reason?: string }): string {
   const code = e.code ?? '';
-  if (code === 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED') return 'the peer refused our certificate: it has expired (renew DFA_TLS_CERT)';
-  if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' || code === 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' || code === 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN') {
+  const t = `${code} ${e.reason ?? ''} ${e.message}`.toLowerCase().replace(/_/g, ' ');
+  if (/alert certificate expired/.test(t)) return 'the peer refused our certificate: it has expired (renew DFA_TLS_CERT)';
+  if (/alert (unknown ca|bad certificate|certificate unknown|unsupported certificate|decrypt error)/.test(t)) {
     return 'the peer refused our certificate: it does not trust the CA that signed it (DFA_TLS_CERT)';
   }
-  if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') return 'the peer requires a client certificate and we sent none (set DFA_TLS_CERT and DFA_TLS_KEY)';
-  if (code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' || code === 'ERR_SSL_NO_SHARED_CIPHER') {
+  if (/alert certificate revoked/.test(t)) return 'the peer refused our certificate: it has been revoked (DFA_TLS_CERT)';
+  if (/alert certificate required/.test(t)) return 'the peer requires a client certificate and we sent none (set DFA_TLS_CERT and DFA_TLS_KEY)';
+  if (/alert handshake failure|no shared cipher/.test(t)) {
     return 'the peer refused the TLS handshake: no common cipher suite, or it requires a client certificate (DFA_TLS_CERT / DFA_TLS_KEY)';
   }
-  if (code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' || code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE') {
+  if (/alert protocol version|unsupported protocol|no protocols available/.test(t)) {
     return 'no common TLS version (we require TLS 1.2 or later, PS3.15 B.9; see DFA_TLS_MIN_VERSION)';
   }
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || code === 'ERR_SSL_HTTP_REQUEST') {
+  if (/wrong version number|packet length too long|http request|record layer failure/.test(t)) {
     return 'the peer does not speak TLS on this port (plain DICOM?): use its TLS port, or turn TLS off for this peer';
   }
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'the peer closed the connection during the TLS handshake (not TLS on this port, or it refused our certificate)';
