@@ -64,6 +64,7 @@ const schema = z.object({
   DFA_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
   DFA_PACS_TLS: flag(false), // the PACS node speaks DICOM over TLS
   DFA_SCP_TLS: flag(false), // our SCP speaks DICOM over TLS on DFA_SCP_PORT
+  DFA_SCP_TLS_PORT: port.optional(), // a second SCP port speaking TLS, beside plain DFA_SCP_PORT
   DFA_SCP_TLS_REQUIRE_CLIENT_CERT: flag(true), // mutual TLS: callers need a certificate signed by DFA_TLS_CA
   DFA_DICOMWEB_URL: z.string().url().optional(),
   DFA_DICOMWEB_USERNAME: z.string().optional(),
@@ -111,9 +112,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((c.DFA_TLS_CERT === undefined) !== (c.DFA_TLS_KEY === undefined)) {
     throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_TLS_CERT and DFA_TLS_KEY go together (certificate and its private key, PEM files)');
   }
-  if (c.DFA_SCP_TLS && !c.DFA_TLS_CERT) throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_SCP_TLS needs DFA_TLS_CERT and DFA_TLS_KEY (the certificate our SCP presents)');
-  if (c.DFA_SCP_TLS && c.DFA_SCP_TLS_REQUIRE_CLIENT_CERT && !c.DFA_TLS_CA) {
-    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_SCP_TLS with client certificates required needs DFA_TLS_CA (the CAs that sign the callers\' certificates), or set DFA_SCP_TLS_REQUIRE_CLIENT_CERT=false');
+  const scpTls = c.DFA_SCP_TLS ? 'DFA_SCP_TLS' : c.DFA_SCP_TLS_PORT !== undefined ? 'DFA_SCP_TLS_PORT' : undefined;
+  if (c.DFA_SCP_TLS && c.DFA_SCP_TLS_PORT !== undefined) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_SCP_TLS makes DFA_SCP_PORT itself TLS; DFA_SCP_TLS_PORT adds a TLS port beside a plain DFA_SCP_PORT: set one of them');
+  }
+  if (scpTls && !c.DFA_TLS_CERT) throw new DfaError('CONFIG_INVALID', `bad configuration: ${scpTls} needs DFA_TLS_CERT and DFA_TLS_KEY (the certificate our SCP presents)`);
+  if (scpTls && c.DFA_SCP_TLS_REQUIRE_CLIENT_CERT && !c.DFA_TLS_CA) {
+    throw new DfaError('CONFIG_INVALID', `bad configuration: ${scpTls} with client certificates required needs DFA_TLS_CA (the CAs that sign the callers' certificates), or set DFA_SCP_TLS_REQUIRE_CLIENT_CERT=false`);
   }
   return c;
 }

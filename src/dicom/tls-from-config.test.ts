@@ -34,6 +34,8 @@ test('the loader refuses half or inconsistent TLS settings, naming them', () => 
   assert.throws(() => loadConfig({ DFA_SCP_TLS: 'true' }), /DFA_SCP_TLS needs DFA_TLS_CERT and DFA_TLS_KEY/);
   assert.throws(() => loadConfig({ DFA_SCP_TLS: 'true', DFA_TLS_CERT: pki.server.cert, DFA_TLS_KEY: pki.server.key }), /needs DFA_TLS_CA .* or set DFA_SCP_TLS_REQUIRE_CLIENT_CERT=false/);
   assert.throws(() => loadConfig({ DFA_TLS_MIN_VERSION: 'TLSv1.1' }), /DFA_TLS_MIN_VERSION/);
+  assert.throws(() => loadConfig({ DFA_SCP_TLS_PORT: '2762' }), /DFA_SCP_TLS_PORT needs DFA_TLS_CERT/);
+  assert.throws(() => loadConfig({ DFA_SCP_TLS: 'true', DFA_SCP_TLS_PORT: '2762', DFA_TLS_CERT: 'c', DFA_TLS_KEY: 'k', DFA_TLS_CA: 'a' }), /set one of them/);
   const c = loadConfig({});
   assert.deepEqual([c.DFA_PACS_TLS, c.DFA_SCP_TLS, c.DFA_SCP_TLS_REQUIRE_CLIENT_CERT, c.DFA_TLS_VERIFY_PEER, c.DFA_TLS_MIN_VERSION], [false, false, true, true, 'TLSv1.2']);
 });

@@ -41,7 +41,7 @@ test('mutual TLS: C-ECHO succeeds with BCP 195 parameters, and the SCP saw TLS 1
   try {
     const s = await client(server.port, await pki.settings(pki.client)).echo();
     assert.equal(s.kind, 'success');
-    assert.ok(log.lines.some((l) => /TLS connection .*TLSv1\.3/.test(l)), log.lines.join('\n'));
+    assert.ok(log.lines.some((l) => /TLS connection .*protocol=TLSv1\.3 cipher=TLS_AES_128_GCM_SHA256/.test(l)), log.lines.join('\n'));
     assert.equal(server.tlsRefused, 0);
   } finally {
     await server.close();
@@ -155,6 +155,21 @@ test('plain DICOM to a TLS port, and TLS to a plain port, are refused as such', 
   } finally {
     await server.close();
     await plain.close();
+  }
+});
+
+test('one SCP, two ports: plain DICOM on its port, TLS (mutual) on tlsPort', async () => {
+  const log = memoryLogger('debug');
+  const server = await new DicomServer({ aet: 'TLS_SCP', port: 0, tlsPort: 0, log, timeouts: quick, handlers: {}, tls: await pki.settings(pki.server) }).start();
+  try {
+    assert.ok(server.tlsPort > 0 && server.tlsPort !== server.port);
+    assert.equal((await client(server.port).echo()).kind, 'success');
+    assert.equal((await client(server.tlsPort, await pki.settings(pki.client)).echo()).kind, 'success');
+    await assert.rejects(client(server.tlsPort).echo(), (e: unknown) => isDfaError(e));
+    await assert.rejects(client(server.tlsPort, await pki.settings(pki.expired)).echo(), (e: unknown) => isDfaError(e, 'DICOM_TLS_FAILED'));
+    assert.equal(server.accepted, 2);
+  } finally {
+    await server.close();
   }
 });
 

@@ -29,9 +29,10 @@ export interface TlsSettings {
 /**
  * PS3.15 B.9 (BCP 195 profile) names TLS_{EC,}DHE_RSA_WITH_AES_{128,256}_GCM_SHA{256,384}; RFC 9325
  * 4.2 adds the ECDSA variants. TLS 1.3 suites (RFC 8446 9.1) are listed explicitly, else Node's defaults apply.
+ * AES-128 first: as strong as BCP 195 asks, and less CPU per byte than AES-256 for a 150 MB C-GET.
  */
 export const BCP195_CIPHERS = [
-  'TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
   'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
   'ECDHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384',
 ].join(':');

@@ -41,8 +41,9 @@ export interface ScpOptions {
   readonly timeouts?: Partial<DimseTimeouts>;
   /** Called for each instance written to the inbox (not for expected retrievals), with its sender. */
   readonly onInboxed?: (r: RetrievedInstance, from: { readonly callingAet: string }) => void;
-  /** Listen for DICOM over TLS (PS3.15 B.1) instead of plain TCP (DFA_SCP_TLS). */
+  /** DICOM over TLS (PS3.15 B.1) on `port` (DFA_SCP_TLS), or with `tlsPort` on a second port beside plain `port` (DFA_SCP_TLS_PORT). */
   readonly tls?: TlsSettings;
+  readonly tlsPort?: number;
 }
 
 export class DicomScp {
@@ -62,6 +63,7 @@ export class DicomScp {
       log: opts.log,
       timeouts: opts.timeouts,
       tls: opts.tls,
+      tlsPort: opts.tlsPort,
       handlers: { onStore: (i) => this.onStore(i) },
       transientDatasets: true, // onStore has written the instance (or failed) when it settles
     });
@@ -141,7 +143,8 @@ export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Log
   const allowed = config.DFA_SCP_ALLOWED_AETS ?? (config.DFA_PACS_AET ? [config.DFA_PACS_AET] : undefined);
   return new DicomScp({
     aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log, onInboxed,
-    ...(config.DFA_SCP_TLS ? { tls: tlsFromConfig(config) } : {}),
+    ...(config.DFA_SCP_TLS || config.DFA_SCP_TLS_PORT !== undefined ? { tls: tlsFromConfig(config) } : {}),
+    ...(config.DFA_SCP_TLS_PORT !== undefined ? { tlsPort: config.DFA_SCP_TLS_PORT } : {}),
     timeouts: { connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS, associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS, dimseMs: config.DFA_DIMSE_TIMEOUT_MS, idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS },
   });
 }

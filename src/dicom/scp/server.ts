@@ -53,9 +53,11 @@ export interface DicomServerOptions {
   /** The handlers keep no reference to a request's data set once they settle: its memory is reused
    * for the next one on the association (Association.reuseDatasets). */
   readonly transientDatasets?: boolean;
-  /** This port speaks DICOM over TLS (PS3.15 B.1): our certificate, and mutual TLS unless
-   * `requireClientCert` is false. Unset: plain TCP. */
+  /** DICOM over TLS (PS3.15 B.1): our certificate, and mutual TLS unless `requireClientCert` is
+   * false. On `port` itself, or with `tlsPort` on that second port beside plain `port`. Unset: plain TCP. */
   readonly tls?: TlsSettings;
+  readonly tlsPort?: number; // 0: any free port
+
 }
 
 const QR_TS = [TS.EXPLICIT_LE, TS.IMPLICIT_LE] as readonly string[];
@@ -106,22 +108,41 @@ export class DicomServer {
 
   async start(): Promise<this> {
     const tls = this.opts.tls;
-    const server = tls ? this.tlsServer(tls) : createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
+    const extraTls = tls !== undefined && this.opts.tlsPort !== undefined;
+    const server = tls && !extraTls ? this.tlsServer(tls) : createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
       reuseReadBuffer(s);
       s.resume();
       this.onConnection(s);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(new DfaError('CONFIG_INVALID',
-        `DICOM SCP '${this.opts.aet}' cannot listen on ${this.host}:${this.opts.port}: ${e.code === 'EADDRINUSE' ? 'port already in use (set DFA_SCP_PORT to a free port)' : e.message}`, { cause: e })));
-      server.listen(this.opts.port, this.host, () => resolve());
-    });
-    const addr = server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.port = await this.listen(server, this.opts.port, 'DFA_SCP_PORT');
     this.server = server;
-    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port, tls: tls !== undefined });
+    if (tls && extraTls) {
+      const t = this.tlsServer(tls);
+      try {
+        this.tlsPort = await this.listen(t, this.opts.tlsPort ?? 0, 'DFA_SCP_TLS_PORT');
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+      this.tlsListener = t;
+    }
+    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port, tls: tls !== undefined && !extraTls, ...(extraTls ? { tlsPort: this.tlsPort } : {}) });
     return this;
   }
+
+  private async listen(server: Server, port: number, setting: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new DfaError('CONFIG_INVALID',
+        `DICOM SCP '${this.opts.aet}' cannot listen on ${this.host}:${port}: ${e.code === 'EADDRINUSE' ? `port already in use (set ${setting} to a free port)` : e.message}`, { cause: e })));
+      server.listen(port, this.host, () => resolve());
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /** With `tlsPort`: the port the TLS listener got (0 until started or without one). */
+  tlsPort = 0;
+  private tlsListener?: Server;
 
   /** TLS handshakes refused since start (for logs and tests). */
   tlsRefused = 0;
@@ -153,9 +174,10 @@ export class DicomServer {
 
   async close(): Promise<void> {
     for (const a of this.open) a.abort('server closing');
-    const s = this.server;
+    const listeners = [this.server, this.tlsListener];
     this.server = undefined;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    this.tlsListener = undefined;
+    for (const s of listeners) if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
   private onConnection(socket: Socket): void {
