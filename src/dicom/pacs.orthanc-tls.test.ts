@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDfaError } from '../core/errors.ts';
@@ -120,5 +120,30 @@ test('a PACS certificate from an untrusted CA, or expired, is refused by our SCU
       isDfaError(e, 'DICOM_TLS_FAILED') && /its certificate has expired: 'CN=localhost'.*to Jan {1,2}1 00:00:00 2021 GMT/.test(e.message));
   } finally {
     await expired.stop();
+  }
+});
+
+test('Orthanc → us: a C-MOVE from an Orthanc whose certificate our SCP does not trust is refused, and our log says why', async () => {
+  const scpPort = await freePort();
+  const orthanc = await tlsOrthanc(pki.rogue, scpPort);
+  const log = memoryLogger('debug');
+  // Our SCU trusts both CAs (to reach this Orthanc at all); our SCP trusts only the test CA.
+  const both = { ...(await pki.settings(pki.client)), ca: [await readFile(pki.ca), await readFile(pki.otherCa)] };
+  const pacs = createPacs({
+    dimse: { host: '127.0.0.1', port: orthanc.dicomPort, calledAet: orthanc.aet, callingAet: 'DFA', timeouts: quick, tls: both },
+    retrieve: ['c-move'], store: 'c-store',
+    moveScp: { host: '127.0.0.1', port: scpPort, inboxDir: join(scratch, 'inbox-refused'), tls: await pki.settings(pki.server) },
+    log,
+  });
+  try {
+    const stored = await pacs.store([join(CIP64_DICOM_DIR, 'IMG0001.dcm')]);
+    assert.equal(stored[0].ok, true);
+    const study = (await pacs.findStudies({}))[0].studyInstanceUid;
+    await assert.rejects(pacs.retrieve({ studyInstanceUid: study }, join(scratch, 'refused')), (e: unknown) =>
+      isDfaError(e) && /our SCP refused \d+ TLS connection\(s\) meanwhile/.test(e.message));
+    assert.ok(log.lines.some((l) => /refused TLS connection from 127\.0\.0\.1:\d+: the client's certificate 'CN=localhost' \(issued by 'CN=Untrusted CA'.* not signed by a CA we trust/.test(l)), log.lines.join('\n'));
+  } finally {
+    await pacs.close();
+    await orthanc.stop();
   }
 });

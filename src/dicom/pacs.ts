@@ -146,12 +146,16 @@ class CompositePacs implements DicomPacs {
         if (!this.dimse) return { instances: [], problem: 'no DIMSE peer configured (DFA_PACS_HOST)' };
         const scp = await this.moveDestination();
         const exp = scp.expect(req.studyInstanceUid, req.seriesInstanceUid, destDir);
+        const tlsRefusedBefore = scp.server.tlsRefused;
         try {
           const outcome = await this.dimse.move(req, scp.aet);
           const writeProblem = await exp.settle();
           if (writeProblem) return { instances: [...exp.received], problem: `C-MOVE: could not write a received instance to ${destDir}: ${writeProblem}` };
           let problem = judge('C-MOVE', outcome, exp.received.length);
-          if (problem && exp.received.length === 0 && outcome.kind === 'failure') {
+          const tlsRefused = scp.server.tlsRefused - tlsRefusedBefore;
+          if (problem && tlsRefused > 0) {
+            problem += ` — our SCP refused ${tlsRefused} TLS connection(s) meanwhile (its log says why: the PACS's certificate, or TLS off on its side)`;
+          } else if (problem && exp.received.length === 0 && outcome.kind === 'failure') {
             problem += ` — if the PACS log says the destination is unknown, add AE '${scp.aet}' at ${scp.host}:${scp.port} to its modality list`;
           }
           return { instances: [...exp.received], problem };
