@@ -119,17 +119,23 @@ async function main(): Promise<void> {
       ['ours C-STORE TLS', ourStore(scpTlsPort, clientTls)],
     ];
     const times = new Map<string, number[]>();
+    // CPU seconds of this process (our side only; dcmtk and Orthanc are other processes): robust to
+    // the machine's load, which the wall-clock ratios are not.
+    const cpu = new Map<string, number[]>();
     for (let r = 0; r <= RUNS; r++) {
       const order = methods.map((_, i) => methods[r % 2 === 0 ? i : i ^ 1]);
       for (const [label, fn] of order) {
         const dest = join(scratch, `out-${r}`);
         await mkdir(dest, { recursive: true });
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         const n = await fn(dest);
         const s = (performance.now() - t0) / 1000;
+        const c = process.cpuUsage(c0);
         await rm(dest, { recursive: true, force: true });
         if (n !== SLICES) throw new Error(`${label}: ${n} instances, expected ${SLICES}`);
         if (r > 0) times.set(label, [...(times.get(label) ?? []), s]);
+        if (r > 0) cpu.set(label, [...(cpu.get(label) ?? []), (c.user + c.system) / 1e6]);
       }
       process.stderr.write(`bench: round ${r}${r === 0 ? ' (warm-up)' : ''} done\n`);
     }
@@ -142,6 +148,8 @@ async function main(): Promise<void> {
     // Plain C-GET ran twice per round, on both sides of the TLS one: TLS is compared with their mean.
     const plainGet = (times.get('ours C-GET plain') ?? []).map((v, i) => (v + (times.get('ours C-GET plain (2)') ?? [])[i]) / 2);
     times.set('ours C-GET plain (mean of 2)', plainGet);
+    const cpuMed = (k: string) => median(cpu.get(k) ?? []).toFixed(3);
+    const cpuRatio = (a: string, b: string) => `${(median(cpu.get(a) ?? []) / median(cpu.get(b) ?? [])).toFixed(2)}×`;
     const mb = (SIZE * SIZE * 2 * SLICES) / 1e6;
     process.stdout.write([
       `DICOM TLS benchmark — chest phantom ${SIZE}×${SIZE}×${SLICES} (${mb.toFixed(0)} MB pixel data), Orthanc 1.10 plain and with mutual DICOM TLS on loopback, median of ${RUNS} rounds (+1 warm-up), ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)}`,
@@ -151,6 +159,11 @@ async function main(): Promise<void> {
       `| ours: C-GET study from Orthanc | ${median(plainGet).toFixed(3)} | ${med('ours C-GET TLS')} | ${ratio('ours C-GET TLS', 'ours C-GET plain (mean of 2)')} | ≤ 1.3× |`,
       `| dcmtk: storescu → storescp, ${SLICES} instances | ${med('storescu plain')} | ${med('storescu TLS')} | ${ratio('storescu TLS', 'storescu plain')} | (reference) |`,
       `| ours: C-STORE → dcmtk storescp, ${SLICES} instances | ${med('ours C-STORE plain')} | ${med('ours C-STORE TLS')} | ${ratio('ours C-STORE TLS', 'ours C-STORE plain')} | — |`,
+      '',
+      '| our process CPU (s, median) | plain | TLS | TLS ÷ plain |',
+      '|---|---|---|---|',
+      `| C-GET study | ${cpuMed('ours C-GET plain')} | ${cpuMed('ours C-GET TLS')} | ${cpuRatio('ours C-GET TLS', 'ours C-GET plain')} |`,
+      `| C-STORE ${SLICES} instances | ${cpuMed('ours C-STORE plain')} | ${cpuMed('ours C-STORE TLS')} | ${cpuRatio('ours C-STORE TLS', 'ours C-STORE plain')} |`,
       '',
       '| ours ÷ dcmtk, same run | ratio |',
       '|---|---|',

@@ -57,7 +57,6 @@ export interface DicomServerOptions {
    * false. On `port` itself, or with `tlsPort` on that second port beside plain `port`. Unset: plain TCP. */
   readonly tls?: TlsSettings;
   readonly tlsPort?: number; // 0: any free port
-
 }
 
 const QR_TS = [TS.EXPLICIT_LE, TS.IMPLICIT_LE] as readonly string[];
@@ -116,7 +115,7 @@ export class DicomServer {
     });
     this.port = await this.listen(server, this.opts.port, 'DFA_SCP_PORT');
     this.server = server;
-    if (tls && extraTls) {
+    if (extraTls) {
       const t = this.tlsServer(tls);
       try {
         this.tlsPort = await this.listen(t, this.opts.tlsPort ?? 0, 'DFA_SCP_TLS_PORT');
@@ -159,6 +158,7 @@ export class DicomServer {
         return;
       }
       this.opts.log.debug('TLS connection', { peer, protocol: s.getProtocol(), cipher: s.getCipher().standardName });
+      reuseReadBuffer(s); // works on the TLS handle too: decrypted records land in one buffer
       this.onConnection(s);
     });
     // Failed handshakes; Node has already closed the socket, so its address is gone.
