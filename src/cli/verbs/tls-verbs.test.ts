@@ -75,5 +75,5 @@ test('dfa scp with DFA_SCP_TLS answers echoscu +tls and refuses a plain echoscu'
   } finally {
     await stop(p);
   }
-  assert.match(err(), /refused TLS connection: the client does not speak TLS/);
+  assert.match(err(), /refused TLS connection from 127\.0\.0\.1:\d+: the client does not speak TLS/);
 });

@@ -149,7 +149,7 @@ test('plain DICOM to a TLS port, and TLS to a plain port, are refused as such', 
   const plain = await new DicomServer({ aet: 'TLS_SCP', port: 0, log: memoryLogger('error'), timeouts: { ...quick, associationMs: 300 }, handlers: {} }).start();
   try {
     await assert.rejects(client(server.port).echo(), (e: unknown) => isDfaError(e));
-    await waitFor(() => log.lines.some((l) => /the client does not speak TLS \(plain DICOM sent to a TLS port\)/.test(l)));
+    await waitFor(() => log.lines.some((l) => /refused TLS connection from 127\.0\.0\.1:\d+: the client does not speak TLS \(plain DICOM sent to a TLS port\)/.test(l)));
     await assert.rejects(client(plain.port, await pki.settings(pki.client)).echo(), (e: unknown) =>
       isDfaError(e, 'DICOM_TLS_FAILED') && /does not speak TLS on this port|closed the connection during the TLS handshake/.test(e.message));
   } finally {

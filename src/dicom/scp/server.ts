@@ -4,6 +4,7 @@
  * interfaces by accident) and rejects calling AE titles not on its allow-list, saying what to configure.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
@@ -148,7 +149,7 @@ export class DicomServer {
 
   /** A TLS listener; a refused handshake or client certificate is logged with the reason and never reaches DICOM. */
   private tlsServer(tls: TlsSettings): Server {
-    const server = createTlsServer(serverTlsOptions(tls, this.opts.timeouts?.associationMs ?? DEFAULT_TIMEOUTS.associationMs), (s: TLSSocket) => {
+    const tlsServer = createTlsServer(serverTlsOptions(tls, this.opts.timeouts?.associationMs ?? DEFAULT_TIMEOUTS.associationMs), (s: TLSSocket) => {
       const peer = `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
       const refusal = clientRefusal(s, tls);
       if (refusal) {
@@ -161,15 +162,19 @@ export class DicomServer {
       reuseReadBuffer(s); // works on the TLS handle too: decrypted records land in one buffer
       this.onConnection(s);
     });
-    // Failed handshakes; Node has already closed the socket, so its address is gone.
-    server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
+    // A failed handshake reaches 'tlsClientError' after Node closed the socket, its address gone: the
+    // plain listener hands each connection to the TLS server (tls docs: "emit('connection') to inject
+    // connections") inside an async context that remembers who called.
+    const caller = new AsyncLocalStorage<string>();
+    tlsServer.on('tlsClientError', (e: NodeJS.ErrnoException) => {
       this.tlsRefused++;
+      const peer = caller.getStore() ?? 'an unknown peer';
       const why = e.code === 'ERR_SSL_HTTP_REQUEST' || e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'the client does not speak TLS (plain DICOM sent to a TLS port)'
         : e.code === 'ECONNRESET' ? 'the client closed the connection during the TLS handshake (does it trust the CA of our certificate?)'
           : tlsFailureReason(e);
-      this.opts.log.warn(`refused TLS connection: ${why}`, { code: e.code });
+      this.opts.log.warn(`refused TLS connection from ${peer}: ${why}`, { peer, code: e.code });
     });
-    return server;
+    return createServer({ noDelay: true }, (raw) => caller.run(`${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`, () => tlsServer.emit('connection', raw)));
   }
 
   async close(): Promise<void> {

@@ -100,7 +100,7 @@ test('dcmtk trusting another CA refuses our SCP certificate; one from an untrust
     const r = await run('echoscu', [...tlsArgs(pki.client, pki.otherCa), '-aec', 'DFA', '127.0.0.1', String(scp.port)], { env }).then(() => undefined, (e: { stderr?: string }) => e);
     assert.ok(r, 'echoscu must fail');
     assert.match(r.stderr ?? '', /certificate verify failed|unable to get local issuer|TLS/i);
-    await waitFor(() => log.lines.some((l) => /refused TLS connection: the peer refused our certificate: it does not trust the CA that signed it/.test(l)));
+    await waitFor(() => log.lines.some((l) => /refused TLS connection from 127\.0\.0\.1:\d+: the peer refused our certificate: it does not trust the CA that signed it/.test(l)));
     await assert.rejects(run('echoscu', [...tlsArgs(pki.rogue), '-aec', 'DFA', '127.0.0.1', String(scp.port)], { env }));
     assert.ok(log.lines.some((l) => /the client's certificate 'CN=localhost' \(issued by 'CN=Untrusted CA'.* is not signed by a CA we trust/.test(l)), log.lines.join('\n'));
   } finally {
