@@ -4,8 +4,6 @@
  * interfaces by accident) and rejects calling AE titles not on its allow-list, saying what to configure.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { DfaError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseMessage, type DimseTimeouts } from '../dimse/association.ts';
@@ -13,7 +11,8 @@ import { CMD } from '../dimse/command.ts';
 import { decodeIdentifier, encodeIdentifier, transcodeLittleEndian, type Identifier } from '../dimse/dataset.ts';
 import { encodeAssociateAc, encodeAssociateRj, type AcceptedContext, type ProposedContext } from '../dimse/pdu.ts';
 import { storeResponder, type InstanceHandler, type SubOperations } from '../dimse/scu.ts';
-import { clientRefusal, serverTlsOptions, tlsFailureReason, type TlsSettings } from '../dimse/tls.ts';
+import { tlsListener } from './tls-listener.ts';
+import type { TlsSettings } from '../dimse/tls.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, TS, VERIFICATION } from '../dimse/uids.ts';
 
 export interface RequestContext {
@@ -147,34 +146,15 @@ export class DicomServer {
   /** TLS handshakes refused since start (for logs and tests). */
   tlsRefused = 0;
 
-  /** A TLS listener; a refused handshake or client certificate is logged with the reason and never reaches DICOM. */
   private tlsServer(tls: TlsSettings): Server {
-    const tlsServer = createTlsServer(serverTlsOptions(tls, this.opts.timeouts?.associationMs ?? DEFAULT_TIMEOUTS.associationMs), (s: TLSSocket) => {
-      const peer = `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
-      const refusal = clientRefusal(s, tls);
-      if (refusal) {
-        this.tlsRefused++;
-        this.opts.log.warn(`refused TLS connection from ${peer}: ${refusal}`, { peer, code: s.authorizationError });
-        s.destroy();
-        return;
-      }
-      this.opts.log.debug('TLS connection', { peer, protocol: s.getProtocol(), cipher: s.getCipher().standardName });
-      reuseReadBuffer(s); // works on the TLS handle too: decrypted records land in one buffer
-      this.onConnection(s);
+    return tlsListener({
+      tls, handshakeTimeoutMs: this.opts.timeouts?.associationMs ?? DEFAULT_TIMEOUTS.associationMs, log: this.opts.log,
+      onRefused: () => this.tlsRefused++,
+      onSecure: (s) => {
+        reuseReadBuffer(s); // works on the TLS handle too: decrypted records land in one buffer
+        this.onConnection(s);
+      },
     });
-    // A failed handshake reaches 'tlsClientError' after Node closed the socket, its address gone: the
-    // plain listener hands each connection to the TLS server (tls docs: "emit('connection') to inject
-    // connections") inside an async context that remembers who called.
-    const caller = new AsyncLocalStorage<string>();
-    tlsServer.on('tlsClientError', (e: NodeJS.ErrnoException) => {
-      this.tlsRefused++;
-      const peer = caller.getStore() ?? 'an unknown peer';
-      const why = e.code === 'ERR_SSL_HTTP_REQUEST' || e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'the client does not speak TLS (plain DICOM sent to a TLS port)'
-        : e.code === 'ECONNRESET' ? 'the client closed the connection during the TLS handshake (does it trust the CA of our certificate?)'
-          : tlsFailureReason(e);
-      this.opts.log.warn(`refused TLS connection from ${peer}: ${why}`, { peer, code: e.code });
-    });
-    return createServer({ noDelay: true }, (raw) => caller.run(`${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`, () => tlsServer.emit('connection', raw)));
   }
 
   async close(): Promise<void> {
