@@ -24,6 +24,7 @@ const duration = z
     const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
     return Math.round(Number(m[1]) * (unit[m[2] ?? 's'] ?? 1000));
   });
+const flag = (dflt: boolean) => z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').default(dflt);
 
 export const RETRIEVE_METHODS = ['c-get', 'c-move', 'wado-rs'] as const;
 export type RetrieveMethod = (typeof RETRIEVE_METHODS)[number];
@@ -68,6 +69,18 @@ const schema = z.object({
   DFA_SCP_ALLOWED_PEERS: list.optional(),
   DFA_SCP_MAX_ASSOCIATIONS: z.coerce.number().int().min(1).max(1000).default(16), // more: A-ASSOCIATE-RJ transient
   DFA_DICOM_MAX_DATASET_MB: z.coerce.number().positive().max(4096).default(512), // one received data set, SCP and SCU
+  // DICOM over TLS (PS3.15 B.1/B.9): PEM files; one certificate serves as SCU and SCP.
+  DFA_TLS_CERT: z.string().optional(),
+  DFA_TLS_KEY: z.string().optional(),
+  DFA_TLS_KEY_PASSWORD: z.string().optional(),
+  DFA_TLS_CA: list.optional(), // CAs trusted for peers' certificates; default: Node's bundled roots
+  DFA_TLS_VERIFY_PEER: flag(true), // SCU: refuse a PACS certificate that does not verify
+  DFA_TLS_CHECK_HOSTNAME: flag(true), // SCU: the PACS certificate must name DFA_PACS_HOST
+  DFA_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  DFA_PACS_TLS: flag(false), // the PACS node speaks DICOM over TLS
+  DFA_SCP_TLS: flag(false), // our SCP speaks DICOM over TLS on DFA_SCP_PORT
+  DFA_SCP_TLS_PORT: port.optional(), // a second SCP port speaking TLS, beside plain DFA_SCP_PORT
+  DFA_SCP_TLS_REQUIRE_CLIENT_CERT: flag(true), // mutual TLS: callers need a certificate signed by DFA_TLS_CA
   DFA_DICOMWEB_URL: z.string().url().optional(),
   DFA_DICOMWEB_USERNAME: z.string().optional(),
   DFA_DICOMWEB_PASSWORD: z.string().optional(),
@@ -141,6 +154,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = r.data;
   if (c.DFA_PACS_HOST && (!c.DFA_PACS_PORT || !c.DFA_PACS_AET)) {
     throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_PACS_HOST needs DFA_PACS_PORT and DFA_PACS_AET');
+  }
+  if ((c.DFA_TLS_CERT === undefined) !== (c.DFA_TLS_KEY === undefined)) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_TLS_CERT and DFA_TLS_KEY go together (certificate and its private key, PEM files)');
+  }
+  const scpTls = c.DFA_SCP_TLS ? 'DFA_SCP_TLS' : c.DFA_SCP_TLS_PORT !== undefined ? 'DFA_SCP_TLS_PORT' : undefined;
+  if (c.DFA_SCP_TLS && c.DFA_SCP_TLS_PORT !== undefined) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_SCP_TLS makes DFA_SCP_PORT itself TLS; DFA_SCP_TLS_PORT adds a TLS port beside a plain DFA_SCP_PORT: set one of them');
+  }
+  if (scpTls && !c.DFA_TLS_CERT) throw new DfaError('CONFIG_INVALID', `bad configuration: ${scpTls} needs DFA_TLS_CERT and DFA_TLS_KEY (the certificate our SCP presents)`);
+  if (scpTls && c.DFA_SCP_TLS_REQUIRE_CLIENT_CERT && !c.DFA_TLS_CA) {
+    throw new DfaError('CONFIG_INVALID', `bad configuration: ${scpTls} with client certificates required needs DFA_TLS_CA (the CAs that sign the callers' certificates), or set DFA_SCP_TLS_REQUIRE_CLIENT_CERT=false`);
   }
   return c;
 }

@@ -24,6 +24,7 @@ export type DfaErrorCode =
   | 'DICOM_AE_NOT_ALLOWED' // peer refused our AE / unknown move destination
   | 'DICOM_TIMEOUT'
   | 'DICOM_CONNECTION_FAILED'
+  | 'DICOM_TLS_FAILED' // handshake refused: certificate expired / unknown CA / wrong host, not TLS
   | 'DICOM_OPERATION_FAILED' // DIMSE failure status
   | 'DICOMWEB_HTTP_ERROR'
   | 'RETRIEVE_FAILED' // every retrieval method failed
@@ -91,6 +92,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'REVIEW_NOT_PENDING':
     case 'SERVICE_UNREACHABLE':
     case 'DICOM_CONNECTION_FAILED':
+    case 'DICOM_TLS_FAILED':
     case 'DICOM_ASSOCIATION_REJECTED':
     case 'DICOM_AE_NOT_ALLOWED':
     case 'FHIR_AUTH_FAILED':

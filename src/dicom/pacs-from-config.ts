@@ -13,6 +13,7 @@ import { createPacs, type DicomPacs } from './pacs.ts';
 import { dimseLimits } from './dimse/limits.ts';
 import { allowedPeers } from './scp/peers.ts';
 import type { DicomScp } from './scp/receiver.ts';
+import { tlsFromConfig } from './tls-from-config.ts';
 
 export const EMBEDDED_PACS_AET = 'DFA_PACS';
 
@@ -40,21 +41,24 @@ export async function pacsFromConfig(config: Config, log: Logger, opts: { scp?: 
   const host = scpHost(config);
   const limits = dimseLimits(config);
   const peers = allowedPeers(config);
+  const tls = config.DFA_PACS_TLS || config.DFA_SCP_TLS ? tlsFromConfig(config) : undefined;
+  const scpTls = config.DFA_SCP_TLS ? { tls } : {};
   const moveScp = opts.scp ?? {
     host, port: config.DFA_SCP_PORT, inboxDir: join(config.DFA_DATA_DIR, 'inbox'), limits, maxAssociations: config.DFA_SCP_MAX_ASSOCIATIONS,
-    ...(peers ? { allowedPeers: peers } : {}),
+    ...(peers ? { allowedPeers: peers } : {}), ...scpTls,
   };
   const dicomweb = config.DFA_DICOMWEB_URL
     ? { baseUrl: config.DFA_DICOMWEB_URL, username: config.DFA_DICOMWEB_USERNAME, password: config.DFA_DICOMWEB_PASSWORD, token: config.DFA_DICOMWEB_TOKEN, auth: dicomWebAuthFromConfig(config) }
     : undefined;
   if (config.DFA_PACS_HOST || dicomweb) {
     const dimse = config.DFA_PACS_HOST && config.DFA_PACS_PORT && config.DFA_PACS_AET
-      ? { host: config.DFA_PACS_HOST, port: config.DFA_PACS_PORT, calledAet: config.DFA_PACS_AET, callingAet: config.DFA_AET, timeouts, limits }
+      ? { host: config.DFA_PACS_HOST, port: config.DFA_PACS_PORT, calledAet: config.DFA_PACS_AET, callingAet: config.DFA_AET, timeouts, limits, ...(config.DFA_PACS_TLS ? { tls } : {}) }
       : undefined;
     return createPacs({ dimse, dicomweb, retrieve: config.DFA_RETRIEVE, store: config.DFA_STORE, moveScp, log });
   }
   const { embedded, release } = await acquireEmbedded(join(config.DFA_DATA_DIR, 'pacs'), log, timeouts);
-  embedded.addKnownAe(config.DFA_AET, { host: moveScp.host, port: moveScp.port });
+  // The embedded PACS is plain DICOM on loopback; it reaches our SCP over TLS when DFA_SCP_TLS is on.
+  embedded.addKnownAe(config.DFA_AET, { host: moveScp.host, port: moveScp.port, ...scpTls });
   // DICOMweb is not served by the embedded PACS: keep the DIMSE methods of DFA_RETRIEVE.
   const retrieve = config.DFA_RETRIEVE.filter((m) => m !== 'wado-rs');
   const pacs = createPacs({

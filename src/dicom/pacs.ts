@@ -13,6 +13,7 @@ import { DicomWebClient, type DicomWebClientOptions } from './dicomweb/client.ts
 import type { DimseTimeouts } from './dimse/association.ts';
 import type { PeerOptions } from './dimse/connect.ts';
 import type { DimseLimits } from './dimse/limits.ts';
+import type { TlsSettings } from './dimse/tls.ts';
 import { instanceIdentifier, seriesIdentifier, studyIdentifier, toInstanceRecord, toSeriesRecord, toStudyRecord } from './dimse/queries.ts';
 import { DimseClient, type RetrieveOutcome } from './dimse/scu.ts';
 import { InstanceFiles } from './scp/instance-file.ts';
@@ -22,7 +23,7 @@ import { DicomScp } from './scp/receiver.ts';
 export interface PacsOptions {
   /** The PACS's DICOM node; our AE title is `callingAet`. */
   readonly dimse?: { readonly host: string; readonly port: number; readonly calledAet: string; readonly callingAet: string; readonly timeouts?: Partial<DimseTimeouts>;
-    readonly limits?: Partial<DimseLimits> };
+    readonly limits?: Partial<DimseLimits>; readonly tls?: TlsSettings };
   readonly dicomweb?: DicomWebClientOptions;
   readonly retrieve: readonly RetrieveMethod[];
   readonly store: StoreMethod;
@@ -32,7 +33,7 @@ export interface PacsOptions {
    */
   readonly moveScp?: DicomScp | {
     readonly host: string; readonly port: number; readonly inboxDir: string; readonly aet?: string;
-    readonly allowedPeers?: readonly AllowedPeer[]; readonly maxAssociations?: number; readonly limits?: Partial<DimseLimits>;
+    readonly allowedPeers?: readonly AllowedPeer[]; readonly maxAssociations?: number; readonly limits?: Partial<DimseLimits>; readonly tls?: TlsSettings;
   };
   readonly log: Logger;
 }
@@ -153,12 +154,16 @@ class CompositePacs implements DicomPacs {
         // Only the PACS's C-STORE sub-operations for this C-MOVE (Move Originator AE and Message ID,
         // PS3.7 9.1.1.1) join this retrieval; anything else pushed meanwhile goes to the inbox.
         const exp = scp.expect(req.studyInstanceUid, req.seriesInstanceUid, destDir, { pacsAet: this.dimse.peer.calledAet });
+        const tlsRefusedBefore = scp.server.tlsRefused;
         try {
           const outcome = await this.dimse.move(req, scp.aet, { messageId: exp.moveMessageId });
           const writeProblem = await exp.settle();
           if (writeProblem) return { instances: [...exp.received], problem: `C-MOVE: could not write a received instance to ${destDir}: ${writeProblem}` };
           let problem = judge('C-MOVE', outcome, exp.received.length);
-          if (problem && exp.received.length === 0 && outcome.kind === 'failure') {
+          const tlsRefused = scp.server.tlsRefused - tlsRefusedBefore;
+          if (problem && tlsRefused > 0) {
+            problem += ` — our SCP refused ${tlsRefused} TLS connection(s) meanwhile (its log says why: the PACS's certificate, or TLS off on its side)`;
+          } else if (problem && exp.received.length === 0 && outcome.kind === 'failure') {
             problem += ` — if the PACS log says the destination is unknown, add AE '${scp.aet}' at ${scp.host}:${scp.port} to its modality list`;
           }
           return { instances: [...exp.received], problem };
@@ -186,7 +191,7 @@ class CompositePacs implements DicomPacs {
       aet: ms.aet ?? this.opts.dimse.callingAet, host: ms.host, port: ms.port, allowedAets: [this.opts.dimse.calledAet],
       ...(ms.allowedPeers ? { allowedPeers: ms.allowedPeers } : {}), ...(ms.maxAssociations ? { maxAssociations: ms.maxAssociations } : {}),
       limits: ms.limits ?? this.opts.dimse.limits,
-      sink: { dir: ms.inboxDir }, log: this.opts.log, timeouts: this.opts.dimse.timeouts,
+      sink: { dir: ms.inboxDir }, log: this.opts.log, timeouts: this.opts.dimse.timeouts, tls: ms.tls,
     }).start();
     this.ownsScp = true;
     return this.scp;

@@ -18,6 +18,8 @@ export interface OrthancModality {
   aet: string;
   host?: string; // default 127.0.0.1
   port: number;
+  /** Orthanc reaches this modality over DICOM TLS (UseDicomTls, Orthanc ≥ 1.9). */
+  tls?: boolean;
 }
 
 export interface OrthancOptions {
@@ -53,7 +55,7 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
   const aet = opts.aet ?? 'ORTHANC';
   const modalities: Record<string, unknown> = {};
   for (const [name, m] of Object.entries(opts.modalities ?? {})) {
-    modalities[name] = { AET: m.aet, Host: m.host ?? '127.0.0.1', Port: m.port, AllowEcho: true, AllowFind: true, AllowMove: true, AllowGet: true, AllowStore: true };
+    modalities[name] = { AET: m.aet, Host: m.host ?? '127.0.0.1', Port: m.port, AllowEcho: true, AllowFind: true, AllowMove: true, AllowGet: true, AllowStore: true, ...(m.tls ? { UseDicomTls: true } : {}) };
   }
   const config = {
     Name: 'dfa-test',

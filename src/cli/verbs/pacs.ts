@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { DfaError } from '../../core/errors.ts';
 import { EmbeddedPacs, type KnownAe } from '../../dicom/embedded-pacs/embedded-pacs.ts';
 import { EMBEDDED_PACS_AET, dimseTimeouts } from '../../dicom/pacs-from-config.ts';
+import type { TlsSettings } from '../../dicom/dimse/tls.ts';
+import { tlsFromConfig } from '../../dicom/tls-from-config.ts';
 import type { Verb } from '../verb.ts';
 
-/** 'AET@host:port' → [aet, {host, port}] */
-function knownAe(spec: string): [string, KnownAe] {
-  const m = /^([^@]{1,16})@([^:]+):(\d+)$/.exec(spec);
-  if (!m) throw new DfaError('CONFIG_INVALID', `--known '${spec}': expected AET@host:port`);
-  return [m[1], { host: m[2], port: Number(m[3]) }];
+/** 'AET@host:port' → [aet, {host, port}]; a '+tls' suffix: C-MOVE to it over TLS (DFA_TLS_*). */
+function knownAe(spec: string, tls: () => TlsSettings): [string, KnownAe] {
+  const m = /^([^@]{1,16})@([^:]+):(\d+)(\+tls)?$/.exec(spec);
+  if (!m) throw new DfaError('CONFIG_INVALID', `--known '${spec}': expected AET@host:port or AET@host:port+tls`);
+  return [m[1], { host: m[2], port: Number(m[3]), ...(m[4] ? { tls: tls() } : {}) }];
 }
 
 export const verb: Verb = {
@@ -18,6 +20,7 @@ export const verb: Verb = {
     'npx dfa pacs --port 4242',
     'npx dfa pacs --port 4242 --aet DEVPACS --known DFA@127.0.0.1:11112 --known STORESCP@127.0.0.1:11113',
     'npx dfa pacs --host 0.0.0.0 --port 4242 --allow DFA,WORKSTATION   # reachable from the network, AE allow-list',
+    'DFA_TLS_CERT=pacs.pem DFA_TLS_KEY=pacs.key DFA_TLS_CA=ca.pem npx dfa pacs --port 2762 --tls --known STORESCP@127.0.0.1:11113+tls   # DICOM over TLS',
   ],
   flags: [
     '--port <n>         DIMSE port (default 4242)',
@@ -32,20 +35,27 @@ export const verb: Verb = {
       args: [...args],
       options: {
         port: { type: 'string', default: '4242' }, host: { type: 'string', default: '127.0.0.1' }, aet: { type: 'string', default: EMBEDDED_PACS_AET },
-        dir: { type: 'string' }, known: { type: 'string', multiple: true, default: [] }, allow: { type: 'string' },
+        dir: { type: 'string' }, known: { type: 'string', multiple: true, default: [] }, allow: { type: 'string' }, tls: { type: 'boolean', default: false },
       },
     });
     const port = Number(v.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `--port: not a port number: ${v.port}`);
     const c = ctx.config;
     // Our own SCP is always a known C-MOVE destination, as `dfa serve` runs it.
-    const known = Object.fromEntries([[c.DFA_AET, { host: c.DFA_SCP_HOST, port: c.DFA_SCP_PORT }], ...(v.known ?? []).map(knownAe)]);
+    let settings: TlsSettings | undefined;
+    const tls = () => {
+      if (!c.DFA_TLS_CERT) throw new DfaError('CONFIG_INVALID', 'DICOM over TLS (--tls, +tls) needs DFA_TLS_CERT and DFA_TLS_KEY');
+      return (settings ??= tlsFromConfig(c));
+    };
+    const ourScp: KnownAe = { host: c.DFA_SCP_HOST, port: c.DFA_SCP_PORT, ...(c.DFA_SCP_TLS ? { tls: tls() } : {}) };
+    const known = Object.fromEntries([[c.DFA_AET, ourScp], ...(v.known ?? []).map((k) => knownAe(k, tls))]);
     const pacs = await EmbeddedPacs.start({
       dir: v.dir ?? join(c.DFA_DATA_DIR, 'pacs'), aet: v.aet, host: v.host, port, knownAes: known, log: ctx.log, timeouts: dimseTimeouts(c),
+      ...(v.tls ? { tls: tls() } : {}),
       ...(v.allow ? { allowedAets: v.allow.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     });
-    ctx.out(`embedded PACS ${pacs.aet} listening on ${pacs.host}:${pacs.port}, ${pacs.store.size} instance(s) in ${pacs.store.root}`);
-    ctx.out(`C-MOVE destinations: ${Object.entries(known).map(([a, k]) => `${a}@${k.host}:${k.port}`).join(', ')}  (Ctrl-C to stop)`);
+    ctx.out(`embedded PACS ${pacs.aet} listening on ${pacs.host}:${pacs.port}${v.tls ? ' (DICOM over TLS)' : ''}, ${pacs.store.size} instance(s) in ${pacs.store.root}`);
+    ctx.out(`C-MOVE destinations: ${Object.entries(known).map(([a, k]) => `${a}@${k.host}:${k.port}${k.tls ? '+tls' : ''}`).join(', ')}  (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -2,11 +2,12 @@
  * Opening an association as the requestor (PS3.8 7.1), with AE-title trouble turned into errors a
  * PACS administrator can act on: which AE title, host and port to register where.
  */
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { DfaError } from '../../core/errors.ts';
 import { Association, DEFAULT_TIMEOUTS, OUR_MAX_PDU, type DimseTimeouts } from './association.ts';
 import type { DimseLimits } from './limits.ts';
 import { PDU, decodeAssociate, type ProposedContext, type RoleSelection } from './pdu.ts';
+import { connectTls, isTlsFailure, tlsFailureReason, type TlsSettings } from './tls.ts';
 
 export interface PeerOptions {
   /** What the peer may make us hold (data set size...); defaults in limits.ts. */
@@ -20,6 +21,8 @@ export interface PeerOptions {
   readonly timeouts?: Partial<DimseTimeouts>;
   /** Where our SCP listens, quoted in error messages ("register AE 'DFA' at host:port"). */
   readonly ourScp?: { readonly host: string; readonly port: number };
+  /** DICOM over TLS to this peer (PS3.15 B.1); unset: plain TCP. */
+  readonly tls?: TlsSettings;
 }
 
 /** PS3.8 9.3.4: A-ASSOCIATE-RJ result/source/reason in words. */
@@ -45,28 +48,12 @@ export function registerHint(p: PeerOptions): string {
 export async function openAssociation(p: PeerOptions, contexts: readonly ProposedContext[], roles: readonly RoleSelection[] = []): Promise<Association> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...p.timeouts };
   const peer = `${p.host}:${p.port}`;
-  const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
-    // One reused read buffer instead of a fresh 64 KiB chunk per read: received data is copied out
-    // once (association.ts), which keeps the garbage collector out of a large C-GET.
-    const readBuf = Buffer.allocUnsafe(256 * 1024);
-    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true, onread: { buffer: readBuf, callback: (n: number, buf: Uint8Array) => {
-      s.emit('data', Buffer.from(buf.buffer, buf.byteOffset, n));
-      return true;
-    } } });
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new DfaError('DICOM_TIMEOUT', `no TCP connection to ${p.calledAet} at ${peer} within ${timeouts.connectMs} ms (check DFA_PACS_HOST / DFA_PACS_PORT and firewalls)`, { details: { peer } }));
-    }, timeouts.connectMs);
-    s.once('connect', () => {
-      clearTimeout(t);
-      resolve(s);
-    });
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(t);
-      const why = e.code === 'ECONNREFUSED' ? 'connection refused (is the PACS running and listening on this port?)' : e.message;
-      reject(new DfaError('DICOM_CONNECTION_FAILED', `cannot reach ${p.calledAet} at ${peer}: ${why}`, { cause: e, details: { peer } }));
-    });
-  });
+  const socket = p.tls
+    ? await connectTls({ host: p.host, port: p.port, peerName: p.calledAet, tls: p.tls, timeoutMs: timeouts.connectMs })
+    : await connectTcp(p, timeouts.connectMs);
+  // The association reports a close; keep the socket's own error, which says why (a TLS alert).
+  let socketError: Error | undefined;
+  socket.on('error', (e) => (socketError ??= e));
   const a = new Association(socket, peer, timeouts, p.limits);
   const waiting = a.waitAssociationPdu();
   a.sendAssociateRq({ calledAet: p.calledAet, callingAet: p.callingAet, contexts, maxPduLength: OUR_MAX_PDU, roles });
@@ -75,6 +62,13 @@ export async function openAssociation(p: PeerOptions, contexts: readonly Propose
     reply = await waiting;
   } catch (e) {
     a.abort('association failed');
+    if (p.tls && e instanceof DfaError && e.code === 'DICOM_CONNECTION_FAILED') {
+      // TLS 1.3: a server that refuses our certificate does so after our side of the handshake ended.
+      const cause = socketError ?? e.cause;
+      const why = isTlsFailure(cause) ? tlsFailureReason(cause as NodeJS.ErrnoException)
+        : `it closed the TLS connection right after the handshake: it probably refused our certificate (${p.tls.cert ? 'DFA_TLS_CERT expired, or not signed by a CA it trusts' : 'we sent none'}) or requires one; or it does not know AE '${p.callingAet}'`;
+      throw new DfaError('DICOM_TLS_FAILED', `TLS connection to ${p.calledAet} at ${peer} refused: ${why}`, { cause: e, details: { peer } });
+    }
     if (e instanceof DfaError && e.code === 'DICOM_CONNECTION_FAILED') {
       // Some PACS drop the TCP connection instead of sending A-ASSOCIATE-RJ for an unknown AE.
       throw new DfaError('DICOM_ASSOCIATION_REJECTED',
@@ -109,6 +103,32 @@ export async function openAssociation(p: PeerOptions, contexts: readonly Propose
     throw new DfaError('DICOM_ASSOCIATION_REJECTED', `${p.calledAet} at ${peer} answered with a malformed A-ASSOCIATE-AC: ${(e as Error).message}`, { cause: e, details: { peer } });
   }
   return a;
+}
+
+function connectTcp(p: PeerOptions, connectMs: number): Promise<Socket> {
+  const peer = `${p.host}:${p.port}`;
+  return new Promise<Socket>((resolve, reject) => {
+    // One reused read buffer instead of a fresh 64 KiB chunk per read: received data is copied out
+    // once (association.ts), which keeps the garbage collector out of a large C-GET.
+    const readBuf = Buffer.allocUnsafe(256 * 1024);
+    const s = tcpConnect({ host: p.host, port: p.port, noDelay: true, onread: { buffer: readBuf, callback: (n: number, buf: Uint8Array) => {
+      s.emit('data', Buffer.from(buf.buffer, buf.byteOffset, n));
+      return true;
+    } } });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new DfaError('DICOM_TIMEOUT', `no TCP connection to ${p.calledAet} at ${peer} within ${connectMs} ms (check DFA_PACS_HOST / DFA_PACS_PORT and firewalls)`, { details: { peer } }));
+    }, connectMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      resolve(s);
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(t);
+      const why = e.code === 'ECONNREFUSED' ? 'connection refused (is the PACS running and listening on this port?)' : e.message;
+      reject(new DfaError('DICOM_CONNECTION_FAILED', `cannot reach ${p.calledAet} at ${peer}: ${why}`, { cause: e, details: { peer } }));
+    });
+  });
 }
 
 /** Build presentation contexts with odd ids (PS3.8 9.3.2.2), at most 128. */

@@ -10,6 +10,7 @@ import { DfaError } from '../../core/errors.ts';
 import { isLoopbackHost } from '../../core/loopback.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
+import type { TlsSettings } from '../dimse/tls.ts';
 import { splitPart10, str, strs, type Identifier } from '../dimse/dataset.ts';
 import { DimseClient, type StoreItem } from '../dimse/scu.ts';
 import { DicomServer, type RetrieveReport } from '../scp/server.ts';
@@ -25,6 +26,8 @@ export interface KnownAe {
   readonly allowFind?: boolean;
   readonly allowMove?: boolean;
   readonly allowGet?: boolean;
+  /** C-MOVE sub-operations to this AE go over TLS (like Orthanc's per-modality UseDicomTls). */
+  readonly tls?: TlsSettings;
 }
 
 export interface EmbeddedPacsOptions {
@@ -39,6 +42,8 @@ export interface EmbeddedPacsOptions {
   readonly allowedAets?: readonly string[];
   readonly log: Logger;
   readonly timeouts?: Partial<DimseTimeouts>;
+  /** Listen for DICOM over TLS (PS3.15 B.1) instead of plain TCP. */
+  readonly tls?: TlsSettings;
 }
 
 const META_KEYS = new Set(['QueryRetrieveLevel', 'SpecificCharacterSet', '_vrMap']);
@@ -62,6 +67,7 @@ export class EmbeddedPacs {
       allowedAets: opts.allowedAets,
       log: this.log,
       timeouts: opts.timeouts,
+      tls: opts.tls,
       permits: (aet, service) => {
         const ae = this.knownAes.get(aet);
         if (!ae || service === 'store') return true;
@@ -194,7 +200,7 @@ export class EmbeddedPacs {
     }
     const list = this.select(q);
     if (list.length === 0) return { status: 0, completed: 0, failed: 0, warning: 0, remaining: 0 };
-    const client = new DimseClient({ host: dest.host, port: dest.port, calledAet: destinationAet, callingAet: this.aet, timeouts: this.server.opts.timeouts });
+    const client = new DimseClient({ host: dest.host, port: dest.port, calledAet: destinationAet, callingAet: this.aet, timeouts: this.server.opts.timeouts, tls: dest.tls });
     const items: StoreItem[] = list.map((e) => ({
       file: this.store.pathOf(e), sopClassUid: e.SOPClassUID, sopInstanceUid: e.SOPInstanceUID, transferSyntax: e.TransferSyntaxUID,
       load: async () => splitPart10(await readFile(this.store.pathOf(e)), e.file),

@@ -9,6 +9,8 @@ import type { Logger } from '../../core/log.ts';
 import type { ArtifactStore, RetrievedInstance } from '../../core/ports.ts';
 import type { DimseTimeouts } from '../dimse/association.ts';
 import { dimseLimits, type DimseLimits } from '../dimse/limits.ts';
+import type { TlsSettings } from '../dimse/tls.ts';
+import { tlsFromConfig } from '../tls-from-config.ts';
 import type { IncomingInstance } from '../dimse/scu.ts';
 import { InstanceFiles, fileNameFor, placeOf, writeInstanceFile } from './instance-file.ts';
 import { allowedPeers, type AllowedPeer } from './peers.ts';
@@ -47,6 +49,9 @@ export interface ScpOptions {
   readonly timeouts?: Partial<DimseTimeouts>;
   /** Called for each instance written to the inbox (not for expected retrievals), with its sender. */
   readonly onInboxed?: (r: RetrievedInstance, from: { readonly callingAet: string }) => void;
+  /** DICOM over TLS (PS3.15 B.1) on `port` (DFA_SCP_TLS), or with `tlsPort` on a second port beside plain `port` (DFA_SCP_TLS_PORT). */
+  readonly tls?: TlsSettings;
+  readonly tlsPort?: number;
 }
 
 export class DicomScp {
@@ -69,6 +74,8 @@ export class DicomScp {
       ...(opts.limits ? { limits: opts.limits } : {}),
       log: opts.log,
       timeouts: opts.timeouts,
+      tls: opts.tls,
+      tlsPort: opts.tlsPort,
       handlers: { onStore: (i) => this.onStore(i) },
       transientDatasets: true, // onStore has written the instance (or failed) when it settles
     });
@@ -173,6 +180,8 @@ export function scpFromConfig(config: Config, sink: ScpOptions['sink'], log: Log
   return new DicomScp({
     aet: config.DFA_AET, port: config.DFA_SCP_PORT, host: config.DFA_SCP_HOST, allowedAets: allowed, sink, log, onInboxed,
     ...(peers ? { allowedPeers: peers } : {}), maxAssociations: config.DFA_SCP_MAX_ASSOCIATIONS, limits: dimseLimits(config),
+    ...(config.DFA_SCP_TLS || config.DFA_SCP_TLS_PORT !== undefined ? { tls: tlsFromConfig(config) } : {}),
+    ...(config.DFA_SCP_TLS_PORT !== undefined ? { tlsPort: config.DFA_SCP_TLS_PORT } : {}),
     timeouts: { connectMs: config.DFA_DIMSE_CONNECT_TIMEOUT_MS, associationMs: config.DFA_DIMSE_ASSOCIATION_TIMEOUT_MS, dimseMs: config.DFA_DIMSE_TIMEOUT_MS, idleMs: config.DFA_DIMSE_IDLE_TIMEOUT_MS },
   });
 }

@@ -13,6 +13,8 @@ import { decodeIdentifier, encodeIdentifier, transcodeLittleEndian, type Identif
 import { encodeAssociateAc, encodeAssociateRj, type AcceptedContext, type AssociateRj, type ProposedContext } from '../dimse/pdu.ts';
 import { PeerAllowList, isLoopbackHost, type AllowedPeer } from './peers.ts';
 import { storeResponder, type InstanceHandler, type SubOperations } from '../dimse/scu.ts';
+import { tlsListener } from './tls-listener.ts';
+import type { TlsSettings } from '../dimse/tls.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, STUDY_ROOT_FIND, STUDY_ROOT_GET, STUDY_ROOT_MOVE, TS, VERIFICATION } from '../dimse/uids.ts';
 
 export interface RequestContext {
@@ -62,6 +64,10 @@ export interface DicomServerOptions {
   /** The handlers keep no reference to a request's data set once they settle: its memory is reused
    * for the next one on the association (Association.reuseDatasets). */
   readonly transientDatasets?: boolean;
+  /** DICOM over TLS (PS3.15 B.1): our certificate, and mutual TLS unless `requireClientCert` is
+   * false. On `port` itself, or with `tlsPort` on that second port beside plain `port`. Unset: plain TCP. */
+  readonly tls?: TlsSettings;
+  readonly tlsPort?: number; // 0: any free port
 }
 
 const QR_TS = [TS.EXPLICIT_LE, TS.IMPLICIT_LE] as readonly string[];
@@ -118,21 +124,55 @@ export class DicomServer {
       throw new DfaError('CONFIG_INVALID', `DICOM SCP '${this.opts.aet}' would listen on ${this.host}, which is not loopback, with no allow-list: set DFA_SCP_ALLOWED_PEERS (AET@host,...) or DFA_SCP_HOST=127.0.0.1`);
     }
     if (this.opts.allowedPeers?.length) this.peers = await PeerAllowList.resolve(this.opts.allowedPeers);
-    const server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
+    const tls = this.opts.tls;
+    const extraTls = tls !== undefined && this.opts.tlsPort !== undefined;
+    const server = tls && !extraTls ? this.tlsServer(tls) : createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
       reuseReadBuffer(s);
       s.resume();
       this.onConnection(s);
     });
+    this.port = await this.listen(server, this.opts.port, 'DFA_SCP_PORT');
+    this.server = server;
+    if (extraTls) {
+      const t = this.tlsServer(tls);
+      try {
+        this.tlsPort = await this.listen(t, this.opts.tlsPort ?? 0, 'DFA_SCP_TLS_PORT');
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+      this.tlsListener = t;
+    }
+    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port, tls: tls !== undefined && !extraTls, ...(extraTls ? { tlsPort: this.tlsPort } : {}) });
+    return this;
+  }
+
+  private async listen(server: Server, port: number, setting: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => reject(new DfaError('CONFIG_INVALID',
-        `DICOM SCP '${this.opts.aet}' cannot listen on ${this.host}:${this.opts.port}: ${e.code === 'EADDRINUSE' ? 'port already in use (set DFA_SCP_PORT to a free port)' : e.message}`, { cause: e })));
-      server.listen(this.opts.port, this.host, () => resolve());
+        `DICOM SCP '${this.opts.aet}' cannot listen on ${this.host}:${port}: ${e.code === 'EADDRINUSE' ? `port already in use (set ${setting} to a free port)` : e.message}`, { cause: e })));
+      server.listen(port, this.host, () => resolve());
     });
     const addr = server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
-    this.server = server;
-    this.opts.log.debug('DICOM SCP listening', { aet: this.opts.aet, host: this.host, port: this.port });
-    return this;
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /** With `tlsPort`: the port the TLS listener got (0 until started or without one). */
+  tlsPort = 0;
+  private tlsListener?: Server;
+
+  /** TLS handshakes refused since start (for logs and tests). */
+  tlsRefused = 0;
+
+  private tlsServer(tls: TlsSettings): Server {
+    return tlsListener({
+      tls, handshakeTimeoutMs: this.opts.timeouts?.associationMs ?? DEFAULT_TIMEOUTS.associationMs, log: this.opts.log,
+      onRefused: () => this.tlsRefused++,
+      onSecure: (s) => {
+        reuseReadBuffer(s); // works on the TLS handle too: decrypted records land in one buffer
+        this.onConnection(s);
+      },
+    });
   }
 
   /** Connections open now (a destroyed peer's is gone; a half-closed one would still count). */
@@ -142,9 +182,10 @@ export class DicomServer {
 
   async close(): Promise<void> {
     for (const a of this.open) a.abort('server closing');
-    const s = this.server;
+    const listeners = [this.server, this.tlsListener];
     this.server = undefined;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    this.tlsListener = undefined;
+    for (const s of listeners) if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
   private onConnection(socket: Socket): void {
