@@ -33,12 +33,16 @@ const info: LabelInfo[] = [
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 renderPreviews(ph.volume, labels, info); // warm-up (JIT)
 const all: number[] = [];
+const cpu: number[] = [];
 const key: number[] = [];
 let bytes = 0;
 for (let r = 0; r < runs; r++) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const out = renderPreviews(ph.volume, labels, info);
   all.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
   bytes = out.reduce((a, p) => a + p.png.length, 0);
   const t1 = performance.now();
   renderPreviews(ph.volume, labels, info, { views: ['coronal'], windows: ['lung'], maxSide: 256 });
@@ -48,4 +52,5 @@ console.log(`previews of a ${size}×${size}×${slices} phantom, ${runs} runs, lo
 console.log(`| what | median ms | min ms | max ms |`);
 console.log(`|---|---:|---:|---:|`);
 console.log(`| 6 previews (512 px, 3 views × 2 windows), ${(bytes / 1024).toFixed(0)} KiB PNG | ${median(all).toFixed(1)} | ${Math.min(...all).toFixed(1)} | ${Math.max(...all).toFixed(1)} |`);
+console.log(`| same, CPU time of this process (less sensitive to other load) | ${median(cpu).toFixed(1)} | ${Math.min(...cpu).toFixed(1)} | ${Math.max(...cpu).toFixed(1)} |`);
 console.log(`| key image (256 px coronal) | ${median(key).toFixed(1)} | ${Math.min(...key).toFixed(1)} | ${Math.max(...key).toFixed(1)} |`);
