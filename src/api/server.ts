@@ -24,6 +24,8 @@ export interface ApiDeps {
   readonly audit: Pick<AuditStore, 'listRuns' | 'listJobs' | 'getJob' | 'events' | 'searchJobs'>;
   readonly getRun: (runId: string) => Promise<RunRow | undefined>;
   readonly eventsAfter: (afterId: number, runId?: string) => Promise<JobEvent[]>;
+  /** The newest event id (for `/events?after=latest`); absent: `latest` replays from the start. */
+  readonly latestEventId?: () => Promise<number>;
   readonly readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
   readonly log: Logger;
   readonly ssePollMs?: number;
@@ -130,8 +132,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const view = jobView(job, showPhi(req, reply), deps.viewerUrl);
     return { job: view, previews: view.previews, events: (await deps.audit.events(job.jobKey)).map(eventView) };
   });
-  app.get<{ Querystring: { runId?: string; after?: string } }>('/events', (req, reply) => {
-    const lastId = Number(req.headers['last-event-id'] ?? req.query.after ?? 0) || 0;
+  app.get<{ Querystring: { runId?: string; after?: string } }>('/events', async (req, reply) => {
+    // after=latest: only what happens from now on (a dashboard that has just loaded the current state).
+    const from = req.headers['last-event-id'] ?? req.query.after ?? 0;
+    const lastId = from === 'latest' ? ((await deps.latestEventId?.()) ?? 0) : Number(from) || 0;
     streamEvents(req.raw, reply, { after: lastId, runId: req.query.runId, pollMs: deps.ssePollMs ?? 500, eventsAfter: deps.eventsAfter, log: deps.log });
   });
   if (deps.reviews) registerReviewRoutes(app, { ...deps.reviews, getJob: (k) => deps.audit.getJob(k) });
