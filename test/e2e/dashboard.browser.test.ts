@@ -57,7 +57,7 @@ async function settled(api: string, runId: string, n: number): Promise<JobRow[]>
 
 const previewsLoaded = (page: Page) =>
   page.waitForFunction(() => {
-    const imgs = [...document.querySelectorAll<HTMLImageElement>('img[data-preview]')];
+    const imgs = Array.from(document.querySelectorAll<HTMLImageElement>('img[data-preview]'));
     return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
   });
 
@@ -75,6 +75,7 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
   });
   const profile = await mkdtemp(join(tmpdir(), 'dfa-chromium-'));
   let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+  let failShot = async () => {};
   try {
     const api = (await s.said(/REST API\s+(http:\/\/\S+?)\/? /))[1];
     const pacsLine = await s.said(/embedded PACS\s+(\S+)@([\d.]+):(\d+)/);
@@ -93,6 +94,11 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     const page = browser.pages()[0] ?? (await browser.newPage());
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+    failShot = async () => {
+      await page.screenshot({ path: join(shots, 'failure.png'), fullPage: true }).catch(() => undefined);
+      console.log(`page errors: ${JSON.stringify(pageErrors)}`);
+    };
     page.setDefaultTimeout(120_000);
 
     // The goal is started from the page itself.
@@ -132,7 +138,7 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     assert.match((await page.textContent('#volumes')) ?? '', /Lung_L\s*\d+\.\d mL/);
     assert.ok((await page.$$('#qc tbody tr')).length > 0, 'QC checks listed');
     assert.ok((await page.$$('#steps li')).length >= 5, 'per-step timeline');
-    assert.match((await page.getAttribute('#viewer-link', 'href')) ?? '', /StudyInstanceUIDs=1\./);
+    assert.match((await page.getAttribute('#viewer-link', 'href')) ?? '', /StudyInstanceUIDs=\d+\.\d/);
     // MRN masked until revealed (no API auth: this caller may see it).
     assert.match((await page.textContent('#patient')) ?? '', /\*\*\*/);
     await page.click('#reveal');
@@ -173,6 +179,9 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     await page.screenshot({ path: join(shots, '5-job-failed.png'), fullPage: true });
 
     assert.deepEqual(pageErrors, [], 'no script errors in the page');
+  } catch (e) {
+    await failShot();
+    throw e;
   } finally {
     await browser?.close().catch(() => undefined);
     if (s.p.exitCode === null) {

@@ -16,11 +16,18 @@ const dfa = {};
       if (v === null || v === undefined || v === false) continue;
       if (k === 'class') e.className = v;
       else if (k === 'text') e.textContent = String(v);
+      else if (k === 'style') Object.assign(e.style, v); // CSSOM, allowed by the page's CSP (a style attribute is not)
       else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? '' : String(v));
     }
     for (let i = 2; i < arguments.length; i++) append(e, arguments[i]);
     return e;
+  }
+  /** replaceChildren that skips null / false (optional parts of a section). */
+  function fill(node) {
+    const kids = [];
+    for (let i = 1; i < arguments.length; i++) if (arguments[i] !== null && arguments[i] !== undefined && arguments[i] !== false) kids.push(arguments[i]);
+    node.replaceChildren(...kids);
   }
   function append(parent, kid) {
     if (kid === null || kid === undefined || kid === false) return;
@@ -180,6 +187,6 @@ const dfa = {};
     document.getElementById('signout').hidden = !token();
     document.getElementById('signout').addEventListener('click', () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); });
   }
-  Object.assign(dfa, { el, api, getJson, postJson, imageUrl, onEvent, startLive, debounce, badge, stepWord, STEP_ORDER, when, patientCell, showError, init, ApiError, STATUS_WORDS });
+  Object.assign(dfa, { el, fill, api, getJson, postJson, imageUrl, onEvent, startLive, debounce, badge, stepWord, STEP_ORDER, when, patientCell, showError, init, ApiError, STATUS_WORDS });
 })();
 `;

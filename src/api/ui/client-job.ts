@@ -80,7 +80,7 @@ export const JOB_JS = String.raw`
       el('section', { 'aria-labelledby': 'h-previews' }, el('h2', { id: 'h-previews', text: 'Previews' }), el('div', { id: 'job-previews', class: 'previews' })),
       el('section', { 'aria-labelledby': 'h-qc' }, el('h2', { id: 'h-qc', text: 'Quality checks' }), el('div', { id: 'job-qc' })),
       el('details', { id: 'job-events' }, el('summary', { text: 'All events' }), el('div', { id: 'job-events-list' })));
-    const set = (id, ...kids) => document.getElementById(id).replaceChildren(...kids.filter((k) => k));
+    const set = (id, ...kids) => document.getElementById(id).replaceChildren(...kids.flat().filter((k) => k));
 
     async function render() {
       const { res, body } = await getJson('/jobs/' + encodeURIComponent(jobKey) + (phi ? '?phi=1' : ''));
@@ -212,7 +212,7 @@ export const JOB_JS = String.raw`
       set('job-timeline',
         steps.length ? el('ol', { class: 'timeline', id: 'steps' }, steps.map((s) => el('li', null,
           el('span', { text: stepWord(s) }),
-          el('span', { class: 'num' }, el('span', { class: 'bar', style: 'width:' + Math.round((t[s] / max) * 80) + 'px', 'aria-hidden': 'true' }), (t[s] / 1000).toFixed(2) + ' s'),
+          el('span', { class: 'num' }, el('span', { class: 'bar', style: { width: Math.round((t[s] / max) * 80) + 'px' }, 'aria-hidden': 'true' }), (t[s] / 1000).toFixed(2) + ' s'),
           el('span', { class: 'muted', text: at[s] ? 'done ' + when(at[s]) : '' })))) : el('p', { class: 'muted', text: 'No step finished yet.' }),
         keyEvents.length ? el('ol', { class: 'timeline', 'aria-label': 'Key events' }, keyEvents.map((e) => el('li', null,
           el('span', { text: when(e.at) }), el('span', { text: e.kind }), el('span', { text: e.kind === 'failed' ? (forPeople(e.message) || {}).headline || '' : (e.message || '').replace(PATH, 'a file') })))) : null);

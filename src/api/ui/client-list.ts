@@ -108,7 +108,7 @@ export const LIST_JS = String.raw`
       document.getElementById('runs-wrap').replaceChildren(
         el('table', { id: 'runs' }, el('thead', null, el('tr', null, ['Started', 'Goal', 'Outcome'].map((h) => el('th', { scope: 'col', text: h })))),
           el('tbody', null, runRows.length ? runRows : el('tr', null, el('td', { colspan: 3, class: 'muted', text: 'No runs yet.' })))));
-      document.getElementById('phi-wrap').replaceChildren(phiToggle(phi, (v) => { phi = v; fill().catch(dfa.showError); }), phiNote(jobs.res, phi));
+      dfa.fill(document.getElementById('phi-wrap'), phiToggle(phi, (v) => { phi = v; fill().catch(dfa.showError); }), phiNote(jobs.res, phi));
       document.getElementById('jobs-wrap').replaceChildren(jobTable(jobs.body, 'Jobs, most recent activity first'), pager);
     }
     async function render() {

@@ -43,5 +43,6 @@ export function registerUi(app: FastifyInstance): void {
   app.get('/ui/runs/:runId', page);
   app.get('/ui/jobs/:jobKey', page);
   app.get('/ui/app.js', async (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(APP_JS));
+  app.get('/favicon.ico', async (_req, reply) => reply.status(204).send());
   app.get('/ui/app.css', async (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'no-cache').send(APP_CSS));
 }
