@@ -43,12 +43,14 @@ export const JOB_JS = String.raw`
     INTERNAL: 'An internal error stopped the job.',
   };
   const PATH = /(?:[A-Za-z]:)?(?:[\\/][\w.@%+~-]+){2,}[\\/]?/g;
+  /** A file path said as its file name only ('…/IM0005.dcm'); the full path stays in the fold. */
+  const baseName = (p) => '…/' + p.replace(/[\/]+$/, '').split(/[\/]/).pop();
   /** { headline, detail, raw }: a sentence for people; file paths dropped from what shows unfolded. */
   function forPeople(raw) {
     if (!raw) return null;
     const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(raw);
     const code = m ? m[1] : null;
-    const text = (m ? m[2] : raw).replace(PATH, 'a file').replace(/\s*\(retries used up\)\s*$/, '');
+    const text = (m ? m[2] : raw).replace(PATH, baseName).replace(/\s*\(retries used up\)\s*$/, '');
     const headline = code && WORDS[code] ? WORDS[code] : text.charAt(0).toUpperCase() + text.slice(1);
     return { headline: headline, detail: code && WORDS[code] ? text : null, raw: raw, code: code };
   }
@@ -74,10 +76,10 @@ export const JOB_JS = String.raw`
     main.replaceChildren(
       el('p', { id: 'crumbs' }, el('a', { href: '/', text: '← Runs and jobs' })),
       el('div', { id: 'job-head' }), el('div', { id: 'job-review' }),
+      el('section', { 'aria-labelledby': 'h-previews' }, el('h2', { id: 'h-previews', text: 'Previews' }), el('div', { id: 'job-previews', class: 'previews' })),
       el('div', { class: 'cards' },
         el('section', { class: 'card', 'aria-labelledby': 'h-results' }, el('h2', { id: 'h-results', text: 'Results' }), el('div', { id: 'job-results' })),
         el('section', { class: 'card', 'aria-labelledby': 'h-timeline' }, el('h2', { id: 'h-timeline', text: 'Timeline' }), el('div', { id: 'job-timeline' }))),
-      el('section', { 'aria-labelledby': 'h-previews' }, el('h2', { id: 'h-previews', text: 'Previews' }), el('div', { id: 'job-previews', class: 'previews' })),
       el('section', { 'aria-labelledby': 'h-qc' }, el('h2', { id: 'h-qc', text: 'Quality checks' }), el('div', { id: 'job-qc' })),
       el('details', { id: 'job-events' }, el('summary', { text: 'All events' }), el('div', { id: 'job-events-list' })));
     const set = (id, ...kids) => document.getElementById(id).replaceChildren(...kids.flat().filter((k) => k));
@@ -208,14 +210,17 @@ export const JOB_JS = String.raw`
       const max = Math.max(1, ...steps.map((s) => t[s]));
       const at = {};
       for (const e of ev) if (e.kind === 'step' && e.step) at[e.step] = e.at;
-      const keyEvents = ev.filter((e) => ['queued', 'started', 'resumed', 'retry', 'waiting', 'waited', 'fallback', 'review', 'approved', 'rejected', 'review-decided', 'succeeded', 'failed', 'skipped'].includes(e.kind));
+      if (j.status === 'failed' && j.step && !(j.step in t)) steps.push(j.step);
+      const keyEvents = ev.filter((e, i) => (i === 0 || e.kind !== ev[i - 1].kind || e.message !== ev[i - 1].message) && ['queued', 'started', 'resumed', 'retry', 'waiting', 'waited', 'fallback', 'review', 'approved', 'rejected', 'review-decided', 'succeeded', 'failed', 'skipped'].includes(e.kind));
       set('job-timeline',
         steps.length ? el('ol', { class: 'timeline', id: 'steps' }, steps.map((s) => el('li', null,
           el('span', { text: stepWord(s) }),
-          el('span', { class: 'num' }, el('span', { class: 'bar', style: { width: Math.round((t[s] / max) * 80) + 'px' }, 'aria-hidden': 'true' }), (t[s] / 1000).toFixed(2) + ' s'),
+          s in t ? el('span', { class: 'num' }, el('span', { class: 'bar', style: { width: Math.round((t[s] / max) * 80) + 'px' }, 'aria-hidden': 'true' }), (t[s] / 1000).toFixed(2) + ' s')
+            : el('span', { class: 'badge s-failed', text: 'failed here' }),
           el('span', { class: 'muted', text: at[s] ? 'done ' + when(at[s]) : '' })))) : el('p', { class: 'muted', text: 'No step finished yet.' }),
+        keyEvents.length ? el('h3', { text: 'Events' }) : null,
         keyEvents.length ? el('ol', { class: 'timeline', 'aria-label': 'Key events' }, keyEvents.map((e) => el('li', null,
-          el('span', { text: when(e.at) }), el('span', { text: e.kind }), el('span', { text: e.kind === 'failed' ? (forPeople(e.message) || {}).headline || '' : (e.message || '').replace(PATH, 'a file') })))) : null);
+          el('span', { text: e.at ? new Date(e.at).toLocaleTimeString() : '' }), el('span', { text: e.kind }), el('span', { text: e.kind === 'failed' ? (forPeople(e.message) || {}).headline || '' : (e.message || '').replace(PATH, baseName) })))) : null);
     }
     return { render: render, refresh: render, onEvent: (e) => e.jobKey === jobKey };
   }

@@ -40,7 +40,7 @@ a{color:var(--link)} a:focus-visible,button:focus-visible,input:focus-visible,se
 .top nav{display:flex;gap:1em;align-items:center;flex:1} .brand{font-weight:700;text-decoration:none;color:var(--fg)}
 #live{font-size:.85em;color:var(--muted)}
 main{padding:1em 1.2em;max-width:1300px}
-h1{font-size:1.35em;margin:.2em 0 .6em} h2{font-size:1.1em;margin:1.4em 0 .5em}
+h1{font-size:1.35em;margin:.2em 0 .6em} h2{font-size:1.1em;margin:1.4em 0 .5em} h3{font-size:.95em;margin:1em 0 .3em}
 table{border-collapse:collapse;width:100%} caption{text-align:left;font-weight:600;padding:.3em 0}
 th,td{border-bottom:1px solid var(--line);padding:.35em .5em;text-align:left;vertical-align:top}
 th{font-size:.85em;color:var(--muted);font-weight:600} tbody tr:hover{background:var(--soft)}
@@ -64,7 +64,7 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25em 1em;margin
 .review{border:2px solid var(--warn);border-radius:6px;padding:.8em 1em;background:#fffbf0}
 .review textarea{width:100%;min-height:4em}
 .review .actions{display:flex;gap:.8em;margin-top:.6em}
-.previews{display:flex;flex-wrap:wrap;gap:1em} .previews figure{margin:0} .previews img{max-width:100%;width:340px;height:auto;background:#000;display:block}
+.previews{display:flex;flex-wrap:wrap;gap:1em} .previews figure{margin:0} .previews img{max-width:100%;width:300px;height:auto;background:#000;display:block}
 .previews figcaption{font-size:.85em;color:var(--muted)}
 .timeline{list-style:none;padding:0;margin:0} .timeline li{display:grid;grid-template-columns:11em 9em 1fr;gap:.6em;padding:.2em 0;border-bottom:1px dotted var(--line)}
 .bar{display:inline-block;height:.7em;background:#54aeff;vertical-align:middle;margin-right:.4em;min-width:2px}
