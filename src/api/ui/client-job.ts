@@ -211,7 +211,7 @@ export const JOB_JS = String.raw`
       const at = {};
       for (const e of ev) if (e.kind === 'step' && e.step) at[e.step] = e.at;
       if (j.status === 'failed' && j.step && !(j.step in t)) steps.push(j.step);
-      const keyEvents = ev.filter((e, i) => (i === 0 || e.kind !== ev[i - 1].kind || e.message !== ev[i - 1].message) && ['queued', 'started', 'resumed', 'retry', 'waiting', 'waited', 'fallback', 'review', 'approved', 'rejected', 'review-decided', 'succeeded', 'failed', 'skipped'].includes(e.kind));
+      const keyEvents = ev.filter((e, i) => (i === 0 || e.kind !== ev[i - 1].kind || (e.message || '') !== (ev[i - 1].message || '')) && ['queued', 'started', 'resumed', 'retry', 'waiting', 'waited', 'fallback', 'review', 'approved', 'rejected', 'review-decided', 'succeeded', 'failed', 'skipped'].includes(e.kind));
       set('job-timeline',
         steps.length ? el('ol', { class: 'timeline', id: 'steps' }, steps.map((s) => el('li', null,
           el('span', { text: stepWord(s) }),
