@@ -16,7 +16,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { seedDemoStudies } from '../../src/agent/demo/seed-studies.ts';
-import { createLogger } from '../../src/core/log.ts';
+import { buildApi } from '../../src/api/server.ts';
+import { registerUi } from '../../src/api/ui/routes.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import { createLogger, memoryLogger } from '../../src/core/log.ts';
+import { AuditStore } from '../../src/storage/audit.ts';
+import { openDatabase } from '../../src/storage/db.ts';
+import { eventsAfter, getRun, latestEventId } from '../../src/storage/run-queries.ts';
 import { createPacs } from '../../src/dicom/pacs.ts';
 import { FhirClient } from '../../src/fhir/client.ts';
 import { freePort } from '../support/ports.ts';
@@ -191,5 +197,72 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     }
     await rm(profile, { recursive: true, force: true });
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('dashboard in chromium with a token-protected API: asks for the token on 401, sends it as a bearer header, live events included', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'dfa-browser-auth-'));
+  const db = await openDatabase(loadConfig({ DFA_DATA_DIR: dir }));
+  const audit = new AuditStore(db.pool);
+  const app = buildApi({
+    version: 'test',
+    plan: () => Promise.reject(new Error('unused')),
+    startRun: () => Promise.reject(new Error('unused')),
+    audit,
+    getRun: (id) => getRun(db.pool, id),
+    eventsAfter: (after, runId) => eventsAfter(db.pool, after, runId),
+    latestEventId: () => latestEventId(db.pool),
+    readiness: async () => ({}),
+    log: memoryLogger(),
+    ssePollMs: 100,
+  });
+  // Bearer auth on every API route, as an API with DFA_API_AUTH=token answers: the pages themselves hold no data.
+  const seen: string[] = [];
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/' || req.url.startsWith('/ui/') || req.url === '/favicon.ico') return;
+    seen.push(`${req.url.split('?')[0]} ${req.headers.authorization ?? '-'}`);
+    if (req.headers.authorization !== 'Bearer s3cret') return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'token required' });
+  });
+  registerUi(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const profile = await mkdtemp(join(tmpdir(), 'dfa-chromium-'));
+  let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+  try {
+    await audit.startRun({ runId: 'run-a', goal: 'contour the lungs', plan: {}, planKey: 'p' });
+    const item = { imagingStudy: 'ImagingStudy/1', studyInstanceUid: '1.2.3', accessionNumber: 'ACC-77', description: '<script>alert(1)</script>', modalities: ['CT'], seriesUids: [] };
+    const { job } = await audit.claimJob({ jobKey: 'k1', planKey: 'p', runId: 'run-a', plan: {}, item, rerun: false });
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(60_000);
+    await page.goto(`${api}/`);
+    await page.waitForSelector('#auth[open]');
+    await page.fill('#auth-token', 's3cret');
+    await page.click('#auth-form button[type=submit]');
+    await page.waitForSelector('tr[data-job="k1"]');
+    // Hostile DICOM text is shown as text: no element was made from it.
+    assert.equal(await page.textContent('tr[data-job="k1"] a'), '<script>alert(1)</script>');
+    assert.equal(await page.$$eval('#jobs-wrap script', (x) => x.length), 0);
+    await page.waitForSelector('#live[data-state="live"]');
+    assert.ok(seen.some((l) => l.startsWith('/events Bearer s3cret')), seen.join('\n'));
+    // A job event arriving on the authenticated stream updates the row without a reload.
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await db.pool.query(`update dfa.jobs set status = 'failed', reason = 'DICOM_MISSING_SLICES: gap' where job_key = 'k1'`);
+    await audit.event('k1', job.generation, 'failed', 'volume', 'DICOM_MISSING_SLICES: gap');
+    await page.waitForSelector('tr[data-job="k1"] [data-status="failed"]');
+    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'no reload');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('dfa.apiToken')), 's3cret');
+  } finally {
+    await browser?.close().catch(() => undefined);
+    const closing = app.close();
+    app.server.closeAllConnections(); // the open /events stream would hold the close
+    await closing;
+    await db.close();
+    await rm(profile, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
