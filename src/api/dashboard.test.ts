@@ -16,7 +16,7 @@ test('with DFA_API_AUTH=token the dashboard asks for a token instead of failing 
     version: 'test',
     plan: async () => Promise.reject(new Error('not used')),
     startRun: async () => ({ runId: 'r' }),
-    audit: { listRuns: async () => [], listJobs: async () => [], getJob: async () => undefined, events: async () => [] },
+    audit: { listRuns: async () => [], listJobs: async () => [], getJob: async () => undefined, events: async () => [], searchJobs: async () => ({ jobs: [], total: 0 }) },
     getRun: async () => undefined,
     eventsAfter: async () => [],
     readiness: async () => ({}),

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { registerUi } from './ui/routes.ts';
 
 /**
  * GET / — one small page over the REST API: recent goal runs, each run's jobs (status, step,
@@ -119,7 +120,7 @@ export function dashboardHtml(): string {
   return PAGE;
 }
 
-/** Adds GET / (the dashboard) to the API. */
+/** Adds the dashboard to the API: GET / and the /ui pages (src/api/ui/routes.ts); PAGE above is the old one-page view. */
 export function registerDashboard(app: FastifyInstance): void {
-  app.get('/', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE));
+  registerUi(app);
 }

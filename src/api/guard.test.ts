@@ -24,7 +24,7 @@ function api(extra: Partial<ApiDeps> = {}): FastifyInstance & { lines: string[] 
     version: 'test',
     plan: (goal) => planGoal(goal, cfg, { capabilities: TEST_CAPS, planner: 'rules' }),
     startRun: async () => ({ runId: 'r1' }),
-    audit: { listRuns: async () => [], listJobs: async () => [], getJob: async () => undefined, events: async () => [] },
+    audit: { listRuns: async () => [], listJobs: async () => [], getJob: async () => undefined, events: async () => [], searchJobs: async () => ({ jobs: [], total: 0 }) },
     getRun: async () => undefined,
     eventsAfter: async () => [],
     readiness: async () => ({}),

@@ -7,6 +7,8 @@ const ok = (s: z.ZodType, description = 'OK') => ({ description, content: json(s
 const err = (description: string) => ({ description, content: json(S.ApiError) });
 const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 
+const PHI = { name: 'phi', in: 'query', description: '1: patient names and MRNs unmasked, for callers allowed to see them (x-dfa-phi: shown | masked)', schema: { type: 'string', enum: ['1'] } };
+
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
@@ -32,8 +34,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/runs': { get: { summary: 'Recent goal runs', responses: { 200: ok(z.array(S.RunSummary)) } } },
       '/runs/{runId}': { get: { summary: 'A goal run with its jobs', parameters: [pathParam('runId')], responses: { 200: ok(S.RunDetail), 404: err('No such run') } } },
-      '/jobs': { get: { summary: 'Jobs (the audit table), newest first', parameters: [{ name: 'runId', in: 'query', schema: { type: 'string' } }], responses: { 200: ok(z.array(S.Job)) } } },
-      '/jobs/{jobKey}': { get: { summary: 'A job with its steps and events', parameters: [pathParam('jobKey')], responses: { 200: ok(S.JobDetail), 404: err('No such job') } } },
+      '/jobs': {
+        get: {
+          summary: 'Jobs (the audit table), newest activity first; any filter or paging parameter pages in SQL and sets x-total-count',
+          parameters: [
+            { name: 'runId', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', description: 'one or more statuses, comma-separated', schema: { type: 'string' } },
+            { name: 'q', in: 'query', description: 'text in study UID, accession, description, job key (patient name / MRN with phi=1 when allowed)', schema: { type: 'string' } },
+            { name: 'from', in: 'query', description: 'job created on or after (YYYY-MM-DD)', schema: { type: 'string', format: 'date' } },
+            { name: 'to', in: 'query', description: 'job created on or before (YYYY-MM-DD)', schema: { type: 'string', format: 'date' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 500, default: 50 } },
+            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+            PHI,
+          ],
+          responses: { 200: { ...ok(z.array(S.Job)), headers: { 'x-total-count': { description: 'jobs matching in all (with filters)', schema: { type: 'integer' } } } }, 400: err('Bad filter') },
+        },
+      },
+      '/jobs/{jobKey}': { get: { summary: 'A job with its steps and events', parameters: [pathParam('jobKey'), PHI], responses: { 200: ok(S.JobDetail), 404: err('No such job') } } },
       '/jobs/{jobKey}/previews/{name}': {
         get: {
           summary: 'A preview PNG of the job (axial/coronal/sagittal, lung/soft window; see GET /jobs/{jobKey} previews)',

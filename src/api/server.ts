@@ -11,6 +11,7 @@ import { GoalRequest } from './schemas.ts';
 import { previewLinks, registerReviewRoutes, type ReviewRouteDeps } from './review-routes.ts';
 import { streamEvents } from './sse.ts';
 import { whoOf } from '../agent/who.ts';
+import { jobSearchFrom, wantsPhi, type JobListQuery } from './job-query.ts';
 
 /**
  * The REST face of the agent_controller (`dfa serve`): submit a goal, follow runs and jobs, stream
@@ -22,9 +23,11 @@ export interface ApiDeps {
   readonly plan: (goal: string, planner?: 'rules' | 'llm') => Promise<Plan>;
   /** Starts a goal run in the background; resolves once its run id exists. `startedBy` goes into the run's audit row. */
   readonly startRun: (plan: Plan, opts: { dryRun: boolean; startedBy: string }) => Promise<{ runId: string }>;
-  readonly audit: Pick<AuditStore, 'listRuns' | 'listJobs' | 'getJob' | 'events'>;
+  readonly audit: Pick<AuditStore, 'listRuns' | 'listJobs' | 'getJob' | 'events' | 'searchJobs'>;
   readonly getRun: (runId: string) => Promise<RunRow | undefined>;
   readonly eventsAfter: (afterId: number, runId?: string) => Promise<JobEvent[]>;
+  /** The newest event id (for `/events?after=latest`); absent: `latest` replays from the start. */
+  readonly latestEventId?: () => Promise<number>;
   readonly readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
   readonly log: Logger;
   readonly ssePollMs?: number;
@@ -41,6 +44,11 @@ export interface ApiDeps {
   /** Largest request body (default 64 KiB) and most concurrent GET /events streams (default 32). */
   readonly maxBodyBytes?: number;
   readonly maxStreams?: number;
+  /**
+   * May this caller see patient names and MRNs (`?phi=1` on the job routes)? Default: yes, which
+   * fits loopback without API authentication; with authentication, wire it to the caller's role.
+   */
+  readonly canSeePhi?: (req: FastifyRequest) => boolean;
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -115,26 +123,45 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/runs', async () => (await deps.audit.listRuns(50)).map((r) => ({ ...r, startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt) })));
-  app.get<{ Params: { runId: string } }>('/runs/:runId', async (req) => {
+  /** `?phi=1` shows names and MRNs to callers allowed to see them; `x-dfa-phi` says which the answer holds. */
+  const showPhi = (req: FastifyRequest, reply: { header: (k: string, v: string) => unknown }): boolean => {
+    const phi = wantsPhi(req.query) && (deps.canSeePhi ?? (() => true))(req);
+    reply.header('x-dfa-phi', phi ? 'shown' : 'masked');
+    return phi;
+  };
+
+  app.get<{ Params: { runId: string }; Querystring: { phi?: string } }>('/runs/:runId', async (req, reply) => {
     const run = await deps.getRun(req.params.runId);
     if (!run) throw new DfaError('ARTIFACT_NOT_FOUND', `no goal run '${req.params.runId}'`);
     const jobs = await deps.audit.listJobs({ runId: run.runId });
-    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map((j) => jobView(j, false, deps.viewerUrl)) };
+    const phi = showPhi(req, reply);
+    return { ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), jobs: jobs.map((j) => jobView(j, phi, deps.viewerUrl)) };
   });
-  app.get<{ Querystring: { runId?: string } }>('/jobs', async (req) => (await deps.audit.listJobs({ runId: req.query.runId })).map((j) => jobView(j, false, deps.viewerUrl)));
-  app.get<{ Params: { jobKey: string } }>('/jobs/:jobKey', async (req) => {
+  // Plain GET /jobs (or ?runId=) answers as before; status, q, from, to, limit, offset filter and
+  // page in SQL, and x-total-count says how many match in all.
+  app.get<{ Querystring: JobListQuery }>('/jobs', async (req, reply) => {
+    const phi = showPhi(req, reply);
+    const search = jobSearchFrom(req.query, phi);
+    if (!search) return (await deps.audit.listJobs({ runId: req.query.runId })).map((j) => jobView(j, phi, deps.viewerUrl));
+    const { jobs, total } = await deps.audit.searchJobs(search);
+    void reply.header('x-total-count', String(total));
+    return jobs.map((j) => jobView(j, phi, deps.viewerUrl));
+  });
+  app.get<{ Params: { jobKey: string }; Querystring: { phi?: string } }>('/jobs/:jobKey', async (req, reply) => {
     const job = await deps.audit.getJob(req.params.jobKey);
     if (!job) throw new DfaError('ARTIFACT_NOT_FOUND', `no job '${req.params.jobKey}'`);
-    const view = jobView(job, false, deps.viewerUrl);
+    const view = jobView(job, showPhi(req, reply), deps.viewerUrl);
     return { job: view, previews: view.previews, events: (await deps.audit.events(job.jobKey)).map(eventView) };
   });
   let streams = 0;
   const maxStreams = deps.maxStreams ?? 32;
-  app.get<{ Querystring: { runId?: string; after?: string } }>('/events', (req, reply) => {
+  app.get<{ Querystring: { runId?: string; after?: string } }>('/events', async (req, reply) => {
     if (streams >= maxStreams) throw new DfaError('API_RATE_LIMITED', `too many open event streams (${maxStreams}; DFA_API_MAX_STREAMS)`);
+    // after=latest: only what happens from now on (a dashboard that has just loaded the current state).
+    const from = req.headers['last-event-id'] ?? req.query.after ?? 0;
+    const lastId = from === 'latest' ? ((await deps.latestEventId?.()) ?? 0) : Number(from) || 0;
     streams++;
     req.raw.once('close', () => streams--);
-    const lastId = Number(req.headers['last-event-id'] ?? req.query.after ?? 0) || 0;
     streamEvents(req.raw, reply, { after: lastId, runId: req.query.runId, pollMs: deps.ssePollMs ?? 500, eventsAfter: deps.eventsAfter, log: deps.log });
   });
   if (deps.reviews) {

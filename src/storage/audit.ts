@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { DfaError } from '../core/errors.ts';
 import type { WorkItem, WrittenRef } from '../core/ports.ts';
+import { searchJobs, type JobSearch } from './job-search.ts';
 
 /**
  * The audit record (storage_service): for each job, what went in (study, series), what came out
@@ -80,7 +81,7 @@ export interface JobProgress {
   readonly timingMs?: { step: string; ms: number };
 }
 
-const COLS = `job_key, plan_key, run_id, generation, study_instance_uid, imaging_study, status, step, reason, plan,
+export const JOB_COLS = `job_key, plan_key, run_id, generation, study_instance_uid, imaging_study, status, step, reason, plan,
   work_item, input_series, output_sops, fhir_written, model, volumes_ml, timings_ms, result, attempts,
   review, created_at, updated_at, finished_at, waiting`;
 
@@ -158,7 +159,7 @@ export class AuditStore {
         }
       }
       await c.query('insert into dfa.run_jobs (run_id, job_key, action) values ($1, $2, $3) on conflict do nothing', [a.runId, a.jobKey, action]);
-      const { rows } = await c.query(`select ${COLS} from dfa.jobs where job_key = $1`, [a.jobKey]);
+      const { rows } = await c.query(`select ${JOB_COLS} from dfa.jobs where job_key = $1`, [a.jobKey]);
       // A process killed between "row says queued" and "message sent" would strand the job: so the
       // message is written in this transaction (transactional outbox).
       if (action === 'enqueue' && a.enqueue) await a.enqueue({ executeSql: async (text, values) => await c.query(text, values) }, rows[0].generation);
@@ -190,7 +191,7 @@ export class AuditStore {
   async markRunning(jobKey: string, generation: number): Promise<JobRecord | undefined> {
     const { rows } = await this.pool.query(
       `update dfa.jobs set status = 'running', attempts = attempts + 1, updated_at = now()
-       where job_key = $1 and generation = $2 and status in ('queued', 'running') returning ${COLS}`,
+       where job_key = $1 and generation = $2 and status in ('queued', 'running') returning ${JOB_COLS}`,
       [jobKey, generation],
     );
     return rows[0] ? toRecord(rows[0]) : undefined;
@@ -278,7 +279,7 @@ export class AuditStore {
         JSON.stringify({ reviewer: d.reviewer }),
       ]);
       await enqueue({ executeSql: async (text, values) => await c.query(text, values) }, generation);
-      const { rows } = await c.query(`select ${COLS} from dfa.jobs where job_key = $1`, [jobKey]);
+      const { rows } = await c.query(`select ${JOB_COLS} from dfa.jobs where job_key = $1`, [jobKey]);
       await c.query('commit');
       return toRecord(rows[0]);
     } catch (e) {
@@ -291,7 +292,7 @@ export class AuditStore {
 
   /** Jobs waiting for a person's review, oldest first. */
   async listReviews(limit = 100): Promise<JobRecord[]> {
-    const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs where status = 'review' order by updated_at limit $1`, [limit]);
+    const { rows } = await this.pool.query(`select ${JOB_COLS} from dfa.jobs where status = 'review' order by updated_at limit $1`, [limit]);
     return rows.map(toRecord);
   }
 
@@ -312,7 +313,7 @@ export class AuditStore {
   }
 
   async getJob(jobKey: string): Promise<JobRecord | undefined> {
-    const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs where job_key = $1`, [jobKey]);
+    const { rows } = await this.pool.query(`select ${JOB_COLS} from dfa.jobs where job_key = $1`, [jobKey]);
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
@@ -340,14 +341,19 @@ export class AuditStore {
   async listJobs(q: { runId?: string; limit?: number } = {}): Promise<(JobRecord & { runAction?: ClaimAction })[]> {
     if (q.runId) {
       const { rows } = await this.pool.query(
-        `select ${COLS.split(',').map((c) => 'j.' + c.trim()).join(', ')}, r.action as run_action
+        `select ${JOB_COLS.split(',').map((c) => 'j.' + c.trim()).join(', ')}, r.action as run_action
          from dfa.run_jobs r join dfa.jobs j using (job_key) where r.run_id = $1 order by j.created_at, j.job_key`,
         [q.runId],
       );
       return rows.map((r) => ({ ...toRecord(r), runAction: r.run_action as ClaimAction }));
     }
-    const { rows } = await this.pool.query(`select ${COLS} from dfa.jobs order by updated_at desc limit $1`, [q.limit ?? 100]);
+    const { rows } = await this.pool.query(`select ${JOB_COLS} from dfa.jobs order by updated_at desc limit $1`, [q.limit ?? 100]);
     return rows.map(toRecord);
+  }
+
+  /** A filtered page of jobs and how many match in all (src/storage/job-search.ts). */
+  async searchJobs(q: JobSearch): Promise<{ jobs: JobRecord[]; total: number }> {
+    return await searchJobs(this.pool, q);
   }
 
   async events(jobKey: string): Promise<JobEvent[]> {
@@ -363,7 +369,8 @@ function json(v: unknown): string | null {
   return v === undefined ? null : JSON.stringify(v);
 }
 
-function toRecord(r: any): JobRecord {
+/** One dfa.jobs row (all JOB_COLS) as a JobRecord. */
+export function toRecord(r: any): JobRecord {
   return {
     jobKey: r.job_key,
     planKey: r.plan_key,

@@ -37,3 +37,9 @@ export async function eventsAfter(pool: pg.Pool, afterId: number, runId?: string
       );
   return rows.map((r) => ({ id: String(r.id), jobKey: r.job_key, generation: r.generation, at: r.at, step: r.step, kind: r.kind, message: r.message, data: r.data }));
 }
+
+/** The newest job event id (0 when there is none): where a stream that wants only new events starts. */
+export async function latestEventId(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ id: string | null }>('select max(id) as id from dfa.job_events');
+  return Number(rows[0]?.id ?? 0);
+}

@@ -82,9 +82,9 @@ test('/ready is 503 with a reason per dependency that does not answer; a dry run
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     const html = await page.text();
-    // Events by fetch streaming (it can send the Authorization header an EventSource cannot).
-    assert.match(html, /api\('events'/);
-    assert.match(html, /api\('runs'\)/);
+    assert.match(html, /<script src="\/ui\/app.js"/);
+    const js = await (await fetch(`${s2.apiUrl}/ui/app.js`)).text();
+    assert.match(js, /\/events\?after=/); // live updates read /events with fetch (auth header possible)
   } finally {
     await s2.close();
     await rm(root, { recursive: true, force: true });

@@ -18,7 +18,7 @@ import { registerStudy } from '../../fhir/register-study.ts';
 import { AuditStore } from '../../storage/audit.ts';
 import { InboxStore } from '../../storage/inbox-store.ts';
 import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
-import { eventsAfter, getRun } from '../../storage/run-queries.ts';
+import { eventsAfter, getRun, latestEventId } from '../../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../jobs/worker.ts';
 import { livenessFromConfig } from '../jobs/liveness.ts';
 import type { Plan } from '../plan.ts';
@@ -144,6 +144,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       audit: new AuditStore(agent.db.pool),
       getRun: (id) => getRun(agent.db.pool, id),
       eventsAfter: (after, runId) => eventsAfter(agent.db.pool, after, runId),
+      latestEventId: () => latestEventId(agent.db.pool),
       readiness: readinessFrom(
         {
           database: () => agent.db.pool.query('select 1'),
