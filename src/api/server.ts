@@ -125,7 +125,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get('/runs', async () => (await deps.audit.listRuns(50)).map((r) => ({ ...r, startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt) })));
   /** `?phi=1` shows names and MRNs to callers allowed to see them; `x-dfa-phi` says which the answer holds. */
   const showPhi = (req: FastifyRequest, reply: { header: (k: string, v: string) => unknown }): boolean => {
-    const phi = wantsPhi(req.query) && (deps.canSeePhi ?? (() => true))(req);
+    // Default: operators and admins (no API auth on loopback = admin); viewers see masked MRNs only.
+    const phi = wantsPhi(req.query) && (deps.canSeePhi ?? ((r: FastifyRequest) => callerOf(r).role !== 'viewer'))(req);
     reply.header('x-dfa-phi', phi ? 'shown' : 'masked');
     return phi;
   };
