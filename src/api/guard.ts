@@ -41,7 +41,8 @@ export function hostName(header: string | undefined): string {
 
 export function requiredRole(method: string, url: string): Role | undefined {
   const path = url.split('?')[0];
-  if ((method === 'GET' || method === 'HEAD') && PUBLIC.has(path)) return undefined;
+  // The dashboard's pages, script and style hold no data (every datum comes from the API with the token).
+  if ((method === 'GET' || method === 'HEAD') && (PUBLIC.has(path) || path.startsWith('/ui/') || path === '/favicon.ico')) return undefined;
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
 }
 

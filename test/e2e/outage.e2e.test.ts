@@ -98,7 +98,7 @@ test(`a run of ${STUDIES} studies rides out Orthanc stopped for ${OUTAGE_S} s an
       });
       mark(`run ended: ${JSON.stringify(run.summary)}`);
       await outages;
-      assert.deepEqual(run.summary, { succeeded: STUDIES, failed: 0, skipped: 0 }, `${JSON.stringify(run.jobs.map((j) => [j.status, j.step, j.reason]))}\n${lines.slice(-30).join('\n')}`);
+      assert.deepEqual(run.summary, { succeeded: STUDIES, failed: 0, skipped: 0, review: 0 }, `${JSON.stringify(run.jobs.map((j) => [j.status, j.step, j.reason]))}\n${lines.slice(-30).join('\n')}`);
       const waited = progress.map((p) => p.waiting).filter((w): w is string => !!w);
       assert.ok(waited.some((w) => /^waiting for PACS since \d{4}-/.test(w)), `a job said it waits for the PACS: ${JSON.stringify(waited)}`);
       assert.ok(waited.some((w) => /^waiting for FHIR since \d{4}-/.test(w)), `a job said it waits for FHIR: ${JSON.stringify(waited)}`);

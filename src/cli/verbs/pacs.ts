@@ -27,8 +27,9 @@ export const verb: Verb = {
     '--host <addr>      interface (default 127.0.0.1)',
     '--aet <ae>         our AE title',
     '--dir <dir>        where instances are kept',
-    '--known <AE=host:port>  a move destination (repeatable)',
+    '--known <AE@host:port[+tls]>  a move destination (repeatable; +tls: C-MOVE to it over DICOM TLS)',
     '--allow <AE,...>   calling AEs accepted',
+    '--tls              listen with DICOM TLS (DFA_TLS_CERT / DFA_TLS_KEY / DFA_TLS_CA)',
   ],
   async run(args, ctx) {
     const { values: v } = parseArgs({

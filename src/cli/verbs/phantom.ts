@@ -32,6 +32,10 @@ export const verb: Verb = {
   flags: [
     '--out <dir>        where to write the series (must be empty, or --force)',
     '--force            empty --out first',
+    '--scenario <name>  a named trap / pathology / coverage phantom (list: --scenario list)',
+    '--traps <a,b>      bowel-gas, gastric-bubble, free-air',
+    '--pathology <a,b>  consolidation, tumour, ggo, bullae, effusion',
+    '--center-z <mm>    move the scan along the body (negative: towards the abdomen)',
     '--size <px>',
     '--slices <n>',
     '--spacing <mm>',
