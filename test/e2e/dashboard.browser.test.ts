@@ -144,6 +144,7 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     assert.match((await page.textContent('#volumes')) ?? '', /Lung_L\s*\d+\.\d mL/);
     assert.ok((await page.$$('#qc tbody tr')).length > 0, 'QC checks listed');
     assert.ok((await page.$$('#steps li')).length >= 5, 'per-step timeline');
+    assert.match((await page.textContent('#rtstruct-state')) ?? '', /waiting for review \(not in the PACS\)/);
     assert.match((await page.getAttribute('#viewer-link', 'href')) ?? '', /StudyInstanceUIDs=\d+\.\d/);
     // MRN masked until revealed (no API auth: this caller may see it).
     assert.match((await page.textContent('#patient')) ?? '', /\*\*\*/);
@@ -158,6 +159,7 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     await page.waitForSelector('#job-status[data-status="succeeded"]', { timeout: 180_000 });
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'no reload');
     await page.waitForSelector('#review-decision');
+    await page.waitForFunction(() => /stored in the PACS/.test(document.getElementById('rtstruct-state')?.textContent ?? ''));
     await page.screenshot({ path: join(shots, '3-job-approved.png'), fullPage: true });
 
     // Reject the other with a comment: it ends failed and shows the comment.
@@ -173,6 +175,10 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 7, 'no reload');
     assert.equal(await page.textContent('#review-comment-shown'), why, 'the comment is shown as text, markup and all');
     assert.match((await page.textContent('#job-reason')) ?? '', /leaks/);
+    // A rejected job's RTSTRUCT was written but never stored: the page must not present it as a result.
+    assert.match((await page.textContent('#rtstruct-state')) ?? '', /not stored — the contours were rejected/);
+    const ends = await page.$$eval('ol[aria-label="Key events"] li', (li) => li.filter((x) => /\bfailed\b/.test(x.children[1]?.textContent ?? '')).length);
+    assert.equal(ends, 1, 'the end of the job is listed once among the key events');
     await page.screenshot({ path: join(shots, '4-job-rejected.png'), fullPage: true });
 
     // The failed (missing slices) job: a sentence for people; the raw reason only in the fold.

@@ -176,6 +176,15 @@ export const JOB_JS = String.raw`
       }));
     }
 
+    // A written RTSTRUCT reaches the PACS only after the review gate: say where it is, not just its UID.
+    function rtstructCell(j) {
+      const rt = j.outputs && j.outputs.rtstruct;
+      if (j.review && j.review.decision === 'reject') return el('span', { id: 'rtstruct-state', text: 'not stored — the contours were rejected' });
+      if (!rt) return '—';
+      const where = j.status === 'succeeded' ? 'stored in the PACS' : j.status === 'review' ? 'written, waiting for review (not in the PACS)' : 'written, not stored yet';
+      return el('span', { id: 'rtstruct-state' }, el('code', { text: rt.sopInstanceUid }), ' — ' + where);
+    }
+
     function renderResults(j, ev) {
       const qc = lastOf(ev, 'qc');
       const cov = (qc && qc.data && qc.data.coverage) || {};
@@ -186,7 +195,7 @@ export const JOB_JS = String.raw`
           ['Model', j.model ? j.model.name + ' ' + j.model.version : '—'],
           ['Fallback used', j.fallbackUsed === null ? '—' : j.fallbackUsed ? 'yes' : 'no'],
           fb.length ? ['Why', fb.map((e) => e.message).join('; ')] : null,
-          ['RTSTRUCT', j.outputs && j.outputs.rtstruct ? el('code', { text: j.outputs.rtstruct.sopInstanceUid }) : '—'],
+          ['RTSTRUCT', rtstructCell(j)],
         ]),
         Object.keys(vols).length ? el('table', { id: 'volumes' },
           el('caption', { text: 'Volumes and coverage' }),
@@ -211,7 +220,15 @@ export const JOB_JS = String.raw`
       const at = {};
       for (const e of ev) if (e.kind === 'step' && e.step) at[e.step] = e.at;
       if (j.status === 'failed' && j.step && !(j.step in t)) steps.push(j.step);
-      const keyEvents = ev.filter((e, i) => (i === 0 || e.kind !== ev[i - 1].kind || (e.message || '') !== (ev[i - 1].message || '')) && ['queued', 'started', 'resumed', 'retry', 'waiting', 'waited', 'fallback', 'review', 'approved', 'rejected', 'review-decided', 'succeeded', 'failed', 'skipped'].includes(e.kind));
+      // An event repeated by the worker and by the runner (same kind and message) is shown once.
+      const keyEvents = [];
+      for (const e of ev) {
+        if (!['queued', 'started', 'resumed', 'retry', 'waiting', 'waited', 'fallback', 'review', 'approved', 'rejected', 'review-decided', 'succeeded', 'failed', 'skipped'].includes(e.kind)) continue;
+        if (keyEvents.some((k) => k.kind === e.kind && (k.message || '') === (e.message || '') && ['succeeded', 'failed', 'skipped', 'rejected', 'approved'].includes(e.kind))) continue;
+        const last = keyEvents[keyEvents.length - 1];
+        if (last && last.kind === e.kind && (last.message || '') === (e.message || '')) continue;
+        keyEvents.push(e);
+      }
       set('job-timeline',
         steps.length ? el('ol', { class: 'timeline', id: 'steps' }, steps.map((s) => el('li', null,
           el('span', { text: stepWord(s) }),
