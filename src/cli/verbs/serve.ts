@@ -1,4 +1,4 @@
-import { startServe } from '../../agent/serve/serve.ts';
+import { startServe } from '../../serve/serve.ts';
 import type { Verb } from '../verb.ts';
 
 export const verb: Verb = {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { DfaError, toDfaError } from '../../core/errors.ts';
-import type { Logger } from '../../core/log.ts';
-import { AuditStore, SETTLED } from '../../storage/audit.ts';
-import type { Database } from '../../storage/db.ts';
-import { getRun } from '../../storage/run-queries.ts';
-import type { JobDeps } from '../jobs/deps.ts';
-import { planKey, type Plan } from '../plan.ts';
-import { dryRun, runPlan } from '../runner.ts';
+import { DfaError, toDfaError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { AuditStore, SETTLED } from '../storage/audit.ts';
+import type { Database } from '../storage/db.ts';
+import { getRun } from '../storage/run-queries.ts';
+import type { JobDeps } from '../agent/jobs/deps.ts';
+import { planKey, type Plan } from '../agent/plan.ts';
+import { dryRun, runPlan } from '../agent/runner.ts';
 
 /**
  * Goal runs started by the API or the standing goal, each in the background of the one `dfa serve`

@@ -1,5 +1,5 @@
-import type { Logger } from '../../core/log.ts';
-import { scanInbox } from '../../dicom/scp/inbox-scan.ts';
+import type { Logger } from '../core/log.ts';
+import { scanInbox } from '../dicom/scp/inbox-scan.ts';
 import type { StandingGoal } from './standing-goal.ts';
 
 /**

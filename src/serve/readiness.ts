@@ -1,4 +1,4 @@
-import { toDfaError } from '../../core/errors.ts';
+import { toDfaError } from '../core/errors.ts';
 
 /** One readiness answer per dependency, as GET /ready reports it. */
 export type ReadinessReport = Record<string, { ok: boolean; detail?: string }>;

@@ -9,9 +9,9 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../../../test/support/ports.ts';
-import { loadConfig } from '../../core/config.ts';
-import { createLogger } from '../../core/log.ts';
+import { freePort } from '../../test/support/ports.ts';
+import { loadConfig } from '../core/config.ts';
+import { createLogger } from '../core/log.ts';
 import { startServe } from './serve.ts';
 
 const log = createLogger({ level: 'error' });

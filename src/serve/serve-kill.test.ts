@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startOrthanc, type OrthancHandle } from '../../../test/support/orthanc.ts';
-import { freePort } from '../../../test/support/ports.ts';
-import { writePhantomSeries } from '../../dicom/phantom/index.ts';
-import { DimseClient } from '../../dicom/dimse/scu.ts';
-import { openDatabase } from '../../storage/db.ts';
+import { startOrthanc, type OrthancHandle } from '../../test/support/orthanc.ts';
+import { freePort } from '../../test/support/ports.ts';
+import { writePhantomSeries } from '../dicom/phantom/index.ts';
+import { DimseClient } from '../dicom/dimse/scu.ts';
+import { openDatabase } from '../storage/db.ts';
 
-const DFA = fileURLToPath(new URL('../../../bin/dfa.js', import.meta.url));
+const DFA = fileURLToPath(new URL('../../bin/dfa.js', import.meta.url));
 const GOAL = 'Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS';
 
 function serve(env: NodeJS.ProcessEnv) {

@@ -1,30 +1,30 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { apiAuthFromConfig } from '../../api/auth.ts';
-import { registerDashboard } from '../../api/dashboard.ts';
-import { defaultAllowedHosts } from '../../api/guard.ts';
-import { buildApi } from '../../api/server.ts';
-import { submitReview } from '../review.ts';
-import type { Config, StoreMethod } from '../../core/config.ts';
-import { DfaError, toDfaError } from '../../core/errors.ts';
-import { stripUrlCredentials } from '../../core/redact.ts';
-import type { Logger } from '../../core/log.ts';
-import { DicomWebServer } from '../../dicom/dicomweb/server.ts';
-import { pacsFromConfig, type ConfiguredPacs } from '../../dicom/pacs-from-config.ts';
-import { scpFromConfig, type DicomScp } from '../../dicom/scp/receiver.ts';
-import { fhirFromConfig, type ConfiguredFhir } from '../../fhir/fhir-from-config.ts';
-import { registerStudy } from '../../fhir/register-study.ts';
-import { AuditStore } from '../../storage/audit.ts';
-import { InboxStore } from '../../storage/inbox-store.ts';
-import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
-import { eventsAfter, getRun, latestEventId } from '../../storage/run-queries.ts';
-import { startWorkers, type Workers } from '../jobs/worker.ts';
-import { livenessFromConfig } from '../jobs/liveness.ts';
-import type { Plan } from '../plan.ts';
-import { planGoal } from '../planner/index.ts';
-import { outageGuardFromConfig } from '../outage-from-config.ts';
-import { openAgent } from '../wiring.ts';
+import { apiAuthFromConfig } from '../api/auth.ts';
+import { registerDashboard } from '../api/dashboard.ts';
+import { defaultAllowedHosts } from '../api/guard.ts';
+import { buildApi } from '../api/server.ts';
+import { submitReview } from '../agent/review.ts';
+import type { Config, StoreMethod } from '../core/config.ts';
+import { DfaError, toDfaError } from '../core/errors.ts';
+import { stripUrlCredentials } from '../core/redact.ts';
+import type { Logger } from '../core/log.ts';
+import { DicomWebServer } from '../dicom/dicomweb/server.ts';
+import { pacsFromConfig, type ConfiguredPacs } from '../dicom/pacs-from-config.ts';
+import { scpFromConfig, type DicomScp } from '../dicom/scp/receiver.ts';
+import { fhirFromConfig, type ConfiguredFhir } from '../fhir/fhir-from-config.ts';
+import { registerStudy } from '../fhir/register-study.ts';
+import { AuditStore } from '../storage/audit.ts';
+import { InboxStore } from '../storage/inbox-store.ts';
+import { LocalArtifactStore } from '../storage/local-artifacts.ts';
+import { eventsAfter, getRun, latestEventId } from '../storage/run-queries.ts';
+import { startWorkers, type Workers } from '../agent/jobs/worker.ts';
+import { livenessFromConfig } from '../agent/jobs/liveness.ts';
+import type { Plan } from '../agent/plan.ts';
+import { planGoal } from '../agent/planner/index.ts';
+import { outageGuardFromConfig } from '../agent/outage-from-config.ts';
+import { openAgent } from '../agent/wiring.ts';
 import { BackgroundRuns } from './background-runs.ts';
 import { readinessFrom } from './readiness.ts';
 import { rescanInbox } from './inbox-rescan.ts';
@@ -68,7 +68,7 @@ export async function planForServer(goal: string, cfg: Config, storeMethod: Stor
 }
 
 async function packageVersion(): Promise<string> {
-  const raw = await readFile(new URL('../../../package.json', import.meta.url), 'utf8').catch(() => '{}');
+  const raw = await readFile(new URL('../../package.json', import.meta.url), 'utf8').catch(() => '{}');
   return (JSON.parse(raw) as { version?: string }).version ?? '0.0.0';
 }
 

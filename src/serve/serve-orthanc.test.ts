@@ -8,11 +8,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startOrthanc } from '../../../test/support/orthanc.ts';
-import { freePort } from '../../../test/support/ports.ts';
-import { loadConfig } from '../../core/config.ts';
-import { createLogger } from '../../core/log.ts';
-import { writePhantomSeries } from '../../dicom/phantom/index.ts';
+import { startOrthanc } from '../../test/support/orthanc.ts';
+import { freePort } from '../../test/support/ports.ts';
+import { loadConfig } from '../core/config.ts';
+import { createLogger } from '../core/log.ts';
+import { writePhantomSeries } from '../dicom/phantom/index.ts';
 import { startServe } from './serve.ts';
 import type { Trigger } from './standing-goal.ts';
 

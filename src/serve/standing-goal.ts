@@ -1,7 +1,7 @@
-import { toDfaError } from '../../core/errors.ts';
-import type { Logger } from '../../core/log.ts';
-import type { RetrievedInstance, StoreOutcome } from '../../core/ports.ts';
-import type { Plan } from '../plan.ts';
+import { toDfaError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import type { RetrievedInstance, StoreOutcome } from '../core/ports.ts';
+import type { Plan } from '../agent/plan.ts';
 
 /** The standing goal narrowed to one pushed study (PS3.3 C.7.2.1 StudyInstanceUID). */
 export function planForStudy(plan: Plan, studyInstanceUid: string): Plan {

@@ -1,12 +1,12 @@
 /** The standing goal's own logic (quiet time, forwarding, registration, failures) with fakes for the services it calls. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger } from '../../core/log.ts';
-import type { RetrievedInstance, StoreOutcome } from '../../core/ports.ts';
-import type { Plan } from '../plan.ts';
-import { planGoal } from '../planner/index.ts';
-import { loadConfig } from '../../core/config.ts';
-import { TEST_CAPS } from '../planner/fixtures.ts';
+import { createLogger } from '../core/log.ts';
+import type { RetrievedInstance, StoreOutcome } from '../core/ports.ts';
+import type { Plan } from '../agent/plan.ts';
+import { planGoal } from '../agent/planner/index.ts';
+import { loadConfig } from '../core/config.ts';
+import { TEST_CAPS } from '../agent/planner/fixtures.ts';
 import { planForStudy, StandingGoal, type StandingGoalOptions, type StandingStore, type Trigger } from './standing-goal.ts';
 
 const log = createLogger({ level: 'error' });
