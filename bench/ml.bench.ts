@@ -91,7 +91,7 @@ async function realCase(): Promise<Case | { missing: string }> {
   type VolMod = { loadVolumeFromDir(dir: string): Promise<Volume> };
   type NiftiMod = { readNifti(path: string): Promise<unknown>; niftiToVolumeGrid(n: unknown, g: Volume): Uint8Array };
   const vm = await optional<VolMod>('src/dicom/volume/index.ts');
-  const nm = await optional<NiftiMod>('src/ml/io/nifti.ts');
+  const nm = await optional<NiftiMod>('src/io/nifti.ts');
   if (isMissing(vm)) return vm;
   if (isMissing(nm)) return nm;
   const volume = await vm.loadVolumeFromDir(CIP64_DICOM_DIR);

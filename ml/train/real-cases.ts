@@ -4,13 +4,13 @@
  * - cip64: DICOM series + ground-truth left/right NIfTI masks (same grid);
  * - imlab id001 / id002: NIfTI CT (float HU with ringing from downsampling: clipped to −1024…3071)
  *   and a one-label mask (float 0–255 with ringing: lung = value > 127), split by side here.
- * Orientation comes from each NIfTI's affine (RAS → LPS in src/ml/io/nifti.ts); the imlab headers
+ * Orientation comes from each NIfTI's affine (RAS → LPS in src/io/nifti.ts); the imlab headers
  * flip y, which the volume's direction cosines carry, so nothing here assumes an orientation.
  */
 import { join } from 'node:path';
 import type { Vec3, Volume } from '../../src/core/volume.ts';
 import { loadVolumeFromDir } from '../../src/dicom/volume/index.ts';
-import { readNifti, niftiToVolumeGrid, type NiftiImage } from '../../src/ml/io/nifti.ts';
+import { readNifti, niftiToVolumeGrid, type NiftiImage } from '../../src/io/nifti.ts';
 
 export const REAL_CASES = ['cip64', 'imlab-id001', 'imlab-id002'] as const;
 export type RealCaseName = (typeof REAL_CASES)[number];

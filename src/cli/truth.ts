@@ -3,7 +3,7 @@ import { DfaError, isDfaError } from '../core/errors.ts';
 import type { Volume } from '../core/volume.ts';
 import { readRtstruct, rtstructToLabelMap } from '../dicom/rtstruct/index.ts';
 import { listDicomFiles } from '../dicom/volume/load-volume.ts';
-import { niftiToVolumeGrid, readNifti } from '../ml/io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../io/nifti.ts';
 import { lungsFromMask } from '../ml/truth.ts';
 
 /**

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { DfaError } from '../core/errors.ts';
 import { migrate } from './migrations.ts';
-import { takePidLock } from './pid-lock.ts';
+import { takePidLock } from '../io/pid-lock.ts';
 import { PgliteServer } from './pglite-server.ts';
 
 /**

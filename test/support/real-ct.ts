@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Volume } from '../../src/core/volume.ts';
 import { indexToPatient } from '../../src/core/volume.ts';
 import { loadVolumeFromDir } from '../../src/dicom/volume/index.ts';
-import { niftiToVolumeGrid, readNifti } from '../../src/ml/io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../../src/io/nifti.ts';
 import { CIP64_DICOM_DIR, CIP64_DIR, TESTDATA } from './testdata.ts';
 
 /**

@@ -10,7 +10,7 @@ import { rtstructToLabelMap } from '../../dicom/rtstruct/to-labelmap.ts';
 import { writeRtstruct } from '../../dicom/rtstruct/write.ts';
 import { writeSeg } from '../../dicom/seg/write.ts';
 import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
-import { niftiToVolumeGrid, readNifti } from '../../ml/io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../../io/nifti.ts';
 import { labelByRoiName, loadManifest, SHIPPED_MODELS_DIR } from '../../ml/manifest.ts';
 import type { Verb, VerbContext } from '../verb.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CIP64_DICOM_DIR } from '../../../test/support/testdata.ts';
 import { memoryLogger } from '../../core/log.ts';
 import { CLASSICAL_LUNG_MANIFEST_PATH } from '../../ml/classical/manifest.ts';
-import { readNifti } from '../../ml/io/nifti.ts';
+import { readNifti } from '../../io/nifti.ts';
 import { main } from '../main.ts';
 
 async function dfa(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string[] }> {

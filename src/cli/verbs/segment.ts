@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import type { SeriesSelection } from '../../dicom/volume/series.ts';
 import { loadVolumeWithReport, listDicomFiles } from '../../dicom/volume/load-volume.ts';
-import { encodeNifti } from '../../ml/io/nifti.ts';
+import { encodeNifti } from '../../io/nifti.ts';
 import { qcFailures } from '../../ml/qc.ts';
 import { segmentWithQc } from '../../ml/segment.ts';
 import { compareWithTruth } from '../../ml/truth.ts';

@@ -17,7 +17,7 @@ import { DicomServer, type RetrieveReport } from '../scp/server.ts';
 import type { SubOperations } from '../dimse/scu.ts';
 import { PacsIndexStore, type IndexedInstance } from './index-store.ts';
 import { matchesIdentifier } from './matching.ts';
-import { takePidLock, type PidLock } from '../../storage/pid-lock.ts';
+import { takePidLock, type PidLock } from '../../io/pid-lock.ts';
 
 export interface KnownAe {
   readonly host: string;
@@ -88,7 +88,7 @@ export class EmbeddedPacs {
     });
   }
 
-  /** One process per PACS directory (src/storage/pid-lock.ts): two would append to one index blind to each other. */
+  /** One process per PACS directory (src/io/pid-lock.ts): two would append to one index blind to each other. */
   static async start(opts: EmbeddedPacsOptions): Promise<EmbeddedPacs> {
     // A dev PACS reachable from the network must at least know whom it talks to.
     if (opts.host && !isLoopbackHost(opts.host) && !opts.allowedAets?.length) {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { isDfaError } from '../../core/errors.ts';
 import { indexToPatient, voxelVolumeMl, type Volume } from '../../core/volume.ts';
-import { niftiToVolumeGrid, readNifti } from '../../ml/io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../../io/nifti.ts';
 import { loadVolume, listDicomFiles } from '../volume/load-volume.ts';
 import { generateChestPhantom, type ChestPhantom } from './generate.ts';
 import type { PatientPosition } from './options.ts';

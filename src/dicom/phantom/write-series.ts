@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { voxelVolumeMl } from '../../core/volume.ts';
-import { encodeNifti } from '../../ml/io/nifti.ts';
+import { encodeNifti } from '../../io/nifti.ts';
 import { dcmjs, type NaturalDataset } from '../parse/dcmjs.ts';
 import { generateChestPhantom, phantomUids, type ChestPhantom } from './generate.ts';
 import type { PhantomOptions } from './options.ts';

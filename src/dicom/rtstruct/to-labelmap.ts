@@ -6,7 +6,7 @@
  * are holes (the convention our writer uses; plastimatch's --xor-contours does the same).
  */
 import type { Vec3, Volume, VolumeGeometry } from '../../core/volume.ts';
-import { fillEvenOdd } from '../../ml/contours/fill.ts';
+import { fillEvenOdd } from '../../geometry/contours/fill.ts';
 import type { Rtstruct, RtstructProblem } from './read.ts';
 
 export interface RtstructMasks {

@@ -8,7 +8,7 @@ import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
 import { dcmjs } from '../parse/dcmjs.ts';
 import { loadVolume, loadVolumeFromDir } from '../volume/index.ts';
 import { writeSeg } from '../seg/write.ts';
-import { niftiToVolumeGrid, readNifti } from '../../ml/io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../../io/nifti.ts';
 import { labelMapOf, niftiMaskOnGrid, syntheticVolume } from '../../../test/support/rt-ct.ts';
 import { TEST_LUNG_MANIFEST } from '../../../test/support/rt-manifest.ts';
 import { dciodvfy, dice, plastimatchMasks, plastimatchSeriesToNrrd } from '../../../test/support/rt-tools.ts';

@@ -1,12 +1,12 @@
 /**
  * RT Structure Set writer (PS3.3 A.19) on dcmjs naturalized datasets. Contours come from the label
- * map (src/ml/contours); ROI names, colours and codes come from the model manifest, never from here.
+ * map (src/geometry/contours); ROI names, colours and codes come from the model manifest, never from here.
  */
 import { DfaError } from '../../core/errors.ts';
 import type { LabelInfo, ModelManifest } from '../../core/model.ts';
 import { deterministicUid } from '../../core/uid.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
-import { contoursByLabel, type ContourOptions, type PlanarContour } from '../../ml/contours/index.ts';
+import { contoursByLabel, type ContourOptions, type PlanarContour } from '../../geometry/contours/index.ts';
 import type { NaturalDataset } from '../parse/dcmjs.ts';
 import {
   algorithmFamily,

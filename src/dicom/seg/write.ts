@@ -8,7 +8,7 @@ import { DfaError } from '../../core/errors.ts';
 import type { ModelManifest } from '../../core/model.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
-import { labelRuns, type SliceRuns } from '../../ml/contours/runs.ts';
+import { labelRuns, type SliceRuns } from '../../geometry/contours/runs.ts';
 import type { NaturalDataset } from '../parse/dcmjs.ts';
 import {
   algorithmFamily,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { isDfaError } from '../../core/errors.ts';
 import type { Volume } from '../../core/volume.ts';
-import { readNifti } from '../../ml/io/nifti.ts';
+import { readNifti } from '../../io/nifti.ts';
 import { CIP64_DICOM_DIR, CIP64_DIR, ODD_DICOM_DIR, RTSTRUCT_DIR } from '../../../test/support/testdata.ts';
 import { readDicomFile, type ParsedDicom } from '../parse/read-part10.ts';
 import { listDicomFiles, loadVolume, loadVolumeWithReport } from './load-volume.ts';

@@ -4,7 +4,7 @@ import { matchesSearchRequest, type SearchRequest, type WithId } from '@medplum/
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { DfaError } from '../../core/errors.ts';
-import { takePidLock, type PidLock } from '../../storage/pid-lock.ts';
+import { takePidLock, type PidLock } from '../../io/pid-lock.ts';
 import { SearchIndex } from './search-index.ts';
 
 type JournalEntry = { op: 'put'; resource: Resource } | { op: 'delete'; resourceType: string; id: string };
@@ -33,7 +33,7 @@ export class JournalRepository extends MemoryRepository {
 
   /**
    * One process per data dir: two servers appending to one journal would each miss the other's
-   * writes (src/storage/pid-lock.ts).
+   * writes (src/io/pid-lock.ts).
    */
   lock(): void {
     if (!this.#lock || this.#held) return;

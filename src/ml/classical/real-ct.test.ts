@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
-import { niftiToVolumeGrid, readNifti } from '../io/nifti.ts';
+import { niftiToVolumeGrid, readNifti } from '../../io/nifti.ts';
 import { dice, volumesMl } from '../metrics.ts';
 import { qcFailures, qcLungs } from '../qc.ts';
 import { IMLAB_IDS, imlabCase } from '../../../test/support/real-ct.ts';

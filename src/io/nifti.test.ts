@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isDfaError } from '../../core/errors.ts';
-import type { Vec3, VolumeGeometry } from '../../core/volume.ts';
-import { CIP64_DIR } from '../../../test/support/testdata.ts';
+import { isDfaError } from '../core/errors.ts';
+import type { Vec3, VolumeGeometry } from '../core/volume.ts';
+import { CIP64_DIR } from '../../test/support/testdata.ts';
 import { encodeNifti, niftiToVolumeGrid, parseNifti, readNifti } from './nifti.ts';
 
 const grid: VolumeGeometry = { dims: [4, 3, 2], spacing: [0.5, 0.75, 2], origin: [-10, 20, 30], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DfaError } from '../../core/errors.ts';
-import { patientToIndex, voxelCount, type LabelMap, type Vec3, type VolumeGeometry } from '../../core/volume.ts';
+import { DfaError } from '../core/errors.ts';
+import { patientToIndex, voxelCount, type LabelMap, type Vec3, type VolumeGeometry } from '../core/volume.ts';
 
 /**
  * NIfTI-1 (.nii / .nii.gz) reader and a minimal writer. NIfTI's world space is RAS; everything here
