@@ -6,8 +6,8 @@ import { FhirClient } from '../fhir/client.ts';
 import { startFhirServer, type FhirServer } from '../fhir/dev-server/server.ts';
 import { FhirImagingWorkflow } from '../fhir/imaging-workflow.ts';
 import { registerStudy } from '../fhir/register-study.ts';
-import { FakePacs, fakeStudy } from '../fhir/testing/fake-pacs.ts';
-import { TEST_CAPS } from './planner/fixtures.ts';
+import { FakePacs, fakeStudy } from '../../test/support/fake-pacs.ts';
+import { TEST_CAPS } from '../../test/support/planner-capabilities.ts';
 import { planGoal } from './planner/index.ts';
 import { selectStudies } from './select-studies.ts';
 

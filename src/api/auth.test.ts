@@ -17,7 +17,7 @@ import { loadConfig, type Config } from '../core/config.ts';
 import { exitCodeFor, isDfaError } from '../core/errors.ts';
 import { memoryLogger } from '../core/log.ts';
 import { planGoal } from '../agent/planner/index.ts';
-import { TEST_CAPS } from '../agent/planner/fixtures.ts';
+import { TEST_CAPS } from '../../test/support/planner-capabilities.ts';
 import { planKey } from '../agent/plan.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
 import { AuditStore } from '../storage/audit.ts';

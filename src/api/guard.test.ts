@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../core/config.ts';
 import { memoryLogger } from '../core/log.ts';
 import { planGoal } from '../agent/planner/index.ts';
-import { TEST_CAPS } from '../agent/planner/fixtures.ts';
+import { TEST_CAPS } from '../../test/support/planner-capabilities.ts';
 import { defaultAllowedHosts, hostName, RateLimiter } from './guard.ts';
 import { buildApi, type ApiDeps } from './server.ts';
 

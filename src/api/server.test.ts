@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { memoryLogger } from '../core/log.ts';
 import { planGoal } from '../agent/planner/index.ts';
-import { TEST_CAPS } from '../agent/planner/fixtures.ts';
+import { TEST_CAPS } from '../../test/support/planner-capabilities.ts';
 import { jobKey, planKey, type Plan } from '../agent/plan.ts';
 import { openDatabase } from '../storage/db.ts';
 import { AuditStore } from '../storage/audit.ts';

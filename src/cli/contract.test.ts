@@ -9,7 +9,7 @@ import { loadConfig } from '../core/config.ts';
 import { FhirClient } from '../fhir/client.ts';
 import { startFhirServer } from '../fhir/dev-server/server.ts';
 import { registerStudy } from '../fhir/register-study.ts';
-import { FakePacs, fakeStudy } from '../fhir/testing/fake-pacs.ts';
+import { FakePacs, fakeStudy } from '../../test/support/fake-pacs.ts';
 import { main } from './main.ts';
 
 // The CLI's contract with people: exit codes, --help, --version, config errors, empty states.

@@ -7,7 +7,7 @@ import { memoryLogger } from '../core/log.ts';
 import { startOrthanc, type OrthancHandle } from '../../test/support/orthanc.ts';
 import { freePort } from '../../test/support/ports.ts';
 import { CIP64_DICOM_DIR } from '../../test/support/testdata.ts';
-import { pacsContract, type PacsFixture } from './pacs.contract.ts';
+import { pacsContract, type PacsFixture } from '../../test/contracts/pacs.contract.ts';
 import { createPacs } from './pacs.ts';
 import { DicomScp } from './scp/receiver.ts';
 

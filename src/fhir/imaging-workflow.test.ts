@@ -9,7 +9,7 @@ import { FhirClient } from './client.ts';
 import { startFhirServer, type FhirServer } from './dev-server/server.ts';
 import { FhirImagingWorkflow } from './imaging-workflow.ts';
 import { registerStudy } from './register-study.ts';
-import { FakePacs, fakeStudy } from './testing/fake-pacs.ts';
+import { FakePacs, fakeStudy } from '../../test/support/fake-pacs.ts';
 
 // The ImagingFhir port against the embedded server over HTTP; studies are seeded through
 // registerStudy from a PACS stand-in (the PACS itself is not under test here).

@@ -6,7 +6,7 @@ import type { RetrievedInstance, StoreOutcome } from '../core/ports.ts';
 import type { Plan } from '../agent/plan.ts';
 import { planGoal } from '../agent/planner/index.ts';
 import { loadConfig } from '../core/config.ts';
-import { TEST_CAPS } from '../agent/planner/fixtures.ts';
+import { TEST_CAPS } from '../../test/support/planner-capabilities.ts';
 import { planForStudy, StandingGoal, type StandingGoalOptions, type StandingStore, type Trigger } from './standing-goal.ts';
 
 const log = createLogger({ level: 'error' });

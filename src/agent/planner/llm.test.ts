@@ -5,7 +5,7 @@ import { AIMessageChunk } from '@langchain/core/messages';
 import { loadConfig } from '../../core/config.ts';
 import { isDfaError } from '../../core/errors.ts';
 import { planGoal } from './index.ts';
-import { TEST_CAPS } from './fixtures.ts';
+import { TEST_CAPS } from '../../../test/support/planner-capabilities.ts';
 
 const now = new Date('2026-11-26T10:00:00Z');
 const cfg = loadConfig({});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../core/config.ts';
 import { isDfaError } from '../../core/errors.ts';
 import { planGoal } from './index.ts';
-import { TEST_CAPS } from './fixtures.ts';
+import { TEST_CAPS } from '../../../test/support/planner-capabilities.ts';
 import type { Plan } from '../plan.ts';
 
 // Thursday 2026-11-26: "since Monday" = 2026-11-23.

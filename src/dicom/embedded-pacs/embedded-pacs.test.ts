@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { memoryLogger } from '../../core/log.ts';
 import { freePort } from '../../../test/support/ports.ts';
 import { CIP64_DICOM_DIR } from '../../../test/support/testdata.ts';
-import { dcmtkCount, pacsContract, type PacsFixture } from '../pacs.contract.ts';
+import { dcmtkCount, pacsContract, type PacsFixture } from '../../../test/contracts/pacs.contract.ts';
 import { splitPart10 } from '../dimse/dataset.ts';
 import { createPacs } from '../pacs.ts';
 import { DicomScp } from '../scp/receiver.ts';

@@ -1,4 +1,4 @@
-import { segmenterContract } from '../segmenter.contract.ts';
+import { segmenterContract } from '../../../test/contracts/segmenter.contract.ts';
 import { createClassicalLungSegmenter } from './lung-segmenter.ts';
 
 segmenterContract('classical lung segmenter', () => Promise.resolve(createClassicalLungSegmenter()), { minDice: 0.95 });

@@ -18,7 +18,7 @@ import { generateChestPhantom } from '../../dicom/phantom/generate.ts';
 import { createClassicalLungSegmenter } from '../classical/lung-segmenter.ts';
 import { dice } from '../metrics.ts';
 import { labelByRoiName } from '../manifest.ts';
-import { segmenterContract } from '../segmenter.contract.ts';
+import { segmenterContract } from '../../../test/contracts/segmenter.contract.ts';
 import { createOnnxSegmenter } from './onnx-segmenter.ts';
 
 const MANIFEST = fileURLToPath(new URL('../../../models/lung-unet/manifest.json', import.meta.url));

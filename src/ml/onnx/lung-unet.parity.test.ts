@@ -16,7 +16,7 @@ import { synthChest } from '../../../ml/train/synth-chest.ts';
 import { loadOnnxManifest } from './manifest.ts';
 import { modelGrid, resampleLinear } from './model-grid.ts';
 import { normalizeInPlace } from './preprocess.ts';
-import { PYTHON } from './testing.ts';
+import { PYTHON } from '../../../test/support/threshold-onnx.ts';
 
 const MODEL_DIR = fileURLToPath(new URL('../../../models/lung-unet/', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../../../ml/train/torch_infer.py', import.meta.url));

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { isDfaError } from '../../core/errors.ts';
 import { indexToPatient, type Vec3, type Volume } from '../../core/volume.ts';
 import { createOnnxSegmenter } from './onnx-segmenter.ts';
-import { writeThresholdManifest } from './testing.ts';
+import { writeThresholdManifest } from '../../../test/support/threshold-onnx.ts';
 
 let dir = '';
 before(async () => {

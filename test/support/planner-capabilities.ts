@@ -1,6 +1,6 @@
-import type { LabelInfo, ModelManifest } from '../../core/model.ts';
-import { SCT_ANATOMICAL_STRUCTURE } from '../../core/model.ts';
-import type { Capabilities } from './capabilities.ts';
+import type { LabelInfo, ModelManifest } from '../../src/core/model.ts';
+import { SCT_ANATOMICAL_STRUCTURE } from '../../src/core/model.ts';
+import type { Capabilities } from '../../src/agent/planner/capabilities.ts';
 
 /** Planner test capabilities: a classical and an ONNX lung model for CT (as shipped). */
 const lungLabels: LabelInfo[] = [

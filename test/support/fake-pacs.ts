@@ -1,4 +1,4 @@
-import type { InstanceRecord, Pacs, RetrieveResult, SeriesRecord, StoreOutcome, StudyQuery, StudyRecord } from '../../core/ports.ts';
+import type { InstanceRecord, Pacs, RetrieveResult, SeriesRecord, StoreOutcome, StudyQuery, StudyRecord } from '../../src/core/ports.ts';
 
 /**
  * A PACS stand-in that answers queries from records in memory, for testing the FHIR registration

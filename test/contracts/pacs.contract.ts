@@ -11,9 +11,9 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isDfaError } from '../core/errors.ts';
-import { splitPart10 } from './dimse/dataset.ts';
-import type { DicomPacs } from './pacs.ts';
+import { isDfaError } from '../../src/core/errors.ts';
+import { splitPart10 } from '../../src/dicom/dimse/dataset.ts';
+import type { DicomPacs } from '../../src/dicom/pacs.ts';
 
 const run = promisify(execFile);
 

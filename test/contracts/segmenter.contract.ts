@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Segmenter } from '../core/ports.ts';
-import type { Volume } from '../core/volume.ts';
-import { generateChestPhantom } from '../dicom/phantom/index.ts';
-import { parseManifest } from './manifest.ts';
-import { dice } from './metrics.ts';
+import type { Segmenter } from '../../src/core/ports.ts';
+import type { Volume } from '../../src/core/volume.ts';
+import { generateChestPhantom } from '../../src/dicom/phantom/index.ts';
+import { parseManifest } from '../../src/ml/manifest.ts';
+import { dice } from '../../src/ml/metrics.ts';
 
 /**
  * The contract every Segmenter implementation passes (hono's shared `common.case.test.ts` idea):
