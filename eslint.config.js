@@ -2,6 +2,7 @@
 // (floating promises, exhaustive switches), as medplum does.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerRules } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.dfa/**', 'ml/**/*.py', 'tmp/**', '.scratch*/**'] },
@@ -22,6 +23,8 @@ export default tseslint.config(
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
   },
+  // Layers (issue 13 §4, README "Architecture"): production code imports only layers below its own.
+  ...layerRules,
   {
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe()/test() return promises the runner awaits (as in *.test.ts) */
 /**
  * One contract suite for every `Pacs` implementation (hono's common.case.test.ts pattern): a test
  * file starts a real PACS (Orthanc, the embedded PACS), builds a fixture, and calls `pacsContract`.
