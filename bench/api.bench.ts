@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../src/core/config.ts';
 import { createLogger } from '../src/core/log.ts';
-import { apiAuthFromConfig, type ApiAuthenticator } from '../src/api/auth.ts';
+import { apiAuthFromConfig, type ApiAuthenticator } from '../src/net/api-auth.ts';
 import { buildApi } from '../src/api/server.ts';
 import { AuditStore } from '../src/storage/audit.ts';
 import { openDatabase } from '../src/storage/db.ts';

@@ -22,7 +22,7 @@ import { planKey } from '../agent/plan.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
 import { AuditStore } from '../storage/audit.ts';
 import { eventsAfter, getRun } from '../storage/run-queries.ts';
-import { apiAuthFromConfig, claimValues, roleFrom, type ApiAuthenticator } from './auth.ts';
+import { apiAuthFromConfig, claimValues, roleFrom, type ApiAuthenticator } from '../net/api-auth.ts';
 import { buildApi, type ApiDeps } from './server.ts';
 
 const GOAL = 'Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS';

@@ -12,7 +12,7 @@ import { loadConfig } from '../core/config.ts';
 import { memoryLogger } from '../core/log.ts';
 import { planGoal } from '../agent/planner/index.ts';
 import { TEST_CAPS } from '../../test/support/planner-capabilities.ts';
-import { defaultAllowedHosts, hostName, RateLimiter } from './guard.ts';
+import { defaultAllowedHosts, hostName, RateLimiter } from '../net/api-guard.ts';
 import { buildApi, type ApiDeps } from './server.ts';
 
 const cfg = loadConfig({ DFA_DATA_DIR: '/nonexistent' });

@@ -121,6 +121,23 @@ const schema = z.object({
   DFA_API_MAX_BODY_KB: z.coerce.number().int().min(1).max(10_240).default(64),
   DFA_API_MAX_STREAMS: z.coerce.number().int().min(1).max(10_000).default(32), // concurrent GET /events
   DFA_API_RATE_LIMIT: z.coerce.number().int().min(1).default(600), // requests per minute per client address
+  // `dfa service <name>` (src/services): each service's own HTTP API, with the DFA_API_AUTH settings above.
+  DFA_SERVICE_HOST: z.string().default('127.0.0.1'),
+  DFA_SERVICE_PORT: port.optional(), // default per service: ml 8091, storage 8092, dicom 8093, fhir 8094
+  DFA_SERVICE_MAX_BODY_KB: z.coerce.number().int().min(1).max(10_240).default(64), // JSON request bodies
+  // What the agent sends to our services (src/remote): a bearer token (default DFA_API_TOKEN), or one
+  // from the identity provider by client credentials (OIDC services; the token needs the operator role).
+  DFA_SERVICE_TOKEN: z.string().optional(),
+  DFA_SERVICE_TOKEN_URL: z.string().url().optional(),
+  DFA_SERVICE_CLIENT_ID: z.string().optional(),
+  DFA_SERVICE_CLIENT_SECRET: z.string().optional(),
+  DFA_SERVICE_SCOPE: z.string().optional(),
+  DFA_SERVICE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000), // one call to a service
+  // Remote services: unset = in process. DFA_ML_URL may list replicas (comma-separated).
+  DFA_ML_URL: list.pipe(z.array(z.string().url()).min(1)).optional(),
+  DFA_ML_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000), // one segmentation on one replica
+  DFA_STORAGE_SERVICE_URL: z.string().url().optional(),
+  DFA_STORAGE_MAX_OBJECT_MB: z.coerce.number().int().min(1).max(16_384).default(1024), // one artifact over HTTP
   // `dfa serve`: a goal run for each study pushed to our SCP once it has been quiet this long.
   DFA_STANDING_GOAL: z.string().optional(),
   DFA_STANDING_GOAL_QUIET_MS: z.coerce.number().int().positive().default(5000),

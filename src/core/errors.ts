@@ -52,6 +52,10 @@ export type DfaErrorCode =
   | 'JOB_NOT_FOUND'
   | 'REVIEW_NOT_PENDING' // a review decision for a job that does not await one
   | 'SERVICE_UNREACHABLE'
+  | 'ARTIFACT_KEY_INVALID' // '..', an absolute path or odd characters in an artifact key
+  // our own services over HTTP (src/remote, src/services)
+  | 'SERVICE_UNAVAILABLE' // refused, reset, timed out or answered 502/503/504: another replica may serve it
+  | 'SERVICE_ERROR' // the service answered something we cannot use (a 500, a bad body)
   | 'INTERNAL';
 
 export class DfaError extends Error {
@@ -91,6 +95,7 @@ export function exitCodeFor(e: unknown): 1 | 2 {
     case 'JOB_NOT_FOUND': // a review names a job that does not exist / does not wait
     case 'REVIEW_NOT_PENDING':
     case 'SERVICE_UNREACHABLE':
+    case 'SERVICE_UNAVAILABLE':
     case 'DICOM_CONNECTION_FAILED':
     case 'DICOM_TLS_FAILED':
     case 'DICOM_ASSOCIATION_REJECTED':
@@ -112,6 +117,7 @@ export function httpStatusFor(e: unknown): number {
     case 'FILE_NOT_FOUND':
     case 'SERIES_NOT_FOUND':
     case 'MODEL_NOT_INSTALLED':
+    case 'ARTIFACT_KEY_INVALID':
       return 400;
     case 'API_UNAUTHENTICATED':
       return 401;
@@ -128,6 +134,7 @@ export function httpStatusFor(e: unknown): number {
     case 'FHIR_CONFLICT':
       return 409;
     case 'SERVICE_UNREACHABLE':
+    case 'SERVICE_UNAVAILABLE':
     case 'FHIR_UNAVAILABLE':
       return 503;
     default:

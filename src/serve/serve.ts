@@ -1,9 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { apiAuthFromConfig } from '../api/auth.ts';
+import { apiAuthFromConfig } from '../net/api-auth.ts';
 import { registerDashboard } from '../api/dashboard.ts';
-import { defaultAllowedHosts } from '../api/guard.ts';
+import { defaultAllowedHosts } from '../net/api-guard.ts';
 import { buildApi } from '../api/server.ts';
 import { submitReview } from '../agent/review.ts';
 import type { Config, StoreMethod } from '../core/config.ts';

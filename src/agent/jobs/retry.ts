@@ -19,6 +19,7 @@ const TRANSIENT: ReadonlySet<DfaErrorCode> = new Set<DfaErrorCode>([
   'FHIR_TIMEOUT',
   'FHIR_UNAVAILABLE',
   'DATABASE_ERROR',
+  'SERVICE_UNAVAILABLE',
   'SERVICE_UNREACHABLE',
 ]);
 

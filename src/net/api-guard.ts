@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DfaError } from '../core/errors.ts';
-import { allows, isLoopbackHost, noApiAuth, type ApiAuthenticator, type Caller, type Role } from './auth.ts';
+import { allows, isLoopbackHost, noApiAuth, type ApiAuthenticator, type Caller, type Role } from './api-auth.ts';
 
 /**
  * What every request passes before a route runs, in this order: the Host header is one we serve

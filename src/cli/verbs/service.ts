@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises';
+import { DfaError } from '../../core/errors.ts';
+import { startService } from '../../services/service-server.ts';
+import { SERVICES } from '../service-table.ts';
+import type { Verb } from '../verb.ts';
+
+function option(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === name) return args[i + 1];
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+async function packageVersion(): Promise<string> {
+  const raw = await readFile(new URL('../../../package.json', import.meta.url), 'utf8').catch(() => '{}');
+  return (JSON.parse(raw) as { version?: string }).version ?? '0.0.0';
+}
+
+export const verb: Verb = {
+  summary: 'run one service (ml, storage, …) on its own, behind its HTTP API (OpenAPI at /openapi.json), until SIGINT/SIGTERM',
+  usage: [
+    'npx dfa service ml                                            # ml_processor on 127.0.0.1:8091 (models, segmentation + QC)',
+    'npx dfa service storage --port 9092                           # storage_service (the artifact store over HTTP)',
+    'DFA_SERVICE_HOST=0.0.0.0 DFA_API_AUTH=token DFA_API_TOKEN=$(openssl rand -hex 24) npx dfa service ml',
+    'DFA_ML_URL=http://127.0.0.1:8091,http://127.0.0.1:8095 npx dfa worker   # the agent uses two ml replicas',
+  ],
+  flags: ['--port <n>     port to listen on (default DFA_SERVICE_PORT, else the service\'s own)', '--host <addr>  interface to bind (default DFA_SERVICE_HOST, 127.0.0.1)'],
+  async run(args, ctx) {
+    const name = args.find((a, i) => !a.startsWith('-') && !['--port', '--host'].includes(args[i - 1] ?? ''));
+    const entry = name ? SERVICES[name] : undefined;
+    if (!name || !entry) {
+      const known = Object.keys(SERVICES).join(', ') || 'none';
+      throw new DfaError('CONFIG_INVALID', `${name ? `no service '${name}'` : 'name a service'}: dfa service <${known}>`);
+    }
+    const portText = option(args, '--port');
+    const port = portText !== undefined ? Number(portText) : (ctx.config.DFA_SERVICE_PORT ?? entry.defaultPort);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `--port ${portText ?? ''}: a whole number from 0 to 65535`);
+    const host = option(args, '--host') ?? ctx.config.DFA_SERVICE_HOST;
+    const log = ctx.log.child({ svc: name });
+    const def = await entry.build(ctx.config, log);
+    const running = await startService(def, ctx.config, { host, port, version: await packageVersion(), log, ratePerMinute: undefined });
+    ctx.out(`${def.title.padEnd(16)}${running.url}/  (auth ${ctx.config.DFA_API_AUTH}; OpenAPI ${running.url}/openapi.json, ready ${running.url}/ready)`);
+    ctx.out('Ctrl-C to stop');
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    log.info('service stopping', { signal });
+    await running.close();
+    return 0;
+  },
+};

@@ -1,0 +1,171 @@
+import { DfaError, type DfaErrorCode } from '../core/errors.ts';
+import type { Config } from '../core/config.ts';
+import { stripUrlCredentials } from '../core/redact.ts';
+import { bearerAuth, clientCredentialsAuth, noAuth, type HttpAuth } from '../net/http-auth.ts';
+
+/**
+ * The one HTTP client every remote adapter (src/remote) uses to call our services: the caller's
+ * token on every request (fetched again once after a 401), a timeout per call, and typed errors:
+ *  - SERVICE_UNAVAILABLE: refused, reset, timed out, or 502/503/504 — the call may go to another
+ *    replica or be retried later (a job's network retry policy treats it as transient);
+ *  - the service's own code for a 4xx it answered (`{error, message}`): ARTIFACT_NOT_FOUND,
+ *    MODEL_NOT_INSTALLED, API_UNAUTHENTICATED… come back as the same DfaError as in process;
+ *  - SERVICE_ERROR: a 500 or an answer we cannot read.
+ * Messages name the service and its URL without credentials, never a token.
+ */
+export interface ServiceClientOptions {
+  /** For messages: 'ml_processor', 'storage_service'. */
+  readonly service: string;
+  readonly baseUrl: string;
+  readonly auth?: HttpAuth;
+  /** Per call, unless the call says otherwise (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  readonly query?: Readonly<Record<string, string>>;
+  /** JSON body (sent as application/json). */
+  readonly json?: unknown;
+  /** Raw bytes (sent as application/octet-stream). */
+  readonly bytes?: Uint8Array;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface CallResult {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+}
+
+const KNOWN_CODES = new Set<string>([
+  'CONFIG_INVALID', 'GOAL_UNSUPPORTED', 'MODEL_INVALID', 'MODEL_NOT_INSTALLED', 'SEGMENTATION_FAILED', 'ARTIFACT_NOT_FOUND',
+  'ARTIFACT_KEY_INVALID', 'API_UNAUTHENTICATED', 'API_FORBIDDEN', 'API_HOST_NOT_ALLOWED', 'API_RATE_LIMITED', 'DICOM_BAD_GEOMETRY',
+]);
+
+export class ServiceClient {
+  readonly service: string;
+  readonly baseUrl: string;
+  private readonly auth: HttpAuth;
+  private readonly timeoutMs: number;
+  private readonly doFetch: typeof fetch;
+
+  constructor(o: ServiceClientOptions) {
+    this.service = o.service;
+    this.baseUrl = o.baseUrl.replace(/\/+$/, '');
+    this.auth = o.auth ?? noAuth();
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+    this.doFetch = o.fetch ?? fetch;
+  }
+
+  /** Where, for messages (no credentials). */
+  get where(): string {
+    return `${this.service} at ${stripUrlCredentials(this.baseUrl)}`;
+  }
+
+  /** One call; any 2xx/404 answer is returned (404 is an answer for HEAD), the rest throw typed errors. */
+  async call(method: string, path: string, o: CallOptions = {}): Promise<CallResult> {
+    const qs = o.query ? `?${new URLSearchParams(o.query).toString()}` : '';
+    const url = `${this.baseUrl}${path}${qs}`;
+    let res = await this.send(method, url, o);
+    if (res.status === 401 && this.auth.mode !== 'none' && this.auth.mode !== 'bearer') {
+      this.auth.invalidate(); // a cached IdP token may have been revoked: one fresh try
+      res = await this.send(method, url, o);
+    }
+    let body: Uint8Array;
+    try {
+      body = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw this.unavailable(`${method} ${path}: the answer broke off (${(e as Error).message})`, e);
+    }
+    if (res.ok || res.status === 404) {
+      if (res.status === 404 && method !== 'HEAD') throw this.answerError(res.status, body, method, path);
+      return { status: res.status, headers: res.headers, body };
+    }
+    throw this.answerError(res.status, body, method, path);
+  }
+
+  async json<T>(method: string, path: string, o: CallOptions = {}): Promise<T> {
+    const r = await this.call(method, path, o);
+    try {
+      return JSON.parse(new TextDecoder().decode(r.body)) as T;
+    } catch (e) {
+      throw new DfaError('SERVICE_ERROR', `${this.where}: ${method} ${path} answered something that is not JSON`, { cause: e });
+    }
+  }
+
+  private async send(method: string, url: string, o: CallOptions): Promise<Response> {
+    const timeout = AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs);
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { accept: 'application/json, application/octet-stream', ...(await this.auth.headers()) };
+    let body: BodyInit | undefined;
+    if (o.bytes) {
+      headers['content-type'] = 'application/octet-stream';
+      body = o.bytes as Uint8Array<ArrayBuffer>;
+    } else if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.json);
+    }
+    try {
+      return await this.doFetch(url, { method, headers, body, signal });
+    } catch (e) {
+      if (o.signal?.aborted) throw e; // the caller gave up: not the service's fault
+      const why = timeout.aborted ? `no answer within ${o.timeoutMs ?? this.timeoutMs} ms` : causeText(e);
+      throw this.unavailable(`${method} ${new URL(url).pathname}: ${why}`, e);
+    }
+  }
+
+  private unavailable(what: string, cause?: unknown): DfaError {
+    return new DfaError('SERVICE_UNAVAILABLE', `${this.where} is unavailable: ${what}`, { cause, details: { service: this.service, url: stripUrlCredentials(this.baseUrl) } });
+  }
+
+  private answerError(status: number, body: Uint8Array, method: string, path: string): DfaError {
+    if (status === 502 || status === 503 || status === 504) return this.unavailable(`${method} ${path} answered HTTP ${status}`);
+    let parsed: { error?: unknown; message?: unknown; details?: unknown } | undefined;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body)) as typeof parsed;
+    } catch {
+      parsed = undefined;
+    }
+    const message = typeof parsed?.message === 'string' ? parsed.message : `HTTP ${status}`;
+    const details = { service: this.service, status, ...(parsed?.details && typeof parsed.details === 'object' ? (parsed.details as Record<string, unknown>) : {}) };
+    if (status < 500 && typeof parsed?.error === 'string' && KNOWN_CODES.has(parsed.error)) {
+      return new DfaError(parsed.error as DfaErrorCode, message, { details });
+    }
+    if (status === 404) return new DfaError('ARTIFACT_NOT_FOUND', `${this.where}: ${method} ${path}: ${message}`, { details });
+    return new DfaError('SERVICE_ERROR', `${this.where}: ${method} ${path} answered HTTP ${status}: ${message}`, { details });
+  }
+}
+
+/** The innermost cause's code or message ('ECONNREFUSED', 'other side closed'). */
+function causeText(e: unknown): string {
+  let c: unknown = e;
+  while ((c as { cause?: unknown })?.cause) c = (c as { cause: unknown }).cause;
+  const code = (c as { code?: unknown })?.code;
+  const msg = (c as Error)?.message ?? String(c);
+  return typeof code === 'string' ? `${code} ${msg}` : msg;
+}
+
+/**
+ * What the agent sends to our services: DFA_SERVICE_TOKEN (a bearer; default DFA_API_TOKEN, the
+ * token the services check when DFA_API_AUTH=token), or a token from the identity provider by
+ * client credentials (DFA_SERVICE_TOKEN_URL + _CLIENT_ID + _CLIENT_SECRET; services with
+ * DFA_API_AUTH=oidc; the token must carry the operator role). Nothing set: no header (loopback).
+ */
+export function serviceClientAuth(cfg: Config): HttpAuth {
+  if (cfg.DFA_SERVICE_TOKEN_URL) {
+    if (!cfg.DFA_SERVICE_CLIENT_ID || !cfg.DFA_SERVICE_CLIENT_SECRET) {
+      throw new DfaError('CONFIG_INVALID', 'DFA_SERVICE_TOKEN_URL needs DFA_SERVICE_CLIENT_ID and DFA_SERVICE_CLIENT_SECRET');
+    }
+    return clientCredentialsAuth({
+      tokenUrl: cfg.DFA_SERVICE_TOKEN_URL,
+      clientId: cfg.DFA_SERVICE_CLIENT_ID,
+      clientSecret: cfg.DFA_SERVICE_CLIENT_SECRET,
+      scope: cfg.DFA_SERVICE_SCOPE,
+      errorCode: 'SERVICE_UNAVAILABLE',
+    });
+  }
+  const token = cfg.DFA_SERVICE_TOKEN ?? cfg.DFA_API_TOKEN;
+  return token ? bearerAuth(token) : noAuth();
+}
