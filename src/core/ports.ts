@@ -94,9 +94,19 @@ export interface SegmentationOutcome {
 }
 
 // ───────────────────────── storage_service ─────────────────────────
+/**
+ * Artifacts by '/'-separated key. Local disk, or an object store (S3) as the source of truth with
+ * a local working copy: then `dir` fills the copy from the store and `commit` publishes what was
+ * written into it. Readers never see a half-written artifact.
+ */
 export interface ArtifactStore {
-  /** Absolute local directory for a key prefix (created on demand), e.g. `jobs/<id>/input`. */
+  /**
+   * Absolute local directory for a key prefix (created on demand), e.g. `jobs/<id>/input`, holding
+   * every artifact stored under that prefix (fetched into the local copy when it is not there).
+   */
   dir(prefix: string): Promise<string>;
+  /** Publish the files written into `dir(prefix)` so that other machines see them (local disk: already there). */
+  commit(prefix: string): Promise<void>;
   put(key: string, data: Uint8Array): Promise<string>; // returns local path
   get(key: string): Promise<Uint8Array>;
   exists(key: string): Promise<boolean>;

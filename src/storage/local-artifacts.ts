@@ -1,7 +1,8 @@
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore } from '../core/ports.ts';
+import { writeAtomically } from './artifact-keys.ts';
 
 /**
  * Artifact store on local disk under a root directory (DFA_DATA_DIR/artifacts).
@@ -29,12 +30,14 @@ export class LocalArtifactStore implements ArtifactStore {
     return p;
   }
 
+  /** Files written into dir(prefix) are already where readers look. */
+  async commit(prefix: string): Promise<void> {
+    this.pathOf(prefix);
+  }
+
   async put(key: string, data: Uint8Array): Promise<string> {
     const p = this.pathOf(key);
-    await mkdir(dirname(p), { recursive: true });
-    const tmp = `${p}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    await writeFile(tmp, data);
-    await rename(tmp, p);
+    await writeAtomically(p, data);
     return p;
   }
 

@@ -9,6 +9,7 @@ import type { Plan } from '../plan.ts';
  */
 export interface SeriesChoice {
   readonly seriesInstanceUid: string;
+  /** Artifact keys of its Part 10 files (absolute paths in jobs checkpointed by earlier versions). */
   readonly files: readonly string[];
 }
 export interface VolumeRef {

@@ -12,6 +12,7 @@
 import { DfaError } from '../../core/errors.ts';
 import type { ArtifactStore } from '../../core/ports.ts';
 import type { LabelMap, Volume, VolumeGeometry } from '../../core/volume.ts';
+import { localPaths } from './artifact-files.ts';
 import type { LoadVolume } from './deps.ts';
 import { decodeLabelRuns, encodeLabelRuns } from './label-rle.ts';
 
@@ -37,7 +38,7 @@ type DType = 'float32' | 'int16' | 'uint8';
 interface Header extends VolumeGeometry {
   readonly dtype: DType;
   readonly meta?: Volume['meta'];
-  /** Volumes: the files to load it from again (no volume.raw). */
+  /** Volumes: the files to load it from again (no volume.raw), as artifact keys (paths in earlier versions). */
   readonly sourceFiles?: readonly string[];
   /** Labels: 'rle' → labels.rle (label-rle.ts); absent → labels.raw (earlier versions). */
   readonly encoding?: 'rle';
@@ -63,7 +64,7 @@ export async function loadSavedVolume(store: ArtifactStore, key: string, reload:
   if (!h.meta) throw new DfaError('ARTIFACT_NOT_FOUND', `volume header without metadata: ${key}`);
   let v: Volume;
   if (h.sourceFiles) {
-    const again = await reload(h.sourceFiles);
+    const again = await reload(await localPaths(store, h.sourceFiles));
     const same = near(again.dims, h.dims) && near(again.spacing, h.spacing) && near(again.origin, h.origin) && again.direction.every((d: readonly number[], i: number) => near(d, h.direction[i]));
     if (!same || again.meta.seriesInstanceUid !== h.meta.seriesInstanceUid) {
       throw new DfaError('ARTIFACT_NOT_FOUND', `volume ${key}: its source files no longer give the same volume (dims ${again.dims.join('×')} vs ${h.dims.join('×')}); retrieve again`);

@@ -1,10 +1,11 @@
+import { localPaths } from '../artifact-files.ts';
 import { jobPrefix, need, type JobNode } from '../context.ts';
 import { saveVolume } from '../volume-artifacts.ts';
 
 /** volume: the selected series → one Volume (LPS, mm), saved as an artifact for the next steps. */
 export const volume: JobNode = async (state, { deps }) => {
   const series = need(state.series, 'series');
-  const v = await deps.loadVolume(series.files);
+  const v = await deps.loadVolume(await localPaths(deps.artifacts, series.files));
   const key = `${jobPrefix(state)}/volume`;
   await saveVolume(deps.artifacts, key, v, series.files);
   return {
