@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { DfaError, toDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -9,7 +8,7 @@ import { writeSeg } from '../dicom/seg/write.ts';
 import { loadVolume } from '../dicom/volume/index.ts';
 import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
-import { LocalArtifactStore } from '../storage/local-artifacts.ts';
+import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
 import type { JobDeps } from './jobs/deps.ts';
 import { outageGuardFromConfig } from './outage-from-config.ts';
 import { segmenterRegistry } from './segmenters.ts';
@@ -71,7 +70,7 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
     const deps: JobDeps = {
       pacs,
       fhir,
-      artifacts: o.artifacts ?? new LocalArtifactStore(join(cfg.DFA_DATA_DIR, 'artifacts')),
+      artifacts: o.artifacts ?? artifactStoreFromConfig(cfg),
       loadVolume: o.loadVolume ?? ((files) => loadVolume(files)),
       segment,
       writeRtstruct: o.writeRtstruct ?? (async (i) => writeRtstruct({ volume: i.volume, labels: i.labels, manifest: i.manifest })),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DfaError } from './errors.ts';
+import { parseStorageUrl } from './storage-url.ts';
 
 /**
  * One zod-validated loader from DFA_* variables, passed in explicitly (no global singleton).
@@ -99,6 +100,17 @@ const schema = z.object({
   // Link shown per study in the dashboard, e.g. an OHIF viewer: https://ohif.example/viewer?StudyInstanceUIDs={StudyInstanceUID}
   DFA_VIEWER_URL: z.string().includes('{StudyInstanceUID}').optional(),
 
+  // Artifacts and the results archive (src/storage): a directory (default DFA_DATA_DIR/artifacts) or
+  // s3://bucket/prefix on S3-compatible storage; then DFA_DATA_DIR/artifacts is the local working copy.
+  DFA_STORAGE_URL: z.string().optional(),
+  DFA_S3_ENDPOINT: z.string().url().optional(), // MinIO, Ceph…; unset = AWS
+  DFA_S3_REGION: z.string().default('us-east-1'),
+  DFA_S3_FORCE_PATH_STYLE: flag(false), // http://host/bucket/key instead of http://bucket.host/key (MinIO: true)
+  DFA_S3_ACCESS_KEY_ID: z.string().optional(), // unset: the AWS SDK's default chain (AWS_* env, profile, instance role)
+  DFA_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  // Results archive entries older than this many days go with `dfa archive prune`; unset = kept forever.
+  DFA_ARCHIVE_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
+
   DFA_SEGMENTER: z.string().default('classical'), // 'classical' | 'onnx' | a model name
   DFA_FALLBACK_SEGMENTER: z.string().optional(),
   DFA_MODEL_DIR: z.string().optional(), // where ONNX models + manifests live; default: the shipped models/
@@ -182,6 +194,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (scpTls && !c.DFA_TLS_CERT) throw new DfaError('CONFIG_INVALID', `bad configuration: ${scpTls} needs DFA_TLS_CERT and DFA_TLS_KEY (the certificate our SCP presents)`);
   if (scpTls && c.DFA_SCP_TLS_REQUIRE_CLIENT_CERT && !c.DFA_TLS_CA) {
     throw new DfaError('CONFIG_INVALID', `bad configuration: ${scpTls} with client certificates required needs DFA_TLS_CA (the CAs that sign the callers' certificates), or set DFA_SCP_TLS_REQUIRE_CLIENT_CERT=false`);
+  }
+  const where = parseStorageUrl(c.DFA_STORAGE_URL);
+  if (typeof where === 'string') throw new DfaError('CONFIG_INVALID', `bad configuration: DFA_STORAGE_URL: ${where}`);
+  if ((c.DFA_S3_ACCESS_KEY_ID === undefined) !== (c.DFA_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new DfaError('CONFIG_INVALID', 'bad configuration: DFA_S3_ACCESS_KEY_ID and DFA_S3_SECRET_ACCESS_KEY go together (or set neither: the AWS SDK default chain)');
   }
   return c;
 }

@@ -49,6 +49,7 @@ export type DfaErrorCode =
   // jobs / storage
   | 'DATABASE_ERROR'
   | 'ARTIFACT_NOT_FOUND'
+  | 'ARTIFACT_CHECKSUM_MISMATCH' // an artifact's bytes differ from the checksum stored with it
   | 'JOB_NOT_FOUND'
   | 'REVIEW_NOT_PENDING' // a review decision for a job that does not await one
   | 'SERVICE_UNREACHABLE'

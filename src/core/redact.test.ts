@@ -8,6 +8,9 @@ test('credentials: by key at any depth, in URL user-info and in secret query par
   assert.deepEqual(r, { cfg: { fhir: { clientSecret: '***', url: 'https://fhir.example/r4?x=1&access_token=***' } }, list: [{ password: '***' }] });
   assert.equal(stripUrlCredentials('GET http://dfa:S3cret@127.0.0.1:8042/dicom-web/studies failed'), 'GET http://127.0.0.1:8042/dicom-web/studies failed');
   assert.equal(stripUrlCredentials('see https://h/x?token=t&y=2'), 'see https://h/x?token=***&y=2');
+  // S3 credentials, as settings and as the AWS SDK names them.
+  const s3 = redact({ DFA_S3_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', DFA_S3_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI', credentials: { accessKeyId: 'AKIA1', secretAccessKey: 'k', sessionToken: 't' } });
+  assert.deepEqual(s3, { DFA_S3_ACCESS_KEY_ID: '***', DFA_S3_SECRET_ACCESS_KEY: '***', credentials: { accessKeyId: '***', secretAccessKey: '***', sessionToken: '***' } });
 });
 
 test('patient identity: names, IDs, birth dates by key (DICOM keywords too), person names and named patients in text', () => {

@@ -5,7 +5,7 @@
  * `^` form, and identifiers a goal text names). Pure functions; the logger applies them to every
  * field, nested objects and arrays included, and to the message itself.
  */
-const SECRET_KEY = /pass(word)?|secret|token|authorization|private.?key|assertion|cookie|api.?key/i;
+const SECRET_KEY = /pass(word)?|secret|token|authorization|private.?key|assertion|cookie|api.?key|access.?key/i;
 // DICOM keywords (PS3.6: PatientName, PatientID, PatientBirthDate, OtherPatientIDs…) and our own field names.
 const PHI_NAME_KEY = /^(patient_?name|other_?patient_?names|patient_?mother_?birth_?name|responsible_?person|name_?of_?physicians?)$/i;
 const PHI_ID_KEY = /^(patient(_?id)?|other_?patient_?ids|mrn|patient_?identifier|subject)$/i;

@@ -17,7 +17,7 @@ import { fhirFromConfig, type ConfiguredFhir } from '../fhir/fhir-from-config.ts
 import { registerStudy } from '../fhir/register-study.ts';
 import { AuditStore } from '../storage/audit.ts';
 import { InboxStore } from '../storage/inbox-store.ts';
-import { LocalArtifactStore } from '../storage/local-artifacts.ts';
+import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
 import { eventsAfter, getRun, latestEventId } from '../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../agent/jobs/worker.ts';
 import { livenessFromConfig } from '../agent/jobs/liveness.ts';
@@ -90,7 +90,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     closers.length = 0;
   };
   try {
-    const artifacts = new LocalArtifactStore(join(cfg.DFA_DATA_DIR, 'artifacts'));
+    const artifacts = artifactStoreFromConfig(cfg);
     const holder: { standing?: StandingGoal } = {};
     const scp = await scpFromConfig(cfg, { artifacts }, log.child({ svc: 'scp' }), (r, from) => holder.standing?.received(r, from)).start();
     closers.push({ name: 'SCP', close: () => scp.close() });

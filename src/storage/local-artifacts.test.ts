@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalArtifactStore } from './local-artifacts.ts';
 import { isDfaError } from '../core/errors.ts';
+import { artifactStoreContract } from '../../test/contracts/artifact-store.contract.ts';
 
 test('local artifact store: put/get/list/remove, atomic writes, no escaping the root', async () => {
   const root = await mkdtemp(join(tmpdir(), 'dfa-art-'));
@@ -23,4 +24,14 @@ test('local artifact store: put/get/list/remove, atomic writes, no escaping the 
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+// The shared contract: on local disk, another machine is one that mounts the same directory.
+artifactStoreContract('local disk', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'dfa-art-'));
+  return {
+    store: new LocalArtifactStore(root),
+    otherMachine: async () => new LocalArtifactStore(root),
+    close: () => rm(root, { recursive: true, force: true }),
+  };
 });

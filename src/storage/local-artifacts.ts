@@ -16,6 +16,11 @@ export class LocalArtifactStore implements ArtifactStore {
     this.root = resolve(root);
   }
 
+  /** Where the store is, for logs. */
+  get location(): string {
+    return this.root;
+  }
+
   private pathOf(key: string): string {
     const p = resolve(this.root, key);
     if (p !== this.root && !p.startsWith(this.root + sep)) {

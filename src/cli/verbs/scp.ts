@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { scpFromConfig } from '../../dicom/scp/receiver.ts';
-import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
+import { artifactStoreFromConfig } from '../../storage/artifacts-from-config.ts';
 import type { Verb } from '../verb.ts';
 
 export const verb: Verb = {
@@ -11,7 +11,7 @@ export const verb: Verb = {
   ],
   flags: [],
   async run(_args, ctx) {
-    const artifacts = new LocalArtifactStore(join(ctx.config.DFA_DATA_DIR, 'artifacts'));
+    const artifacts = artifactStoreFromConfig(ctx.config);
     const scp = await scpFromConfig(ctx.config, { artifacts }, ctx.log).start();
     const allowed = ctx.config.DFA_SCP_ALLOWED_AETS ?? (ctx.config.DFA_PACS_AET ? [ctx.config.DFA_PACS_AET] : undefined);
     const peers = ctx.config.DFA_SCP_ALLOWED_PEERS ? `; peers: ${ctx.config.DFA_SCP_ALLOWED_PEERS.join(',')}` : '';

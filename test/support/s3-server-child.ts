@@ -1,0 +1,31 @@
+/**
+ * Runs @20minutes/s3rver in its own process (see s3-server.ts): `node --openssl-legacy-provider
+ * s3-server-child.ts <dir> <bucket>`. s3rver encrypts its ListObjectsV2 continuation tokens with DES,
+ * which OpenSSL 3 only has in its legacy provider. Prints {"port": N} once listening on loopback.
+ */
+import { createRequire } from 'node:module';
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+type S3rverCtor = new (o: Record<string, unknown>) => S3rverInstance;
+
+const [dir, bucket] = process.argv.slice(2);
+if (!dir || !bucket) throw new Error('usage: s3-server-child.ts <dir> <bucket>');
+// CommonJS package: loaded through require from this ES module.
+const S3rver = createRequire(import.meta.url)('@20minutes/s3rver') as S3rverCtor;
+const server = new S3rver({
+  address: '127.0.0.1', // loopback only
+  port: 0,
+  silent: true,
+  directory: dir,
+  configureBuckets: [{ name: bucket }],
+  vhostBuckets: false,
+  allowMismatchedSignatures: true,
+});
+const { port } = await server.run();
+process.stdout.write(`${JSON.stringify({ port })}\n`);
+process.on('SIGTERM', () => {
+  void server.close().finally(() => process.exit(0));
+});
