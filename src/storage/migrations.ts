@@ -111,6 +111,21 @@ const MIGRATIONS: readonly string[] = [
   `
   alter table dfa.runs add column started_by text;
   `,
+  // 6: the results archive (src/storage/archive.ts): one row per archived job; the objects live in
+  // the artifact store under archive/<StudyInstanceUID>/<jobKey>/.
+  `
+  create table dfa.archive_entries (
+    study_instance_uid text not null,
+    job_key text not null,
+    patient_id text,                        -- DICOM PatientID / MRN (masked for viewers by the API)
+    prefix text not null,                   -- artifact key prefix of the entry's objects
+    archived_at timestamptz not null default now(),
+    record jsonb not null,                  -- inputs → outputs, model, QC, coverage, timings, FHIR ids
+    primary key (study_instance_uid, job_key)
+  );
+  create index archive_entries_patient on dfa.archive_entries (patient_id);
+  create index archive_entries_archived_at on dfa.archive_entries (archived_at);
+  `,
 ];
 
 export async function migrate(pool: pg.Pool): Promise<void> {

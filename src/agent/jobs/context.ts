@@ -1,3 +1,4 @@
+import type { ResultsArchive } from '../../storage/archive.ts';
 import type { AuditStore } from '../../storage/audit.ts';
 import type { JobDeps } from './deps.ts';
 import type { JobState, JobUpdate } from './state.ts';
@@ -6,6 +7,8 @@ import type { JobState, JobUpdate } from './state.ts';
 export interface NodeContext {
   readonly deps: JobDeps;
   readonly audit?: AuditStore;
+  /** The results archive; absent (some tests) ⇒ the archive step does nothing. */
+  readonly archive?: ResultsArchive;
 }
 
 /** A step: a small function from the state to a partial update (LangGraph node). */

@@ -2,6 +2,7 @@ import type { BaseCheckpointSaver, RetryPolicy } from '@langchain/langgraph';
 import { END, isGraphBubbleUp, START, StateGraph } from '@langchain/langgraph';
 import { toDfaError } from '../../core/errors.ts';
 import type { JobNode, NodeContext } from './context.ts';
+import { archiveResults } from './nodes/archive.ts';
 import { checkPatient } from './nodes/check-patient.ts';
 import { complete, finish } from './nodes/finish.ts';
 import { find } from './nodes/find.ts';
@@ -40,6 +41,7 @@ export const STEPS = [
   ['store', store, 'network', PACS],
   ['verifyStored', verifyStored, 'network', PACS],
   ['recordFhir', recordFhir, 'network', FHIR],
+  ['archive', archiveResults, 'network', NONE],
   ['complete', complete, 'network', FHIR],
 ] as const satisfies readonly (readonly [string, JobNode, 'network' | 'local', readonly Upstream[]])[];
 

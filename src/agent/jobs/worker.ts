@@ -1,4 +1,5 @@
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { ResultsArchive } from '../../storage/archive.ts';
 import { AuditStore } from '../../storage/audit.ts';
 import { newPool, type Database } from '../../storage/db.ts';
 import type { JobDeps } from './deps.ts';
@@ -48,7 +49,7 @@ export async function openCheckpointer(url: string, max = 4): Promise<{ saver: P
 export async function startWorkers(db: Database, deps: JobDeps, opts: WorkerOptions): Promise<Workers> {
   const audit = new AuditStore(db.pool);
   const cp = await openCheckpointer(db.url, opts.concurrency + 1);
-  const graph = buildJobGraph({ deps, audit }, { checkpointer: cp.saver, retry: opts.retry });
+  const graph = buildJobGraph({ deps, audit, archive: new ResultsArchive(deps.artifacts, db.pool) }, { checkpointer: cp.saver, retry: opts.retry });
   const queue = await JobQueue.open(db.url, opts.queue);
   if (db.embedded) {
     const n = await queue.recoverOrphans();

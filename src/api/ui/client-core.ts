@@ -166,7 +166,7 @@ const dfa = {};
   function badge(status, waiting) {
     return el('span', { class: 'badge s-' + status, 'data-status': status, text: waiting ? 'waiting' : (STATUS_WORDS[status] || status) });
   }
-  const STEP_WORDS = { find: 'find study', ensureTask: 'FHIR task', retrieve: 'retrieve images', selectSeries: 'select series', volume: 'build volume', checkPatient: 'check patient', segment: 'contour', writeOutputs: 'write RTSTRUCT/SEG', renderPreviews: 'previews', reviewGate: 'review', store: 'store in PACS', verifyStored: 'verify stored', recordFhir: 'record in FHIR', complete: 'complete', finish: 'finish' };
+  const STEP_WORDS = { find: 'find study', ensureTask: 'FHIR task', retrieve: 'retrieve images', selectSeries: 'select series', volume: 'build volume', checkPatient: 'check patient', segment: 'contour', writeOutputs: 'write RTSTRUCT/SEG', renderPreviews: 'previews', reviewGate: 'review', store: 'store in PACS', verifyStored: 'verify stored', recordFhir: 'record in FHIR', archive: 'archive', complete: 'complete', finish: 'finish' };
   const STEP_ORDER = Object.keys(STEP_WORDS);
   const stepWord = (s) => (s ? STEP_WORDS[s] || s : '');
   function when(iso) {
