@@ -183,7 +183,7 @@ test('jobs running side by side on the embedded database stay correct', async ()
     assert.equal(row?.status, 'succeeded');
     assert.equal(row?.attempts, 1);
     const steps = (await audit.events(keyOf(plan, s.uid))).filter((e) => e.kind === 'step').map((e) => e.step);
-    assert.deepEqual(steps, ['find', 'ensureTask', 'retrieve', 'selectSeries', 'volume', 'checkPatient', 'segment', 'writeOutputs', 'renderPreviews', 'reviewGate', 'store', 'verifyStored', 'recordFhir', 'finish']);
+    assert.deepEqual(steps, ['find', 'ensureTask', 'retrieve', 'selectSeries', 'volume', 'checkPatient', 'segment', 'writeOutputs', 'renderPreviews', 'reviewGate', 'store', 'verifyStored', 'recordFhir', 'archive', 'finish']);
   }
   assert.equal(new Set(r.jobs.map((j) => j.rtstruct?.sopInstanceUid)).size, 6);
 });

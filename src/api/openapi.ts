@@ -50,6 +50,20 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { 200: { ...ok(z.array(S.Job)), headers: { 'x-total-count': { description: 'jobs matching in all (with filters)', schema: { type: 'integer' } } } }, 400: err('Bad filter') },
         },
       },
+      '/archive': {
+        get: {
+          summary: 'The results archive: archived job results (objects under archive/<StudyInstanceUID>/<jobKey>/), newest first',
+          parameters: [
+            { name: 'study', in: 'query', description: 'StudyInstanceUID', schema: { type: 'string' } },
+            { name: 'patient', in: 'query', description: 'PatientID (MRN); needs the operator or admin role', schema: { type: 'string' } },
+            { name: 'from', in: 'query', description: 'archived on or after (YYYY-MM-DD or ISO time)', schema: { type: 'string' } },
+            { name: 'to', in: 'query', description: 'archived on or before (a YYYY-MM-DD includes the whole day)', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            PHI,
+          ],
+          responses: { 200: { description: 'archive entries (patientId masked unless phi=1 and allowed)', content: { 'application/json': { schema: { type: 'array', items: { type: 'object' } } } } }, 400: err('Bad filter'), 403: err('Patient search by a viewer') },
+        },
+      },
       '/jobs/{jobKey}': { get: { summary: 'A job with its steps and events', parameters: [pathParam('jobKey'), PHI], responses: { 200: ok(S.JobDetail), 404: err('No such job') } } },
       '/jobs/{jobKey}/previews/{name}': {
         get: {

@@ -12,6 +12,7 @@ import { previewLinks, registerReviewRoutes, type ReviewRouteDeps } from './revi
 import { streamEvents } from './sse.ts';
 import { whoOf } from '../agent/who.ts';
 import { jobSearchFrom, wantsPhi, type JobListQuery } from './job-query.ts';
+import { registerArchiveRoutes, type ArchiveRouteDeps } from './archive-routes.ts';
 
 /**
  * The REST face of the agent_controller (`dfa serve`): submit a goal, follow runs and jobs, stream
@@ -49,6 +50,8 @@ export interface ApiDeps {
    * fits loopback without API authentication; with authentication, wire it to the caller's role.
    */
   readonly canSeePhi?: (req: FastifyRequest) => boolean;
+  /** The results archive (absent: GET /archive is not offered). */
+  readonly archive?: Pick<ArchiveRouteDeps, 'query'>;
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -126,10 +129,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   /** `?phi=1` shows names and MRNs to callers allowed to see them; `x-dfa-phi` says which the answer holds. */
   const showPhi = (req: FastifyRequest, reply: { header: (k: string, v: string) => unknown }): boolean => {
     // Default: operators and admins (no API auth on loopback = admin); viewers see masked MRNs only.
-    const phi = wantsPhi(req.query) && (deps.canSeePhi ?? ((r: FastifyRequest) => callerOf(r).role !== 'viewer'))(req);
+    const phi = wantsPhi(req.query) && maySeePhi(req);
     reply.header('x-dfa-phi', phi ? 'shown' : 'masked');
     return phi;
   };
+  const maySeePhi = (req: FastifyRequest): boolean => (deps.canSeePhi ?? ((r: FastifyRequest) => callerOf(r).role !== 'viewer'))(req);
+  if (deps.archive) registerArchiveRoutes(app, { query: deps.archive.query, maySeePhi, showPhi });
 
   app.get<{ Params: { runId: string }; Querystring: { phi?: string } }>('/runs/:runId', async (req, reply) => {
     const run = await deps.getRun(req.params.runId);

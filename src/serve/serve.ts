@@ -18,6 +18,7 @@ import { registerStudy } from '../fhir/register-study.ts';
 import { AuditStore } from '../storage/audit.ts';
 import { InboxStore } from '../storage/inbox-store.ts';
 import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
+import { ResultsArchive } from '../storage/archive.ts';
 import { eventsAfter, getRun, latestEventId } from '../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../agent/jobs/worker.ts';
 import { livenessFromConfig } from '../agent/jobs/liveness.ts';
@@ -142,6 +143,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       plan: (goal, planner) => planForServer(goal, cfg, storeMethod, planner),
       startRun: (plan, o) => runs.start(plan, o),
       audit: new AuditStore(agent.db.pool),
+      archive: new ResultsArchive(artifacts, agent.db.pool),
       getRun: (id) => getRun(agent.db.pool, id),
       eventsAfter: (after, runId) => eventsAfter(agent.db.pool, after, runId),
       latestEventId: () => latestEventId(agent.db.pool),

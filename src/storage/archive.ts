@@ -97,7 +97,7 @@ export class ResultsArchive {
 }
 
 /** The cut-off for a retention of `days` days (DFA_ARCHIVE_RETENTION_DAYS), or undefined: keep forever. */
-export function retentionCutoff(days: number | undefined, now = new Date()): Date | undefined {
+export function retentionCutoff(days: number | undefined, now = new Date(Date.now())): Date | undefined {
   return days === undefined ? undefined : new Date(now.getTime() - days * 86_400_000);
 }
 
