@@ -9,8 +9,9 @@ import { T, type Tissue } from './tissues.ts';
  * a large gastric bubble under the left dome, free intraperitoneal air under the domes and along
  * the anterior abdominal wall. All of it stays `DIAPHRAGM_MM` below the lung surface.
  *
- * Pathology follows the usual OAR convention for "Lung": consolidated / collapsed lung (a right
- * lower lobe at soft-tissue density with air bronchograms along its bronchovascular tree), a tumour
+ * Pathology follows the usual OAR convention for "Lung": consolidated / collapsed lung (a right or
+ * left lower lobe at soft-tissue density with air bronchograms along its bronchovascular tree, or a
+ * right lower lobe collapsed into a paravertebral wedge), a tumour
  * against the lateral pleura, ground glass, and emphysema bullae are lung; a pleural effusion
  * (a dependent fluid crescent) is not, and takes the place of the lung it compresses.
  */
@@ -61,6 +62,16 @@ function distToSegment2(x: number, y: number, z: number, t: Tube): number {
   const u = Math.max(0, Math.min(1, (p[0] * d[0] + p[1] * d[1] + p[2] * d[2]) / dd));
   const e = [p[0] - u * d[0], p[1] - u * d[1], p[2] - u * d[2]];
   return e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
+}
+
+/**
+ * A collapsed right lower lobe: a wedge against the spine and the posterior chest wall whose base
+ * rests on the diaphragm and which narrows towards the hilum (the paravertebral triangle of lower
+ * lobe collapse on axial CT). `p` is the dependent (posterior for supine) coordinate.
+ */
+function collapsedLowerLobe(x: number, p: number, z: number): boolean {
+  const lateral = -x - 18; // from the right lung's medial edge (anatomy.ts: 18 mm off the midline)
+  return p > -20 + 0.8 * lateral + 0.8 * Math.max(0, z + 80);
 }
 
 export class Abnormal {
@@ -120,6 +131,8 @@ export class Abnormal {
     if (this.pathology.size === 0) return L ? T.LUNG_L : T.LUNG_R;
     // right lower lobe: posterior-inferior to an oblique fissure (z = y' - 40, y' posterior = dependent)
     if (!L && this.pathology.has('consolidation') && z < -this.up * y - 40) return T.CONSOLIDATION_R;
+    if (L && this.pathology.has('consolidation-left') && z < -this.up * y - 40) return T.CONSOLIDATION_L;
+    if (!L && this.pathology.has('atelectasis') && collapsedLowerLobe(x, -this.up * y, z)) return T.CONSOLIDATION_R;
     if (L && this.pathology.has('tumour')) {
       const d = [x - TUMOUR_C[0], y - TUMOUR_C[1], z - TUMOUR_C[2]];
       if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= TUMOUR_R * TUMOUR_R) return T.TUMOUR_L;

@@ -269,7 +269,7 @@ export class ChestModel {
     if (!this.abnormal.any) return;
     for (let i = 0; i < row.length; i++) {
       const t = row[i];
-      const side = t === T.LUNG_L || t === T.VESSEL_L || t === T.GGO_L || t === T.TUMOUR_L ? 1 : t === T.LUNG_R || t === T.VESSEL_R || t === T.GGO_R || t === T.CONSOLIDATION_R || t === T.BRONCHOGRAM_R ? -1 : 0;
+      const side = t === T.LUNG_L || t === T.VESSEL_L || t === T.GGO_L || t === T.TUMOUR_L || t === T.CONSOLIDATION_L || t === T.BRONCHOGRAM_L ? 1 : t === T.LUNG_R || t === T.VESSEL_R || t === T.GGO_R || t === T.CONSOLIDATION_R || t === T.BRONCHOGRAM_R ? -1 : 0;
       if (side === 0) continue;
       const late = this.abnormal.late(side, x0 + i * dx, y, z);
       if (late !== undefined) row[i] = late;

@@ -6,9 +6,9 @@ export type PhantomModality = 'CT' | 'MR';
 /** Air that is not lung (abnormal.ts): colon and small-bowel gas, a large gastric bubble, free intraperitoneal air. */
 export type PhantomTrap = 'bowel-gas' | 'gastric-bubble' | 'free-air';
 /** Lung disease (abnormal.ts): all inside the lung truth except the effusion, which must stay outside. */
-export type PhantomPathology = 'consolidation' | 'tumour' | 'ggo' | 'bullae' | 'effusion';
+export type PhantomPathology = 'consolidation' | 'consolidation-left' | 'atelectasis' | 'tumour' | 'ggo' | 'bullae' | 'effusion';
 export const PHANTOM_TRAPS: readonly PhantomTrap[] = ['bowel-gas', 'gastric-bubble', 'free-air'];
-export const PHANTOM_PATHOLOGY: readonly PhantomPathology[] = ['consolidation', 'tumour', 'ggo', 'bullae', 'effusion'];
+export const PHANTOM_PATHOLOGY: readonly PhantomPathology[] = ['consolidation', 'consolidation-left', 'atelectasis', 'tumour', 'ggo', 'bullae', 'effusion'];
 
 export interface PhantomOptions {
   /** Matrix (rows = columns), up to 512. Default 256. */

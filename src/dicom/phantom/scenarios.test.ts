@@ -57,3 +57,35 @@ test('scenario options are validated', () => {
   assert.throws(() => generateChestPhantom({ size: 32, slices: 8, traps: ['nope' as never] }), /trap 'nope'/);
   assert.throws(() => generateChestPhantom({ size: 32, slices: 8, pathology: ['flu' as never] }), /pathology 'flu'/);
 });
+
+test('pathology truth: the left lower lobe is inside the left lung; the collapsed right lower lobe is a medial wedge on the diaphragm', () => {
+  const l = generateChestPhantom(phantomScenario('consolidation-left')!.options);
+  let inL = 0;
+  for (let q = 0; q < l.truth.Pathology.length; q++) if (l.truth.Pathology[q] && l.truth.Lung_L[q]) inL++;
+  assert.equal(inL, count(l.truth.Pathology));
+  const shareL = inL / count(l.truth.Lung_L);
+  assert.ok(shareL > 0.25 && shareL < 0.5, `consolidated share ${shareL}`);
+
+  const a = generateChestPhantom(phantomScenario('atelectasis')!.options);
+  const path = a.truth.Pathology;
+  const [nx, ny] = a.volume.dims;
+  let n = 0;
+  let medial = 0;
+  let lowest = Infinity;
+  let lungLowest = Infinity;
+  for (let q = 0; q < path.length; q++) {
+    if (a.truth.Lung_R[q]) lungLowest = Math.min(lungLowest, Math.floor(q / (nx * ny)));
+    if (!path[q]) continue;
+    assert.equal(a.truth.Lung_R[q], 1);
+    n++;
+    const i = q % nx;
+    // LPS x of the voxel (HFS rows run along +x): medial half of the right lung is x > -83 mm
+    if (a.volume.origin[0] + i * a.volume.spacing[0] > -83) medial++;
+    lowest = Math.min(lowest, Math.floor(q / (nx * ny)));
+  }
+  const share = n / count(a.truth.Lung_R);
+  // large enough that leaving it out fails the Dice gate (≥ 0.95)
+  assert.ok(share > 0.1 && share < 0.2, `collapsed share ${share}`);
+  assert.ok(medial > 0.6 * n, `${medial} of ${n} voxels in the medial half`);
+  assert.ok(lowest <= lungLowest + 2, 'the wedge rests on the diaphragm');
+});

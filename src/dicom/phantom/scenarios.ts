@@ -63,6 +63,22 @@ export const PHANTOM_SCENARIOS: readonly PhantomScenario[] = [
     kind: 'pathology',
   },
   {
+    name: 'consolidation-left',
+    description: 'left lower lobe consolidated (soft-tissue density, air bronchograms), behind the heart and on the left dome',
+    options: { ...CHEST, pathology: ['consolidation-left'] },
+    lungs: BOTH,
+    partial: false,
+    kind: 'pathology',
+  },
+  {
+    name: 'atelectasis',
+    description: 'right lower lobe collapsed against the spine: a paravertebral wedge at soft-tissue density on the diaphragm',
+    options: { ...CHEST, pathology: ['atelectasis'] },
+    lungs: BOTH,
+    partial: false,
+    kind: 'pathology',
+  },
+  {
     name: 'tumour-pleura',
     description: 'a 48 mm tumour against the lateral pleura of the left lung',
     options: { ...CHEST, pathology: ['tumour'] },
