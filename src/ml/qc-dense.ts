@@ -1,5 +1,6 @@
 import type { LabelMap, Volume } from '../core/volume.ts';
-import { diaphragms, recoverDenseLung } from './classical/dense-lung.ts';
+import { diaphragms } from './classical/dense-floor.ts';
+import { recoverDenseLung } from './classical/dense-lung.ts';
 import { classicalParamsSchema } from './classical/manifest.ts';
 import { AXIAL_COS, cropHu } from './classical/lung-segmenter.ts';
 import { boundingBox, boxGeometry, cropMask } from './morphology/crop.ts';

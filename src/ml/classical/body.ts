@@ -17,6 +17,7 @@ export interface BodyMask {
  * Body outline, slice by slice: tissue above `bodyHu`, the largest 4-connected component of each
  * slice (the table, cushions and arms resting apart are separate components in an axial slice), its
  * holes filled. Air outside this outline (room air, air under the table) is thereby excluded.
+ * The midline is the filled outline's centre of mass.
  */
 export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
   const [nx, ny, nz] = volume.dims;
@@ -55,7 +56,18 @@ export function bodyMask(volume: Volume, bodyHu: number): BodyMask {
       sumK += k * len;
       count += len;
     }
-    filler.holes(mask, off, (a, b) => mask.fill(1, a, b));
+    // the centre is the filled outline's (lungs included): the tissue alone leans towards the
+    // heart and away from the larger right lung
+    filler.holes(mask, off, (a, b) => {
+      mask.fill(1, a, b);
+      const j = Math.floor((a - off) / nx);
+      const i = a - off - j * nx;
+      const len = b - a;
+      sumI += ((2 * i + len - 1) * len) / 2;
+      sumJ += j * len;
+      sumK += k * len;
+      count += len;
+    });
   }
   const c = count === 0 ? [nx / 2, ny / 2, nz / 2] : [sumI / count, sumJ / count, sumK / count];
   const midlineX = indexToPatient(volume, c[0], c[1], c[2])[0];

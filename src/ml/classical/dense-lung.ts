@@ -1,8 +1,7 @@
 import type { VolumeGeometry } from '../../core/volume.ts';
 import { RunLabeler } from '../morphology/runs.ts';
+import { columnFloor } from './dense-floor.ts';
 import type { Diaphragm } from './diaphragm.ts';
-import { fitDiaphragm, MAX_DOME_SHIFT_MM, mirroredDiaphragm } from './diaphragm.ts';
-import { patientToIndex } from '../../core/volume.ts';
 
 /**
  * Lung that is not aerated is still lung (the OAR convention for "Lung": consolidated, collapsed,
@@ -16,7 +15,12 @@ import { patientToIndex } from '../../core/volume.ts';
  *   after it (the heart, the mediastinum and the liver dome have aerated lung lateral / posterior
  *   to them, or are medial to it);
  * - above the diaphragm, fitted as a smooth lower envelope of the aerated lung's base (diaphragm.ts);
- * - lateral to the mediastinum (`mediastinumMm` from the midline);
+ * - lateral to the mediastinum (`mediastinumMm` from the midline), except behind the heart on the
+ *   right: where the left lung comes closer to the midline in the same row, the mediastinum there
+ *   is no wider (oesophagus, azygos, spine), and dense voxels between that distance and
+ *   `mediastinumMm` are lung when they join dense lung recovered lateral to them (a paravertebral
+ *   lower lobe). Not on the left: the descending aorta runs down the left side of the spine, at lung
+ *   density without contrast, where the right lung has no counterpart;
  * - not fluid: a region whose soft-tissue voxels average below `fluidMaxHu` is an effusion (simple
  *   pleural fluid is 0–20 HU; consolidated lung 30–50 HU unenhanced, more with contrast).
  * Once recovered, dense lung continues straight down to the floor even where no aerated lung is
@@ -45,69 +49,6 @@ export interface DenseLungParams {
   readonly denseFloorMm: number;
 }
 
-/**
- * Per (i, j) column: the height below which nothing is recovered. Near-axial grids only (the
- * caller checks): x and y of a column barely change along it.
- */
-function columnFloor(labels: Uint8Array, g: VolumeGeometry, value: number, other: number, midlineX: number, floor: Diaphragm | undefined, restsMm: number): (q: number, x: number, y: number) => number {
-  const [nx, ny] = g.dims;
-  const sxy = nx * ny;
-  const own = lowestPerColumn(labels, g, value);
-  const opposite = lowestPerColumn(labels, g, other);
-  const half = Math.abs(g.spacing[2]) / 2;
-  const cache = new Float64Array(sxy).fill(NaN);
-  return (q, x, y) => {
-    if (!Number.isNaN(cache[q])) return cache[q];
-    const fit = floor ? floor.z(x, y) : -Infinity;
-    let f = own[q] !== Infinity && own[q] - fit <= restsMm ? own[q] - half : fit;
-    if (f === fit) {
-      // not resting on the diaphragm: no lower than the other lung reaches at the mirrored point
-      // (less the largest dome difference), when that lung is there
-      const [mi, mj] = patientToIndex(g, [2 * midlineX - x, y, g.origin[2]]);
-      const i = Math.round(mi);
-      const j = Math.round(mj);
-      if (i >= 0 && j >= 0 && i < nx && j < ny && opposite[i + j * nx] !== Infinity) f = Math.max(f, opposite[i + j * nx] - MAX_DOME_SHIFT_MM);
-    }
-    cache[q] = f;
-    return f;
-  };
-}
-
-/** Lowest LPS z of a label in every (i, j) column (Infinity where the label is absent). */
-function lowestPerColumn(labels: Uint8Array, g: VolumeGeometry, value: number): Float64Array {
-  const [nx, ny, nz] = g.dims;
-  const sxy = nx * ny;
-  const zLow = new Float64Array(sxy).fill(Infinity);
-  const [r, c, s] = g.direction;
-  for (let k = 0; k < nz; k++) {
-    const off = k * sxy;
-    for (let q = 0; q < sxy; q++) {
-      if (labels[off + q] !== value) continue;
-      const i = q % nx;
-      const j = (q - i) / nx;
-      const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
-      if (z < zLow[q]) zLow[q] = z;
-    }
-  }
-  return zLow;
-}
-
-/**
- * The diaphragm under each lung: the lower of its own fit and the other side's mirrored one. A
- * dense base (consolidated lower lobe, effusion) leaves its own fit too high; the other side's,
- * mirrored and shifted by at most a dome-height difference, is then the better floor.
- */
-export function diaphragms(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, left: number, right: number, lungHu: number, midlineX: number): { left?: Diaphragm; right?: Diaphragm } {
-  const l = fitDiaphragm(labels, hu, g, left, lungHu);
-  const r = fitDiaphragm(labels, hu, g, right, lungHu);
-  if (!l || !r) return { left: l, right: r };
-  const lower = (own: Diaphragm, other: Diaphragm): Diaphragm => {
-    const m = mirroredDiaphragm(other, own, midlineX);
-    return { ...own, z: (x, y) => Math.min(own.z(x, y), m.z(x, y)) };
-  };
-  return { left: lower(l, r), right: lower(r, l) };
-}
-
 export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, value: number, other: number, side: 1 | -1, floor: Diaphragm | undefined, midlineX: number, p: DenseLungParams): number {
   const [nx, ny, nz] = g.dims;
   const sxy = nx * ny;
@@ -123,7 +64,10 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
   order.reverse(); // superior first
   const floorAt = columnFloor(labels, g, value, other, midlineX, floor, p.denseFloorMm);
   const footprint = new Uint8Array(sxy);
-  const cls = new Uint8Array(sxy); // 0 other, 1 candidate, 2 aerated lung, 3 outside the footprint
+  // 0 other, 1 candidate, 2 aerated lung, 3 outside the footprint, 5 candidate beside the mediastinum
+  const cls = new Uint8Array(sxy);
+  const medial = new Float64Array(Math.max(nx, ny)).fill(Infinity);
+  const stack = new Int32Array(sxy);
   const acc = new Uint8Array(sxy);
   const aer = new Uint8Array(sxy);
   // recovered in the slice above: dense lung continues downwards (to the floor) without aerated lung beside it
@@ -152,6 +96,8 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
     const small = new Uint8Array(rc.count + 1);
     for (let l = 1; l <= rc.count; l++) if (rc.sizes[l] < smallA) small[l] = 1;
     cls.fill(0);
+    // the descending aorta runs down the left side of the spine: only the right lung's band narrows
+    if (side < 0) otherMedial(labels, off, g, k, other, midlineX, ax, medial);
     for (let q = 0; q < sxy; q++) {
       if (footprint[q] === 0) cls[q] = 3;
       const v = labels[off + q];
@@ -164,7 +110,8 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
           const x = g.origin[0] + i * g.spacing[0] * r[0] + j * g.spacing[1] * c[0] + k * g.spacing[2] * s[0];
           const y = g.origin[1] + i * g.spacing[0] * r[1] + j * g.spacing[1] * c[1] + k * g.spacing[2] * s[1];
           const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
-          if (Math.abs(x - midlineX) >= p.mediastinumMm && z > floorAt(q, x, y)) cls[q] = 1;
+          const d = Math.abs(x - midlineX);
+          if ((d >= p.mediastinumMm || d >= medial[ax === 0 ? j : i]) && z > floorAt(q, x, y)) cls[q] = d >= p.mediastinumMm ? 1 : 5;
         }
       }
     }
@@ -176,7 +123,7 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
     acc.fill(0);
     let anyAcc = false;
     for (let q = 0; q < sxy; q++) {
-      if (densePrev[q] !== 0 && cls[q] === 1) {
+      if (densePrev[q] !== 0 && (cls[q] === 1 || cls[q] === 5)) {
         acc[q] = 1;
         anyAcc = true;
       }
@@ -206,11 +153,50 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
         }
       }
     }
+    if (anyAcc) growInto(acc, cls, 5, nx, ny, stack);
     densePrev.fill(0);
     if (anyAcc) added += keepSolid(acc, hu, off, nx, ny, labels, value, labeler, p.fluidMaxHu, densePrev);
     for (let q = 0; q < sxy; q++) if (labels[off + q] === value) footprint[q] = 1;
   }
   return added;
+}
+
+/**
+ * Per line of the slice along the lateral axis (`ax`): the distance (mm) from the midline of the
+ * other lung's most medial voxel. Where the other lung comes this close to the midline, the
+ * mediastinum at that level is no wider (behind the heart: oesophagus, aorta, azygos, spine).
+ */
+function otherMedial(labels: Uint8Array, off: number, g: VolumeGeometry, k: number, other: number, midlineX: number, ax: number, out: Float64Array): void {
+  const [nx, ny] = g.dims;
+  const [r, c, s] = g.direction;
+  out.fill(Infinity);
+  const x0 = g.origin[0] + k * g.spacing[2] * s[0];
+  const dxi = g.spacing[0] * r[0];
+  const dxj = g.spacing[1] * c[0];
+  for (let j = 0; j < ny; j++) {
+    const base = off + j * nx;
+    for (let i = 0; i < nx; i++) {
+      if (labels[base + i] !== other) continue;
+      const d = Math.abs(x0 + i * dxi + j * dxj - midlineX);
+      const L = ax === 0 ? j : i;
+      if (d < out[L]) out[L] = d;
+    }
+  }
+}
+
+/** Grow `acc` in the slice (4-connected) into the voxels whose class is `into`. */
+function growInto(acc: Uint8Array, cls: Uint8Array, into: number, nx: number, ny: number, stack: Int32Array): void {
+  let n = 0;
+  for (let q = 0; q < acc.length; q++) if (acc[q] !== 0) stack[n++] = q;
+  while (n > 0) {
+    const q = stack[--n];
+    const i = q % nx;
+    const j = (q - i) / nx;
+    if (i > 0 && cls[q - 1] === into && acc[q - 1] === 0) { acc[q - 1] = 1; stack[n++] = q - 1; }
+    if (i < nx - 1 && cls[q + 1] === into && acc[q + 1] === 0) { acc[q + 1] = 1; stack[n++] = q + 1; }
+    if (j > 0 && cls[q - nx] === into && acc[q - nx] === 0) { acc[q - nx] = 1; stack[n++] = q - nx; }
+    if (j < ny - 1 && cls[q + nx] === into && acc[q + nx] === 0) { acc[q + nx] = 1; stack[n++] = q + nx; }
+  }
 }
 
 /** Label the accepted voxels whose 2-D region is not fluid (soft-tissue mean ≥ fluidMaxHu). */
@@ -243,45 +229,4 @@ function keepSolid(acc: Uint8Array, hu: Int16Array, off: number, nx: number, ny:
     }
   }
   return added;
-}
-
-/**
- * Fill a lung's holes in every axial slice: vessel-sized ones always; larger ones only when they
- * are lung-like on average (below `ggoHu`: ground glass, a GGO nodule, a bulla's wall), because the
- * liver and heart domes the lung wraps around are holes too, at soft-tissue density.
- */
-export function fillLungHoles(labels: Uint8Array, hu: Int16Array, nx: number, ny: number, nz: number, value: number, maxHolePixels: number, ggoHu: number): number {
-  const sxy = nx * ny;
-  const labeler = new RunLabeler();
-  const slice = new Uint8Array(sxy);
-  let n = 0;
-  for (let k = 0; k < nz; k++) {
-    const off = k * sxy;
-    let any = false;
-    for (let q = 0; q < sxy; q++) {
-      const v = labels[off + q] === value ? 1 : 0;
-      slice[q] = v;
-      if (v) any = true;
-    }
-    if (!any) continue;
-    const rc = labeler.label(slice, nx, ny, 1, false);
-    const sum = new Float64Array(rc.count + 1);
-    for (let t = 0; t < rc.nRuns; t++) {
-      const base = off + rc.line[t] * nx;
-      for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) sum[rc.label[t]] += hu[q];
-    }
-    for (let t = 0; t < rc.nRuns; t++) {
-      const l = rc.label[t];
-      if (rc.touchesBorder[l] !== 0) continue;
-      if (rc.sizes[l] > maxHolePixels && sum[l] / rc.sizes[l] >= ggoHu) continue;
-      const base = off + rc.line[t] * nx;
-      for (let q = base + rc.start[t]; q < base + rc.end[t]; q++) {
-        if (labels[q] === 0) {
-          labels[q] = value;
-          n++;
-        }
-      }
-    }
-  }
-  return n;
 }

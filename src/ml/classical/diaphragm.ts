@@ -19,14 +19,34 @@ export interface Diaphragm {
 
 /**
  * When most of one side's base is dense (its own fit has little to stand on), its dome is taken
- * as the other side's mirrored about the midline, shifted by the 2nd percentile of this side's
- * residuals (the right dome sits a little higher than the left).
+ * as the other side's, mirrored about the midline, shifted by the 2nd percentile of this side's
+ * residuals (the right dome sits a little higher than the left). The mirror is scaled by the two
+ * bases' widths (`mirrorX`): the right lung is usually the wider one, and a plain reflection puts a
+ * lateral point of the one dome on a steeper, higher part of the other.
  */
 export function mirroredDiaphragm(other: Diaphragm, own: Diaphragm, midlineX: number): Diaphragm {
-  const res = own.samples.xs.map((x, q) => own.samples.zs[q] - other.z(2 * midlineX - x, own.samples.ys[q])).sort((a, b) => a - b);
+  const toOther = mirrorX(own, other, midlineX);
+  const res = own.samples.xs.map((x, q) => own.samples.zs[q] - other.z(toOther(x), own.samples.ys[q])).sort((a, b) => a - b);
   // the few columns still aerated down to the dome, if any; the domes differ by 1–2 cm (right higher)
   const shift = Math.max(-MAX_DOME_SHIFT_MM, Math.min(MAX_DOME_SHIFT_MM, res[Math.floor(0.02 * (res.length - 1))]));
-  return { ...own, z: (x, y) => other.z(2 * midlineX - x, y) + shift };
+  return { ...own, z: (x, y) => other.z(toOther(x), y) + shift };
+}
+
+/**
+ * LPS x on the other side's base that corresponds to x on this side's: reflected about the
+ * midline and scaled by the ratio of the bases' half-widths (98th percentile of the distance of
+ * their columns from the midline, so a stray column does not set it).
+ */
+export function mirrorX(own: Diaphragm, other: Diaphragm, midlineX: number): (x: number) => number {
+  const a = halfWidth(own, midlineX);
+  const b = halfWidth(other, midlineX);
+  const s = a > 0 && b > 0 ? b / a : 1;
+  return (x) => midlineX - (x - midlineX) * s;
+}
+
+function halfWidth(d: Diaphragm, midlineX: number): number {
+  const w = d.samples.xs.map((x) => Math.abs(x - midlineX)).sort((p, q) => p - q);
+  return w.length > 0 ? w[Math.floor(0.98 * (w.length - 1))] : 0;
 }
 
 export function fitDiaphragm(labels: Uint8Array, hu: Int16Array, g: VolumeGeometry, value: number, lungHu: number): Diaphragm | undefined {
@@ -39,6 +59,7 @@ export function fitDiaphragm(labels: Uint8Array, hu: Int16Array, g: VolumeGeomet
   const ys: number[] = [];
   const zs: number[] = [];
   let zMin = Infinity;
+  const half = Math.abs(g.spacing[2] * s[2]) / 2;
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const p0 = i + j * nx;
@@ -52,7 +73,8 @@ export function fitDiaphragm(labels: Uint8Array, hu: Int16Array, g: VolumeGeomet
         if (kb >= 0 && kb < nz && hu[p0 + kb * sxy] > lungHu) {
           xs.push(at(i, j, k, 0));
           ys.push(at(i, j, k, 1));
-          zs.push(z);
+          // the surface lies between this voxel's centre and the tissue below: half a slice lower
+          zs.push(z - half);
         }
         break;
       }
