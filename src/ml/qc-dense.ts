@@ -1,8 +1,9 @@
-import type { LabelMap, Volume } from '../core/volume.ts';
+import type { LabelMap, Vec3, Volume, VolumeGeometry } from '../core/volume.ts';
 import { diaphragms } from './classical/dense-floor.ts';
 import { recoverDenseLung } from './classical/dense-lung.ts';
 import { classicalParamsSchema } from './classical/manifest.ts';
 import { AXIAL_COS, cropHu } from './classical/lung-segmenter.ts';
+import type { Box } from './morphology/crop.ts';
 import { boundingBox, boxGeometry, cropMask } from './morphology/crop.ts';
 
 /**
@@ -16,11 +17,12 @@ import { boundingBox, boxGeometry, cropMask } from './morphology/crop.ts';
 export function missedDenseLung(volume: Volume, labels: LabelMap, left: number, right: number): { readonly left: number; readonly right: number } | undefined {
   if (Math.abs(labels.direction[2][2]) <= AXIAL_COS) return undefined;
   const p = classicalParamsSchema.parse({});
-  // Room around the contours for what lies beside and below them (a consolidated base).
-  const marginMm = 60;
-  const margin = Math.ceil(marginMm / Math.min(labels.spacing[0], labels.spacing[1], Math.abs(labels.spacing[2])));
-  const box = boundingBox(labels.data, labels.dims, margin);
-  if (!box) return { left: 0, right: 0 };
+  // Room below the contours for a consolidated base. Nothing is recovered outside the contours'
+  // in-plane footprint (dense-lung.ts) nor above them: one voxel around them in-plane is enough.
+  const belowMm = 60;
+  const tight = boundingBox(labels.data, labels.dims, 1);
+  if (!tight) return { left: 0, right: 0 };
+  const box = extendDown(tight, labels, Math.ceil(belowMm / Math.abs(labels.spacing[2])));
   const g = boxGeometry(labels, box);
   const work = cropMask(labels.data, labels.dims, box);
   for (let q = 0; q < work.length; q++) if (work[q] !== left && work[q] !== right) work[q] = 0;
@@ -31,6 +33,14 @@ export function missedDenseLung(volume: Volume, labels: LabelMap, left: number, 
   const addedLeft = recoverDenseLung(work, hu, g, left, right, 1, floors.left, midlineX, p);
   const addedRight = recoverDenseLung(work, hu, g, right, left, -1, floors.right, midlineX, p);
   return { left: addedLeft * ml, right: addedRight * ml };
+}
+
+/** The box grown by n slices towards the feet (LPS −z), clipped to the grid. */
+function extendDown(b: Box, g: VolumeGeometry, n: number): Box {
+  const feetAtLowK = g.direction[2][2] * g.spacing[2] > 0;
+  const lo: Vec3 = [b.lo[0], b.lo[1], feetAtLowK ? Math.max(0, b.lo[2] - n) : b.lo[2]];
+  const hi: Vec3 = [b.hi[0], b.hi[1], feetAtLowK ? b.hi[2] : Math.min(g.dims[2], b.hi[2] + n)];
+  return { lo, hi };
 }
 
 /** Patient x (LPS) halfway between the two lungs' centroids: the mediastinum's position. */

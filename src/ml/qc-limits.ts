@@ -50,8 +50,10 @@ const SHAPE = { maxComponents: 2, componentMinFraction: 0.01, maxBorderFraction:
 
 /**
  * Missed-tissue bound: measured on the three real CTs in ../shared/testdata with their reference
- * masks and with the classical segmenter, enclosed airless tissue outside the contour was 0–140 mL
- * per lung (hilar vessels, fissures, small scars); a lobar consolidation is several hundred mL.
+ * masks and with the classical segmenter, airless tissue outside the contour was 0–15 mL per lung
+ * enclosed by it (qc-cavity.ts: hilar vessels, fissures, small scars) and 0–30 mL between it, the
+ * chest wall and the diaphragm (qc-dense.ts); 0 on every healthy phantom. A lobar consolidation is
+ * several hundred mL (the phantom's right lower lobe left out: 813 mL; left: 661 mL).
  */
 export const LUNG_QC_LIMITS: Readonly<Record<Population, LungQcLimits>> = {
   adult: { ...SHAPE, lungMl: [500, 5000], totalMl: [1000, 9000], ratio: [0.5, 2], missedMl: 200 },
