@@ -38,14 +38,16 @@ function lowestPerColumn(labels: Uint8Array, g: VolumeGeometry, value: number): 
   const sxy = nx * ny;
   const zLow = new Float64Array(sxy).fill(Infinity);
   const [r, c, s] = g.direction;
-  for (let k = 0; k < nz; k++) {
+  // z along a column changes with k only: its lowest voxel is the first met from the feet
+  const feetFirst = g.spacing[2] * s[2] > 0;
+  for (let n = 0; n < nz; n++) {
+    const k = feetFirst ? n : nz - 1 - n;
     const off = k * sxy;
     for (let q = 0; q < sxy; q++) {
-      if (labels[off + q] !== value) continue;
+      if (labels[off + q] !== value || zLow[q] !== Infinity) continue;
       const i = q % nx;
       const j = (q - i) / nx;
-      const z = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
-      if (z < zLow[q]) zLow[q] = z;
+      zLow[q] = g.origin[2] + i * g.spacing[0] * r[2] + j * g.spacing[1] * c[2] + k * g.spacing[2] * s[2];
     }
   }
   return zLow;

@@ -75,15 +75,22 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
   const labeler = new RunLabeler();
   const smallA = p.bronchogramMaxMm2 / (g.spacing[0] * g.spacing[1]);
   const minRun = [p.minDenseMm / g.spacing[0], p.minDenseMm / g.spacing[1]];
+  // Nothing is recovered outside the lung's footprint, which lies inside its in-plane box: every
+  // pass below runs on that box (one voxel wider, so that runs end on it), not on the whole slice.
+  const box = inPlaneBox(labels, nx, ny, nz, value);
+  if (!box) return 0;
+  const { i0, i1, j0, j1 } = box;
   let added = 0;
   let first = true;
   for (const k of order) {
     const off = k * sxy;
     let any = false;
-    for (let q = 0; q < sxy; q++) {
-      const a = labels[off + q] === value ? 1 : 0;
-      aer[q] = a;
-      if (a) any = true;
+    for (let j = j0; j <= j1; j++) {
+      for (let q = j * nx + i0; q <= j * nx + i1; q++) {
+        const a = labels[off + q] === value ? 1 : 0;
+        aer[q] = a;
+        if (a) any = true;
+      }
     }
     if (first) {
       if (!any) continue;
@@ -98,7 +105,7 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
     cls.fill(0);
     // the descending aorta runs down the left side of the spine: only the right lung's band narrows
     if (side < 0) otherMedial(labels, off, g, k, other, midlineX, ax, medial);
-    for (let q = 0; q < sxy; q++) {
+    for (let j = j0; j <= j1; j++) for (let q = j * nx + i0; q <= j * nx + i1; q++) {
       if (footprint[q] === 0) cls[q] = 3;
       const v = labels[off + q];
       if (v !== 0 && v !== value) cls[q] = 0;
@@ -122,18 +129,17 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
     }
     acc.fill(0);
     let anyAcc = false;
-    for (let q = 0; q < sxy; q++) {
+    for (let j = j0; j <= j1; j++) for (let q = j * nx + i0; q <= j * nx + i1; q++) {
       if (densePrev[q] !== 0 && (cls[q] === 1 || cls[q] === 5)) {
         acc[q] = 1;
         anyAcc = true;
       }
     }
     for (const d of dirs) {
-      const lines = d.axis === 0 ? ny : nx;
-      const len = d.axis === 0 ? nx : ny;
+      const len = d.axis === 0 ? i1 - i0 + 1 : j1 - j0 + 1;
       const step = d.axis === 0 ? 1 : nx;
-      for (let L = 0; L < lines; L++) {
-        const start = d.axis === 0 ? L * nx : L;
+      for (let L = d.axis === 0 ? j0 : i0; L <= (d.axis === 0 ? j1 : i1); L++) {
+        const start = d.axis === 0 ? L * nx + i0 : j0 * nx + L;
         let prev = 0;
         let runFrom = -1;
         for (let n = 0; n <= len; n++) {
@@ -153,12 +159,41 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
         }
       }
     }
-    if (anyAcc) growInto(acc, cls, 5, nx, ny, stack);
+    if (anyAcc) growInto(acc, cls, 5, nx, ny, stack, box);
     densePrev.fill(0);
     if (anyAcc) added += keepSolid(acc, hu, off, nx, ny, labels, value, labeler, p.fluidMaxHu, densePrev);
-    for (let q = 0; q < sxy; q++) if (labels[off + q] === value) footprint[q] = 1;
+    for (let j = j0; j <= j1; j++) for (let q = j * nx + i0; q <= j * nx + i1; q++) if (labels[off + q] === value) footprint[q] = 1;
   }
   return added;
+}
+
+interface Rect {
+  readonly i0: number;
+  readonly i1: number;
+  readonly j0: number;
+  readonly j1: number;
+}
+
+/** In-plane bounding box (inclusive) of a label over all slices, one voxel wider, clipped; undefined if absent. */
+function inPlaneBox(labels: Uint8Array, nx: number, ny: number, nz: number, value: number): Rect | undefined {
+  let i0 = nx;
+  let i1 = -1;
+  let j0 = ny;
+  let j1 = -1;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const base = (k * ny + j) * nx;
+      for (let i = 0; i < nx; i++) {
+        if (labels[base + i] !== value) continue;
+        if (i < i0) i0 = i;
+        if (i > i1) i1 = i;
+        if (j < j0) j0 = j;
+        if (j > j1) j1 = j;
+      }
+    }
+  }
+  if (i1 < 0) return undefined;
+  return { i0: Math.max(0, i0 - 1), i1: Math.min(nx - 1, i1 + 1), j0: Math.max(0, j0 - 1), j1: Math.min(ny - 1, j1 + 1) };
 }
 
 /**
@@ -185,9 +220,9 @@ function otherMedial(labels: Uint8Array, off: number, g: VolumeGeometry, k: numb
 }
 
 /** Grow `acc` in the slice (4-connected) into the voxels whose class is `into`. */
-function growInto(acc: Uint8Array, cls: Uint8Array, into: number, nx: number, ny: number, stack: Int32Array): void {
+function growInto(acc: Uint8Array, cls: Uint8Array, into: number, nx: number, ny: number, stack: Int32Array, box: Rect): void {
   let n = 0;
-  for (let q = 0; q < acc.length; q++) if (acc[q] !== 0) stack[n++] = q;
+  for (let j = box.j0; j <= box.j1; j++) for (let q = j * nx + box.i0; q <= j * nx + box.i1; q++) if (acc[q] !== 0) stack[n++] = q;
   while (n > 0) {
     const q = stack[--n];
     const i = q % nx;

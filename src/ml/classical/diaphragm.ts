@@ -60,23 +60,26 @@ export function fitDiaphragm(labels: Uint8Array, hu: Int16Array, g: VolumeGeomet
   const zs: number[] = [];
   let zMin = Infinity;
   const half = Math.abs(g.spacing[2] * s[2]) / 2;
+  // most inferior labelled voxel of every column, slice by slice from the feet (memory order)
+  const lowest = new Int32Array(sxy).fill(-1);
+  for (let n = 0; n < nz; n++) {
+    const k = down < 0 ? n : nz - 1 - n;
+    const off = k * sxy;
+    for (let q = 0; q < sxy; q++) if (lowest[q] < 0 && labels[off + q] === value) lowest[q] = k;
+  }
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const p0 = i + j * nx;
-      // most inferior labelled voxel of the column
-      for (let n = 0; n < nz; n++) {
-        const k = down < 0 ? n : nz - 1 - n;
-        if (labels[p0 + k * sxy] !== value) continue;
-        const z = at(i, j, k, 2);
-        if (z < zMin) zMin = z;
-        const kb = k + down;
-        if (kb >= 0 && kb < nz && hu[p0 + kb * sxy] > lungHu) {
-          xs.push(at(i, j, k, 0));
-          ys.push(at(i, j, k, 1));
-          // the surface lies between this voxel's centre and the tissue below: half a slice lower
-          zs.push(z - half);
-        }
-        break;
+      const k = lowest[p0];
+      if (k < 0) continue;
+      const z = at(i, j, k, 2);
+      if (z < zMin) zMin = z;
+      const kb = k + down;
+      if (kb >= 0 && kb < nz && hu[p0 + kb * sxy] > lungHu) {
+        xs.push(at(i, j, k, 0));
+        ys.push(at(i, j, k, 1));
+        // the surface lies between this voxel's centre and the tissue below: half a slice lower
+        zs.push(z - half);
       }
     }
   }

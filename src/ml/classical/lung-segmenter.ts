@@ -163,6 +163,16 @@ export function cropHu(volume: Volume, box: Box): Int16Array {
   const [cx, cy, cz] = boxDims(box);
   const out = new Int16Array(cx * cy * cz);
   const hu = volume.data;
+  if (hu instanceof Int16Array) {
+    // already in range: copy row by row
+    for (let k = 0; k < cz; k++) {
+      for (let j = 0; j < cy; j++) {
+        const s = box.lo[0] + (box.lo[1] + j) * nx + (box.lo[2] + k) * nx * ny;
+        out.set(hu.subarray(s, s + cx), (k * cy + j) * cx);
+      }
+    }
+    return out;
+  }
   let q = 0;
   for (let k = 0; k < cz; k++) {
     for (let j = 0; j < cy; j++) {
