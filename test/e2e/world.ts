@@ -31,7 +31,7 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(o: { ctStudies?: number; databaseUrl?: string } = {}): Promise<World> {
+export async function startWorld(o: { ctStudies?: number; databaseUrl?: string; size?: number; slices?: number } = {}): Promise<World> {
   const root = await mkdtemp(join(tmpdir(), 'dfa-e2e-'));
   // Our SCP ports: [0] the agent's, [1] a second worker's, [2] the seeding client's.
   const scpPorts = [await freePort(), await freePort(), await freePort()];
@@ -55,7 +55,7 @@ export async function startWorld(o: { ctStudies?: number; databaseUrl?: string }
   const pacs = await pacsFromConfig(loadConfig({ ...baseEnv, DFA_SCP_PORT: String(scpPorts[2]) }), log);
   let seeded: SeededStudy[];
   try {
-    seeded = await seedDemoStudies({ pacs, fhir, workDir: join(root, 'phantoms'), ctStudies: o.ctStudies ?? 2, size: 128, slices: 60, log });
+    seeded = await seedDemoStudies({ pacs, fhir, workDir: join(root, 'phantoms'), ctStudies: o.ctStudies ?? 2, size: o.size ?? 128, slices: o.slices ?? 60, log });
   } finally {
     await pacs.close();
   }

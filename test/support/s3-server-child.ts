@@ -1,13 +1,19 @@
 /**
  * Runs @20minutes/s3rver in its own process (see s3-server.ts): `node --openssl-legacy-provider
  * s3-server-child.ts <dir> <bucket>`. s3rver encrypts its ListObjectsV2 continuation tokens with DES,
- * which OpenSSL 3 only has in its legacy provider. Prints {"port": N} once listening on loopback.
+ * which OpenSSL 3 only has in its legacy provider. Prints {"port": N} once listening on loopback,
+ * then one line {"event": "ObjectCreated:Put" | "ObjectRemoved:Delete" | …, "key": "…"} for every
+ * object written or deleted (s3rver's S3 event notifications), so a test can count the writes.
  */
 import { createRequire } from 'node:module';
 
 interface S3rverInstance {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
+  on(name: 'event', fn: (e: S3EventNotification) => void): void;
+}
+interface S3EventNotification {
+  readonly Records: readonly { readonly eventName: string; readonly s3: { readonly object: { readonly key: string } } }[];
 }
 type S3rverCtor = new (o: Record<string, unknown>) => S3rverInstance;
 
@@ -23,6 +29,9 @@ const server = new S3rver({
   configureBuckets: [{ name: bucket }],
   vhostBuckets: false,
   allowMismatchedSignatures: true,
+});
+server.on('event', (e) => {
+  for (const r of e.Records) process.stdout.write(`${JSON.stringify({ event: r.eventName, key: r.s3.object.key })}\n`);
 });
 const { port } = await server.run();
 process.stdout.write(`${JSON.stringify({ port })}\n`);

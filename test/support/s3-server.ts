@@ -31,10 +31,20 @@ export interface TestS3 {
   readonly secretAccessKey: string;
   /** Where s3rver keeps the objects (one file per object under <dir>/<bucket>/…). */
   readonly dir: string;
+  /**
+   * Objects written and deleted so far, in order (s3rver's event notifications): `key` is the
+   * object key in the bucket. A PUT of the same key twice shows twice.
+   */
+  events(): readonly S3ObjectEvent[];
   /** The DFA_* settings that point the agent at this server. */
   env(prefix: string): Record<string, string>;
   client(): S3Client;
   stop(): Promise<void>;
+}
+
+export interface S3ObjectEvent {
+  readonly event: string; // 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectRemoved:Delete' | …
+  readonly key: string;
 }
 
 export async function startTestS3(bucket = 'dfa-test'): Promise<TestS3> {
@@ -42,12 +52,18 @@ export async function startTestS3(bucket = 'dfa-test'): Promise<TestS3> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL('./s3-server-child.ts', import.meta.url)), dir, bucket], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const events: S3ObjectEvent[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
-      const m = /\{"port":(\d+)\}/.exec(out);
-      if (m) resolve(Number(m[1]));
+      const lines = out.split('\n');
+      out = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = JSON.parse(line) as { port?: number } & Partial<S3ObjectEvent>;
+        if (m.port !== undefined) resolve(m.port);
+        else if (m.event && m.key !== undefined) events.push({ event: m.event, key: m.key });
+      }
     });
     child.once('exit', (code) => reject(new Error(`the S3 test server exited (${code}) before listening`)));
   });
@@ -60,6 +76,7 @@ export async function startTestS3(bucket = 'dfa-test'): Promise<TestS3> {
     accessKeyId,
     secretAccessKey,
     dir,
+    events: () => [...events],
     env: (prefix) => ({
       DFA_STORAGE_URL: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
       DFA_S3_ENDPOINT: endpoint,
