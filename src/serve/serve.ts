@@ -1,5 +1,4 @@
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { apiAuthFromConfig } from '../net/api-auth.ts';
 import { registerDashboard } from '../api/dashboard.ts';

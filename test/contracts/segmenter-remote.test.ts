@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/core/config.ts';
 import { memoryLogger } from '../../src/core/log.ts';
 import { generateChestPhantom } from '../../src/dicom/phantom/index.ts';
 import { loadModelRegistry, modelDirOf } from '../../src/ml/registry.ts';
-import { segmenterContract } from '../../src/ml/segmenter.contract.ts';
+import { segmenterContract } from './segmenter.contract.ts';
 import { bearerAuth } from '../../src/net/http-auth.ts';
 import { RemoteMl } from '../../src/remote/ml.ts';
 import { ServiceClient } from '../../src/remote/service-client.ts';
