@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { apiAuthFromConfig } from '../net/api-auth.ts';
 import { registerDashboard } from '../api/dashboard.ts';

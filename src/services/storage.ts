@@ -77,8 +77,10 @@ export function storageService(deps: StorageServiceDeps): ServiceDefinition {
         response: 'empty',
         handler: async ({ query }) => store.remove(checkArtifactPrefix(query.prefix, false)),
       }),
-      // Results archive (issue 13 §2): GET /archive?study=|patient=|from=&to= goes here once the
-      // archive port lands in src/storage — a route over that port, like the ones above.
+      // Results archive (issue 13 §2): GET /archive?study=|patient=|from=&to= goes here — a route over
+      // ResultsArchive.query (src/storage/archive.ts) with the API's masking rules
+      // (src/api/archive-routes.ts). It needs the shared database (DFA_DATABASE_URL), which this
+      // service does not open yet; until then the agent's REST API serves GET /archive.
     ],
   };
 }
