@@ -8,14 +8,17 @@ import { writeSeg } from '../dicom/seg/write.ts';
 import { loadVolume } from '../dicom/volume/index.ts';
 import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
 import { openDatabase, type Database } from '../storage/db.ts';
-import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
+import { RemoteMl } from '../remote/ml.ts';
+import { serviceClientAuth, ServiceClient } from '../remote/service-client.ts';
+import { agentArtifactStore } from './artifacts-from-config.ts';
 import type { JobDeps } from './jobs/deps.ts';
 import { outageGuardFromConfig } from './outage-from-config.ts';
 import { segmenterRegistry } from './segmenters.ts';
 
 /**
  * The composition root: real services from Config, in one place (DESIGN.md "Contracts"). Unset
- * PACS / FHIR ⇒ the embedded dev servers. Tests and the demo pass `overrides` to swap any part.
+ * PACS / FHIR ⇒ the embedded dev servers; DFA_ML_URL / DFA_STORAGE_SERVICE_URL ⇒ those services over
+ * HTTP (src/remote), in process otherwise. Tests and the demo pass `overrides` to swap any part.
  */
 export interface Services {
   readonly deps: JobDeps;
@@ -61,7 +64,14 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
       closers.push(async () => guard.close());
       outage = guard;
     }
+    const artifacts = o.artifacts ?? agentArtifactStore(cfg);
     let segment = o.segment;
+    if (!segment && cfg.DFA_ML_URL) {
+      // ml_processor replicas over HTTP; volumes and labels go by key through `artifacts`, which they must share.
+      const auth = serviceClientAuth(cfg);
+      const replicas = cfg.DFA_ML_URL.map((baseUrl) => new ServiceClient({ service: 'ml_processor', baseUrl, auth, timeoutMs: cfg.DFA_SERVICE_TIMEOUT_MS }));
+      segment = new RemoteMl({ replicas, store: artifacts, log, timeoutMs: cfg.DFA_ML_TIMEOUT_MS }).segment;
+    }
     if (!segment) {
       const reg = segmenterRegistry(cfg, log);
       closers.push(() => reg.close());
@@ -70,7 +80,7 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
     const deps: JobDeps = {
       pacs,
       fhir,
-      artifacts: o.artifacts ?? artifactStoreFromConfig(cfg),
+      artifacts,
       loadVolume: o.loadVolume ?? ((files) => loadVolume(files)),
       segment,
       writeRtstruct: o.writeRtstruct ?? (async (i) => writeRtstruct({ volume: i.volume, labels: i.labels, manifest: i.manifest })),

@@ -1,6 +1,12 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import { agentArtifactStore } from '../agent/artifacts-from-config.ts';
+import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
+import { segmenterRegistry } from '../agent/segmenters.ts';
+import { loadModelRegistry, modelDirOf } from '../ml/registry.ts';
+import { mlService } from '../services/ml.ts';
 import type { ServiceDefinition } from '../services/service-server.ts';
+import { storageService } from '../services/storage.ts';
 
 /**
  * The services `dfa service <name>` starts: each builds its definition (routes, upstreams) from
@@ -14,4 +20,25 @@ export interface ServiceEntry {
   build(cfg: Config, log: Logger): Promise<ServiceDefinition>;
 }
 
-export const SERVICES: Readonly<Record<string, ServiceEntry>> = {};
+export const SERVICES: Readonly<Record<string, ServiceEntry>> = {
+  ml: {
+    defaultPort: 8091,
+    summary: 'ml_processor: installed models, segmentation + QC by artifact key',
+    build: async (cfg, log) => {
+      const segmenters = segmenterRegistry(cfg, log);
+      return mlService({
+        store: agentArtifactStore(cfg), // the store the agent writes volumes to
+        segment: segmenters.segment,
+        models: () => loadModelRegistry(modelDirOf(cfg)),
+        log,
+        close: () => segmenters.close(),
+      });
+    },
+  },
+  storage: {
+    defaultPort: 8092,
+    summary: 'storage_service: the artifact store over HTTP',
+    // Local disk or S3 (DFA_STORAGE_URL), never itself.
+    build: async (cfg) => storageService({ store: artifactStoreFromConfig(cfg), maxObjectBytes: cfg.DFA_STORAGE_MAX_OBJECT_MB * 1024 * 1024 }),
+  },
+};

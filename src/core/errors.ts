@@ -132,6 +132,9 @@ export function httpStatusFor(e: unknown): number {
       return 404;
     case 'REVIEW_NOT_PENDING':
       return 409;
+    case 'SEGMENTATION_FAILED': // every segmenter threw on this input: the input's problem, said as it is
+    case 'MODEL_INVALID':
+      return 422;
     case 'FHIR_CONFLICT':
       return 409;
     case 'SERVICE_UNREACHABLE':

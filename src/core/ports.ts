@@ -93,6 +93,14 @@ export interface SegmentationOutcome {
   readonly volumesMl: Readonly<Record<string, number>>; // by ROI name
 }
 
+/**
+ * Segment with one segmenter and run QC on the result: the ml_processor's entry point as a job
+ * sees it. `segmenter` is a model reference — a manifest name, `name@version`, or a kind
+ * ('classical' / 'onnx') — resolved by the model registry wherever the model runs (in process, or
+ * an ml_processor service: src/remote/ml.ts).
+ */
+export type SegmentWithQc = (volume: Volume, segmenter: string, opts?: { signal?: AbortSignal }) => Promise<SegmentationOutcome>;
+
 // ───────────────────────── storage_service ─────────────────────────
 /**
  * Artifacts by '/'-separated key. Local disk, or an object store (S3) as the source of truth with

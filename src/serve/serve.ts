@@ -17,7 +17,7 @@ import { fhirFromConfig, type ConfiguredFhir } from '../fhir/fhir-from-config.ts
 import { registerStudy } from '../fhir/register-study.ts';
 import { AuditStore } from '../storage/audit.ts';
 import { InboxStore } from '../storage/inbox-store.ts';
-import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
+import { agentArtifactStore } from '../agent/artifacts-from-config.ts';
 import { ResultsArchive } from '../storage/archive.ts';
 import { eventsAfter, getRun, latestEventId } from '../storage/run-queries.ts';
 import { startWorkers, type Workers } from '../agent/jobs/worker.ts';
@@ -91,7 +91,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
     closers.length = 0;
   };
   try {
-    const artifacts = artifactStoreFromConfig(cfg);
+    const artifacts = agentArtifactStore(cfg); // DFA_STORAGE_SERVICE_URL: the storage service, with a local working copy
     const holder: { standing?: StandingGoal } = {};
     const scp = await scpFromConfig(cfg, { artifacts }, log.child({ svc: 'scp' }), (r, from) => holder.standing?.received(r, from)).start();
     closers.push({ name: 'SCP', close: () => scp.close() });

@@ -9,7 +9,7 @@ import type { ArtifactStore } from '../../src/core/ports.ts';
  * One suite every ArtifactStore runs (local disk, S3): what the job steps rely on.
  * `open()` gives a store; `otherMachine()` a second store over the same artifacts as another
  * worker sees them (S3: same bucket and prefix, an empty local working copy; local disk: the same
- * directory — a shared volume).
+ * directory — a shared volume; the storage_service: the same service, another working copy).
  */
 export interface ArtifactStoreFixture {
   readonly store: ArtifactStore;
@@ -88,5 +88,29 @@ export function artifactStoreContract(name: string, open: () => Promise<Artifact
     await other.remove('jobs/j2/volume');
     assert.equal(await s.exists('jobs/j2/volume/volume.json'), false);
     assert.deepEqual(await s.list('jobs/j2'), []);
+  }));
+
+  const pattern = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+  /** Same bytes, whatever the view type (Buffer or Uint8Array). */
+  const same = (a: Uint8Array, b: Uint8Array, what: string) => assert.ok(a.length === b.length && Buffer.compare(a, b) === 0, `${what}: bytes differ (${a.length} vs ${b.length})`);
+
+  test(`${name}: bytes round-trip exactly (every byte value, empty, 3 MB), in get() and in the file put() returns`, withStore(async ({ store: s }) => {
+    const cases: [string, Uint8Array][] = [['b/all-bytes.bin', Uint8Array.from({ length: 256 }, (_, i) => i)], ['b/empty', new Uint8Array(0)], ['b/c/large.raw', pattern(3 * 1024 * 1024, 7)]];
+    for (const [key, data] of cases) {
+      const path = await s.put(key, data);
+      same(await s.get(key), data, key);
+      same(await readFile(path), data, `${key}: the file put() returned`);
+    }
+  }));
+
+  test(`${name}: readers see the old bytes or the new, never half (overwrite while reading)`, withStore(async ({ store: s }) => {
+    const a = pattern(2 * 1024 * 1024, 1);
+    const b = pattern(2 * 1024 * 1024, 2);
+    await s.put('race/obj', a);
+    const write = s.put('race/obj', b);
+    const reads = Array.from({ length: 5 }, () => s.get('race/obj'));
+    await write;
+    for (const r of await Promise.all(reads)) same(r, r[0] === a[0] ? a : b, 'a read during an overwrite');
+    same(await s.get('race/obj'), b, 'after the overwrite');
   }));
 }

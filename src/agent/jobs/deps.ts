@@ -1,6 +1,6 @@
 import type { Logger } from '../../core/log.ts';
 import type { ModelManifest } from '../../core/model.ts';
-import type { ArtifactStore, ImagingFhir, Pacs, SegmentationOutcome } from '../../core/ports.ts';
+import type { ArtifactStore, ImagingFhir, Pacs, SegmentWithQc } from '../../core/ports.ts';
 import type { LabelMap, Volume } from '../../core/volume.ts';
 import type { OutageGuard } from './outage.ts';
 
@@ -13,8 +13,8 @@ import type { OutageGuard } from './outage.ts';
 /** Series → volume (dicom_handler). Files are Part 10 paths of one series. */
 export type LoadVolume = (files: readonly string[]) => Promise<Volume>;
 
-/** Segment with one named segmenter and run QC on the result (ml_processor). */
-export type SegmentWithQc = (volume: Volume, segmenter: string, opts?: { signal?: AbortSignal }) => Promise<SegmentationOutcome>;
+/** Segment with one named segmenter and run QC on the result (ml_processor; in process or remote). */
+export type { SegmentWithQc } from '../../core/ports.ts';
 
 /** What the RTSTRUCT / SEG writers get: the manifest lists only the labels to write (the plan's structures). */
 export interface WriterInput {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { isDfaError } from '../../core/errors.ts';
 import type { Volume } from '../../core/volume.ts';
 import { LocalArtifactStore } from '../../storage/local-artifacts.ts';
-import { decodeLabelRuns, encodeLabelRuns } from './label-rle.ts';
+import { decodeLabelRuns, encodeLabelRuns } from '../../core/label-rle.ts';
 import { forget, loadSavedLabels, loadSavedVolume, saveLabels, saveVolume } from './volume-artifacts.ts';
 
 function volume(): Volume {

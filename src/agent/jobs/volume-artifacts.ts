@@ -14,7 +14,7 @@ import type { ArtifactStore } from '../../core/ports.ts';
 import type { LabelMap, Volume, VolumeGeometry } from '../../core/volume.ts';
 import { localPaths } from './artifact-files.ts';
 import type { LoadVolume } from './deps.ts';
-import { decodeLabelRuns, encodeLabelRuns } from './label-rle.ts';
+import { decodeLabelRuns, encodeLabelRuns } from '../../core/label-rle.ts';
 
 const recent = new Map<string, Volume | LabelMap>();
 const KEEP = 6;

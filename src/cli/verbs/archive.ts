@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { maskId } from '../../core/redact.ts';
-import { artifactStoreFromConfig } from '../../storage/artifacts-from-config.ts';
+import { agentArtifactStore } from '../../agent/artifacts-from-config.ts';
 import { ResultsArchive, retentionCutoff } from '../../storage/archive.ts';
 import type { ArchiveEntry } from '../../storage/archive-record.ts';
 import { openDatabase } from '../../storage/db.ts';
@@ -64,7 +64,7 @@ export const verb: Verb = {
     if (action !== 'list' && action !== 'prune') throw new DfaError('CONFIG_INVALID', "dfa archive: say 'list' or 'prune'");
     const db = await openDatabase(ctx.config);
     try {
-      const archive = new ResultsArchive(artifactStoreFromConfig(ctx.config), db.pool);
+      const archive = new ResultsArchive(agentArtifactStore(ctx.config), db.pool);
       if (action === 'list') {
         const limit = values.limit === undefined ? 100 : Number(values.limit);
         if (!Number.isInteger(limit) || limit < 1) throw new DfaError('CONFIG_INVALID', '--limit must be a whole number ≥ 1');

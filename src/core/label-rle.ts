@@ -3,7 +3,7 @@
  * few runs per row, so 78 MB of voxels (512×512×300) become a few MB on disk. Format: repeated
  * [value: u8][run length: u32 LE]; runs never exceed 2^32 − 1 voxels (longer ones are split).
  */
-import { DfaError } from '../../core/errors.ts';
+import { DfaError } from './errors.ts';
 
 const MAX_RUN = 0xffffffff;
 

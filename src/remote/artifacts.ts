@@ -1,0 +1,106 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { checkArtifactKey, checkArtifactPrefix } from '../core/artifact-key.ts';
+import type { ArtifactStore } from '../core/ports.ts';
+import type { ServiceClient } from './service-client.ts';
+
+/**
+ * The ArtifactStore port on a storage_service (DFA_STORAGE_SERVICE_URL; src/services/storage.ts).
+ * get/put/exists/list/remove are HTTP calls, so every process pointed at the same service sees the
+ * same artifacts. The port's local side is a working copy under `cacheDir`
+ * (DFA_DATA_DIR/artifact-cache), as the S3 store keeps one:
+ *  - `dir(prefix)` fetches what is stored under the prefix into the copy and returns its folder;
+ *  - files a step writes there (a retrieve's DICOM input) reach the service on `commit(prefix)`;
+ *  - `put` also writes the bytes into the copy and returns that path (callers hand it to a PACS).
+ */
+export class RemoteArtifactStore implements ArtifactStore {
+  readonly client: ServiceClient;
+  readonly cacheDir: string;
+  /** Largest object in one call (default 10 min: a 157 MB volume on a slow link). */
+  private readonly objectTimeoutMs: number;
+
+  constructor(client: ServiceClient, cacheDir: string, o: { objectTimeoutMs?: number } = {}) {
+    this.client = client;
+    this.cacheDir = resolve(cacheDir);
+    this.objectTimeoutMs = o.objectTimeoutMs ?? 600_000;
+  }
+
+  /** The local working copy (the SCP inbox lives there too). */
+  get root(): string {
+    return this.cacheDir;
+  }
+
+  /** Where the artifacts are, for logs (no credentials). */
+  get location(): string {
+    return this.client.where;
+  }
+
+  private local(key: string): string {
+    const p = resolve(this.cacheDir, key);
+    if (p !== this.cacheDir && !p.startsWith(this.cacheDir + sep)) throw new Error(`unreachable: checked key escapes the cache: ${key}`);
+    return p;
+  }
+
+  async dir(prefix: string): Promise<string> {
+    const d = this.local(checkArtifactPrefix(prefix, false));
+    await mkdir(d, { recursive: true });
+    const have = new Set(await localFiles(d, prefix));
+    for (const key of await this.list(prefix)) {
+      if (!have.has(key)) await writeAtomic(this.local(key), await this.get(key));
+    }
+    return d;
+  }
+
+  /** Uploads every file in the working copy under `prefix` (again is harmless: same bytes, same keys). */
+  async commit(prefix: string): Promise<void> {
+    const d = this.local(checkArtifactPrefix(prefix, false));
+    for (const key of await localFiles(d, prefix)) {
+      await this.client.call('PUT', '/artifact', { query: { key: checkArtifactKey(key) }, bytes: await readFile(this.local(key)), timeoutMs: this.objectTimeoutMs });
+    }
+  }
+
+  async put(key: string, data: Uint8Array): Promise<string> {
+    await this.client.call('PUT', '/artifact', { query: { key: checkArtifactKey(key) }, bytes: data, timeoutMs: this.objectTimeoutMs });
+    const p = this.local(key);
+    await writeAtomic(p, data);
+    return p;
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    return (await this.client.call('GET', '/artifact', { query: { key: checkArtifactKey(key) }, timeoutMs: this.objectTimeoutMs })).body;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.client.json<{ exists: boolean }>('GET', '/artifact/exists', { query: { key: checkArtifactKey(key) } })).exists;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return (await this.client.json<{ keys: string[] }>('GET', '/artifacts', { query: { prefix: checkArtifactPrefix(prefix, true) } })).keys;
+  }
+
+  async remove(prefix: string): Promise<void> {
+    await this.client.call('DELETE', '/artifacts', { query: { prefix: checkArtifactPrefix(prefix, false) } });
+    await rm(this.local(prefix), { recursive: true, force: true });
+  }
+}
+
+async function writeAtomic(p: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(p), { recursive: true });
+  const tmp = `${p}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, data);
+  await rename(tmp, p);
+}
+
+/** Keys of the files already in a local folder (prefix-relative paths joined to the prefix). */
+async function localFiles(d: string, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.isDirectory()) await walk(join(dir, e.name), `${rel}/${e.name}`);
+      else if (!e.name.includes('.tmp-')) out.push(`${rel}/${e.name}`);
+    }
+  };
+  await walk(d, prefix.replace(/\/+$/, ''));
+  return out;
+}

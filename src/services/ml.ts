@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { checkArtifactKey } from '../core/artifact-key.ts';
+import type { Logger } from '../core/log.ts';
+import type { ArtifactStore, SegmentWithQc } from '../core/ports.ts';
+import { decodeVolume, encodeLabels } from '../core/volume-wire.ts';
+import type { ModelRegistry } from '../ml/registry.ts';
+import { defineRoute } from './route.ts';
+import type { ServiceDefinition } from './service-server.ts';
+
+/**
+ * ml_processor (`dfa service ml`): the installed models and their manifests, and segmentation + QC
+ * by artifact key. A request names a volume already in the shared artifact store and a model
+ * (name + version); the service reads the volume there, runs the same segment-and-QC function the
+ * agent runs in process (src/agent/segmenters.ts → src/ml/segment.ts), writes the label map back
+ * to the store, and answers with its key, QC, volumes and the manifest — never voxels in JSON.
+ * Wire format of both: src/core/volume-wire.ts. Several replicas may serve one agent
+ * (src/remote/ml.ts spreads the calls and fails over).
+ */
+export interface MlServiceDeps {
+  /** The artifact store shared with the agent (same local folder, the storage service, or S3). */
+  readonly store: ArtifactStore;
+  readonly segment: SegmentWithQc;
+  readonly models: () => Promise<ModelRegistry>;
+  readonly log: Logger;
+  readonly close?: () => Promise<void>;
+}
+
+export const ModelRef = z.object({
+  name: z.string().min(1).max(64).describe("a manifest name, or a kind ('classical' / 'onnx')"),
+  version: z.string().min(1).max(64).optional().describe('absent: the newest installed version'),
+});
+export const SegmentRequest = z.object({
+  volumeKey: z.string().min(1).describe('artifact key prefix holding volume.json + volume.raw (core/volume-wire.ts)'),
+  model: ModelRef,
+  labelsKey: z.string().min(1).optional().describe('where to write labels.json + labels.rle (default: <volumeKey>/labels/<name>@<version>)'),
+});
+const Check = z.object({ name: z.string(), ok: z.boolean() }).loose();
+export const SegmentResponse = z.object({
+  labelsKey: z.string(),
+  model: z.object({ name: z.string(), version: z.string() }),
+  manifest: z.record(z.string(), z.unknown()).describe('the model manifest (labels → ROI names, colours, codes)'),
+  qc: z.object({ ok: z.boolean(), checks: z.array(Check) }).loose(),
+  volumesMl: z.record(z.string(), z.number()),
+  coverage: z.record(z.string(), z.enum(['complete', 'partial'])),
+  ms: z.number().describe('time spent segmenting and checking, ms'),
+});
+const InstalledModelView = z.object({
+  name: z.string(),
+  version: z.string(),
+  kind: z.string(),
+  modality: z.string(),
+  bodyPart: z.string(),
+  manifest: z.record(z.string(), z.unknown()),
+});
+export const ModelsResponse = z.object({ models: z.array(InstalledModelView), problems: z.array(z.string()) });
+
+export function mlService(deps: MlServiceDeps): ServiceDefinition {
+  const { store, log } = deps;
+  return {
+    name: 'ml',
+    title: 'ml_processor',
+    description: 'Installed segmentation models and their manifests; segmentation + QC of a volume in the artifact store, by key.',
+    upstreams: {
+      store: () => store.list('.ready-probe'),
+      models: async () => {
+        const reg = await deps.models();
+        if (reg.models.length === 0) throw new Error(`no model installed (${reg.problems.length} problem(s))`);
+      },
+    },
+    close: deps.close,
+    routes: [
+      defineRoute({
+        method: 'GET',
+        path: '/models',
+        summary: 'The installed models with their manifests (and folders that hold no valid one)',
+        response: ModelsResponse,
+        handler: async () => {
+          const reg = await deps.models();
+          return {
+            models: reg.models.map(({ manifest: m }) => ({ name: m.name, version: m.version, kind: m.kind, modality: m.modality, bodyPart: m.bodyPart, manifest: m })),
+            problems: reg.problems.map((p) => p.replace(/ in \/\S+/g, '')), // no server paths
+          };
+        },
+      }),
+      defineRoute({
+        method: 'POST',
+        path: '/segment',
+        summary: 'Segment the volume stored under volumeKey with one model, run QC, store the label map; answers its key',
+        body: SegmentRequest,
+        response: SegmentResponse,
+        errors: { 404: 'No volume under volumeKey (ARTIFACT_NOT_FOUND)', 422: 'Every segmenter threw on this volume (SEGMENTATION_FAILED)' },
+        handler: async ({ body, reply }) => {
+          const volumeKey = checkArtifactKey(body.volumeKey.replace(/\/+$/, ''));
+          const ref = body.model.version ? `${body.model.name}@${body.model.version}` : body.model.name;
+          // The caller went away (gave up, or failed over after a timeout): stop the work.
+          const abort = new AbortController();
+          reply.raw.once('close', () => {
+            if (!reply.raw.writableFinished) abort.abort(new Error('the caller closed the connection'));
+          });
+          const t0 = performance.now();
+          log.info('segment request', { volumeKey, model: ref });
+          const [header, raw] = await Promise.all([store.get(`${volumeKey}/volume.json`), store.get(`${volumeKey}/volume.raw`)]);
+          const volume = decodeVolume(header, raw, `volume ${volumeKey}`);
+          const out = await deps.segment(volume, ref, { signal: abort.signal });
+          const labelsKey = checkArtifactKey(body.labelsKey ?? `${volumeKey}/labels/${out.manifest.name}@${out.manifest.version}`);
+          const labels = encodeLabels(out.labels);
+          // Runs first, header last: a reader that finds the header finds whole runs.
+          await store.put(`${labelsKey}/labels.rle`, labels.runs);
+          await store.put(`${labelsKey}/labels.json`, labels.header);
+          const ms = Math.round(performance.now() - t0);
+          log.info('segmented', { volumeKey, model: `${out.manifest.name}@${out.manifest.version}`, qcOk: out.qc.ok, ms });
+          return {
+            labelsKey,
+            model: { name: out.manifest.name, version: out.manifest.version },
+            manifest: out.manifest,
+            qc: out.qc,
+            volumesMl: out.volumesMl,
+            coverage: out.qc.coverage ?? {},
+            ms,
+          };
+        },
+      }),
+    ],
+  };
+}
