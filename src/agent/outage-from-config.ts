@@ -19,6 +19,8 @@ export interface ProbeTargets {
   readonly dimseEcho?: () => Promise<unknown>;
   /** The FHIR base URL: probed with GET [base]/metadata (FHIR R4 3.1.0.9 capabilities). */
   readonly fhirBaseUrl?: string;
+  /** Instead of fhirBaseUrl: the fhir_handler's GET /ready (down, or 503 while the FHIR server does not answer). */
+  readonly fhirServiceReadyUrl?: string;
   /** The DICOMweb base URL: probed with a QIDO-RS that matches nothing (PS3.18 10.6). */
   readonly dicomwebUrl?: string;
 }
@@ -31,7 +33,8 @@ export function outageGuardFromConfig(cfg: Config, t: ProbeTargets, log: Logger)
     probes.pacs = async () => void (await echo());
   }
   if (t.dicomwebUrl) probes.dicomweb = httpProbe(`${t.dicomwebUrl.replace(/\/+$/, '')}/studies?StudyInstanceUID=0&limit=1`);
-  if (t.fhirBaseUrl) probes.fhir = httpProbe(`${t.fhirBaseUrl.replace(/\/+$/, '')}/metadata`);
+  if (t.fhirServiceReadyUrl) probes.fhir = httpProbe(t.fhirServiceReadyUrl);
+  else if (t.fhirBaseUrl) probes.fhir = httpProbe(`${t.fhirBaseUrl.replace(/\/+$/, '')}/metadata`);
   return new OutageGuard(probes, {
     waitMs: cfg.DFA_OUTAGE_WAIT,
     probeMs: cfg.DFA_OUTAGE_PROBE_MS,

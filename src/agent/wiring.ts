@@ -13,11 +13,13 @@ import { serviceClientAuth, ServiceClient } from '../remote/service-client.ts';
 import { agentArtifactStore } from './artifacts-from-config.ts';
 import type { JobDeps } from './jobs/deps.ts';
 import { outageGuardFromConfig } from './outage-from-config.ts';
+import { fhirServiceReadyUrl, remoteFhirFromConfig, remotePacsFromConfig } from './remote-from-config.ts';
 import { segmenterRegistry } from './segmenters.ts';
 
 /**
  * The composition root: real services from Config, in one place (DESIGN.md "Contracts"). Unset
- * PACS / FHIR ⇒ the embedded dev servers; DFA_ML_URL / DFA_STORAGE_SERVICE_URL ⇒ those services over
+ * PACS / FHIR ⇒ the embedded dev servers; DFA_DICOM_URL / DFA_FHIR_SERVICE_URL / DFA_ML_URL /
+ * DFA_STORAGE_SERVICE_URL ⇒ the dicom_handler / fhir_handler / ml_processor / storage_service over
  * HTTP (src/remote), in process otherwise. Tests and the demo pass `overrides` to swap any part.
  */
 export interface Services {
@@ -38,7 +40,10 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
     for (const c of closers.reverse()) await c().catch((e: unknown) => log.warn('close failed', { error: toDfaError(e).message }));
   };
   try {
+    const artifacts = o.artifacts ?? agentArtifactStore(cfg);
     let pacs = o.pacs;
+    const remotePacs = pacs ? undefined : remotePacsFromConfig(cfg, artifacts, log);
+    if (remotePacs) pacs = remotePacs;
     if (!pacs) {
       const p = await pacsFromConfig(cfg, log);
       closers.push(() => p.close());
@@ -51,6 +56,8 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
     }
     let fhir = o.fhir;
     let fhirBaseUrl = cfg.DFA_FHIR_URL;
+    const remoteFhir = fhir ? undefined : remoteFhirFromConfig(cfg);
+    if (remoteFhir) fhir = remoteFhir;
     if (!fhir) {
       const f = await fhirFromConfig(cfg, log);
       closers.push(() => f.close());
@@ -59,12 +66,21 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
     }
     let outage = o.outage;
     if (!outage) {
-      const dimse = (pacs as DicomPacs).dimse;
-      const guard = outageGuardFromConfig(cfg, { dimseEcho: dimse ? () => pacs.echo() : undefined, dicomwebUrl: cfg.DFA_DICOMWEB_URL, fhirBaseUrl }, log);
+      // Through the dicom_handler, its echo (C-ECHO, or a QIDO-RS without DIMSE) stands for the PACS either way.
+      const dimse = remotePacs ?? (pacs as DicomPacs).dimse;
+      const guard = outageGuardFromConfig(
+        cfg,
+        {
+          dimseEcho: dimse ? () => pacs.echo() : undefined,
+          dicomwebUrl: remotePacs ? undefined : cfg.DFA_DICOMWEB_URL,
+          fhirBaseUrl,
+          fhirServiceReadyUrl: remoteFhir ? fhirServiceReadyUrl(cfg) : undefined,
+        },
+        log,
+      );
       closers.push(async () => guard.close());
       outage = guard;
     }
-    const artifacts = o.artifacts ?? agentArtifactStore(cfg);
     let segment = o.segment;
     if (!segment && cfg.DFA_ML_URL) {
       // ml_processor replicas over HTTP; volumes and labels go by key through `artifacts`, which they must share.

@@ -3,7 +3,12 @@ import type { Logger } from '../core/log.ts';
 import { agentArtifactStore } from '../agent/artifacts-from-config.ts';
 import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
 import { segmenterRegistry } from '../agent/segmenters.ts';
+import { pacsFromConfig } from '../dicom/pacs-from-config.ts';
+import { scpFromConfig } from '../dicom/scp/receiver.ts';
+import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
 import { loadModelRegistry, modelDirOf } from '../ml/registry.ts';
+import { dicomService } from '../services/dicom.ts';
+import { fhirService } from '../services/fhir.ts';
 import { mlService } from '../services/ml.ts';
 import type { ServiceDefinition } from '../services/service-server.ts';
 import { storageService } from '../services/storage.ts';
@@ -40,5 +45,35 @@ export const SERVICES: Readonly<Record<string, ServiceEntry>> = {
     summary: 'storage_service: the artifact store over HTTP',
     // Local disk or S3 (DFA_STORAGE_URL), never itself.
     build: async (cfg) => storageService({ store: artifactStoreFromConfig(cfg), maxObjectBytes: cfg.DFA_STORAGE_MAX_OBJECT_MB * 1024 * 1024 }),
+  },
+  dicom: {
+    defaultPort: 8093,
+    summary: 'dicom_handler: the PACS (DIMSE / DICOMweb) and our SCP; DICOM data by artifact key',
+    build: async (cfg, log) => {
+      // The store the agent shares (the same DFA_DATA_DIR, DFA_STORAGE_URL or storage service):
+      // retrievals land there, stores read from there.
+      const store = agentArtifactStore(cfg);
+      // Our SCP, as `dfa serve` runs it: the C-MOVE destination, and pushes into the store's inbox/.
+      const scp = await scpFromConfig(cfg, { artifacts: store }, log.child({ svc: 'scp' })).start();
+      try {
+        const pacs = await pacsFromConfig(cfg, log, { scp });
+        const close = async () => {
+          await pacs.close();
+          await scp.close();
+        };
+        return dicomService({ pacs, store, log, close });
+      } catch (e) {
+        await scp.close();
+        throw e;
+      }
+    },
+  },
+  fhir: {
+    defaultPort: 8094,
+    summary: 'fhir_handler: the FHIR client and its credentials; worklist, Task, results',
+    build: async (cfg, log) => {
+      const f = await fhirFromConfig(cfg, log);
+      return fhirService({ workflow: f.workflow, probe: () => f.client.request('GET', 'metadata'), close: () => f.close() });
+    },
   },
 };

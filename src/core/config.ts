@@ -149,6 +149,9 @@ const schema = z.object({
   DFA_ML_URL: list.pipe(z.array(z.string().url()).min(1)).optional(),
   DFA_ML_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000), // one segmentation on one replica
   DFA_STORAGE_SERVICE_URL: z.string().url().optional(),
+  DFA_DICOM_URL: z.string().url().optional(), // dicom_handler (`dfa service dicom`): the PACS over HTTP
+  DFA_DICOM_RETRIEVE_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000), // one retrieval / store through it
+  DFA_FHIR_SERVICE_URL: z.string().url().optional(), // fhir_handler (`dfa service fhir`): FHIR over HTTP
   DFA_STORAGE_MAX_OBJECT_MB: z.coerce.number().int().min(1).max(16_384).default(1024), // one artifact over HTTP
   // `dfa serve`: a goal run for each study pushed to our SCP once it has been quiet this long.
   DFA_STANDING_GOAL: z.string().optional(),

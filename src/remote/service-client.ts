@@ -10,6 +10,9 @@ import { bearerAuth, clientCredentialsAuth, noAuth, type HttpAuth } from '../net
  *    replica or be retried later (a job's network retry policy treats it as transient);
  *  - the service's own code for a 4xx it answered (`{error, message}`): ARTIFACT_NOT_FOUND,
  *    MODEL_NOT_INSTALLED, API_UNAUTHENTICATED… come back as the same DfaError as in process;
+ *  - a fault of the system behind the service (the PACS, the FHIR server: DICOM_*, FHIR_*, any
+ *    status, see ServiceDefinition.upstreamStatus) comes back with its own code, message and
+ *    details, as the in-process port throws it (FHIR_CONFLICT after a 412, FHIR_UNAVAILABLE…);
  *  - SERVICE_ERROR: a 500 or an answer we cannot read.
  * Messages name the service and its URL without credentials, never a token.
  */
@@ -42,6 +45,13 @@ export interface CallResult {
 const KNOWN_CODES = new Set<string>([
   'CONFIG_INVALID', 'GOAL_UNSUPPORTED', 'MODEL_INVALID', 'MODEL_NOT_INSTALLED', 'SEGMENTATION_FAILED', 'ARTIFACT_NOT_FOUND',
   'ARTIFACT_KEY_INVALID', 'API_UNAUTHENTICATED', 'API_FORBIDDEN', 'API_HOST_NOT_ALLOWED', 'API_RATE_LIMITED', 'DICOM_BAD_GEOMETRY',
+]);
+
+/** Faults of the PACS / FHIR server behind a service, kept as they are at any status. */
+const UPSTREAM_CODES = new Set<string>([
+  'DICOM_ASSOCIATION_REJECTED', 'DICOM_AE_NOT_ALLOWED', 'DICOM_TIMEOUT', 'DICOM_CONNECTION_FAILED', 'DICOM_TLS_FAILED',
+  'DICOM_OPERATION_FAILED', 'DICOMWEB_HTTP_ERROR', 'DICOMWEB_AUTH_FAILED', 'RETRIEVE_FAILED', 'STORE_FAILED',
+  'FHIR_HTTP_ERROR', 'FHIR_CONFLICT', 'FHIR_AUTH_FAILED', 'FHIR_TIMEOUT', 'FHIR_UNAVAILABLE', 'FHIR_PATIENT_MISMATCH',
 ]);
 
 export class ServiceClient {
@@ -121,7 +131,6 @@ export class ServiceClient {
   }
 
   private answerError(status: number, body: Uint8Array, method: string, path: string): DfaError {
-    if (status === 502 || status === 503 || status === 504) return this.unavailable(`${method} ${path} answered HTTP ${status}`);
     let parsed: { error?: unknown; message?: unknown; details?: unknown } | undefined;
     try {
       parsed = JSON.parse(new TextDecoder().decode(body)) as typeof parsed;
@@ -130,6 +139,10 @@ export class ServiceClient {
     }
     const message = typeof parsed?.message === 'string' ? parsed.message : `HTTP ${status}`;
     const details = { service: this.service, status, ...(parsed?.details && typeof parsed.details === 'object' ? (parsed.details as Record<string, unknown>) : {}) };
+    if (typeof parsed?.error === 'string' && UPSTREAM_CODES.has(parsed.error)) {
+      return new DfaError(parsed.error as DfaErrorCode, message, { details });
+    }
+    if (status === 502 || status === 503 || status === 504) return this.unavailable(`${method} ${path} answered HTTP ${status}`);
     if (status < 500 && typeof parsed?.error === 'string' && KNOWN_CODES.has(parsed.error)) {
       return new DfaError(parsed.error as DfaErrorCode, message, { details });
     }

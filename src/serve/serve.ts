@@ -11,7 +11,9 @@ import { DfaError, toDfaError } from '../core/errors.ts';
 import { stripUrlCredentials } from '../core/redact.ts';
 import type { Logger } from '../core/log.ts';
 import { DicomWebServer } from '../dicom/dicomweb/server.ts';
-import { pacsFromConfig, type ConfiguredPacs } from '../dicom/pacs-from-config.ts';
+import { pacsFromConfig } from '../dicom/pacs-from-config.ts';
+import type { EmbeddedPacs } from '../dicom/embedded-pacs/embedded-pacs.ts';
+import type { ImagingFhir, Pacs } from '../core/ports.ts';
 import { scpFromConfig, type DicomScp } from '../dicom/scp/receiver.ts';
 import { fhirFromConfig, type ConfiguredFhir } from '../fhir/fhir-from-config.ts';
 import { registerStudy } from '../fhir/register-study.ts';
@@ -24,7 +26,8 @@ import { startWorkers, type Workers } from '../agent/jobs/worker.ts';
 import { livenessFromConfig } from '../agent/jobs/liveness.ts';
 import type { Plan } from '../agent/plan.ts';
 import { planGoal } from '../agent/planner/index.ts';
-import { outageGuardFromConfig } from '../agent/outage-from-config.ts';
+import { httpProbe, outageGuardFromConfig } from '../agent/outage-from-config.ts';
+import { fhirServiceReadyUrl, remoteFhirFromConfig, remotePacsFromConfig } from '../agent/remote-from-config.ts';
 import { openAgent } from '../agent/wiring.ts';
 import { BackgroundRuns } from './background-runs.ts';
 import { readinessFrom } from './readiness.ts';
@@ -41,9 +44,11 @@ export interface ServeOptions {
 /** A running `dfa serve`: what listens where, and how to stop it. */
 export interface Served {
   readonly apiUrl: string;
-  readonly scp: DicomScp;
-  readonly pacs: ConfiguredPacs;
-  readonly fhir: ConfiguredFhir;
+  /** Our SCP; absent with DFA_DICOM_URL (the dicom_handler runs it). */
+  readonly scp?: DicomScp;
+  readonly pacs: Pacs & { readonly embedded?: EmbeddedPacs };
+  /** The FHIR client in this process; absent with DFA_FHIR_SERVICE_URL (the fhir_handler owns it). */
+  readonly fhir?: ConfiguredFhir;
   readonly dicomweb?: DicomWebServer;
   readonly standing?: StandingGoal;
   readonly runs: BackgroundRuns;
@@ -77,13 +82,21 @@ async function packageVersion(): Promise<string> {
  * `dfa serve` in one process: the database, long-lived workers, our SCP (also the C-MOVE
  * destination of the agent's retrievals), the PACS and FHIR from the configuration (embedded dev
  * servers when unset, the PACS with its DICOMweb face), the REST API, and the standing goal.
+ * With DFA_DICOM_URL the PACS and our SCP are the dicom_handler's (no SCP here, so no standing
+ * goal: pushes arrive there); with DFA_FHIR_SERVICE_URL FHIR is the fhir_handler's.
  * A bad standing goal fails before anything starts (GOAL_UNSUPPORTED ⇒ exit 2).
  */
 export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = {}): Promise<Served> {
   // The embedded PACS is used over C-STORE whatever DFA_STORE says (pacsFromConfig).
   // Refuse an exposed, unauthenticated API before anything starts (CONFIG_INVALID ⇒ exit 2).
   const apiAuth = apiAuthFromConfig(cfg);
-  const storeMethod: StoreMethod = cfg.DFA_PACS_HOST || cfg.DFA_DICOMWEB_URL ? cfg.DFA_STORE : 'c-store';
+  const storeMethod: StoreMethod = cfg.DFA_PACS_HOST || cfg.DFA_DICOMWEB_URL || cfg.DFA_DICOM_URL ? cfg.DFA_STORE : 'c-store';
+  if (cfg.DFA_STANDING_GOAL && cfg.DFA_DICOM_URL) {
+    throw new DfaError('CONFIG_INVALID', 'DFA_STANDING_GOAL needs our SCP in this process, but with DFA_DICOM_URL the dicom_handler receives the pushes: unset one of them');
+  }
+  if (cfg.DFA_STANDING_GOAL && cfg.DFA_STANDING_REGISTER && cfg.DFA_FHIR_SERVICE_URL) {
+    throw new DfaError('CONFIG_INVALID', 'DFA_STANDING_REGISTER needs the FHIR client in this process, but with DFA_FHIR_SERVICE_URL the fhir_handler owns it: unset one of them');
+  }
   const standingPlan: Plan | undefined = cfg.DFA_STANDING_GOAL ? await planForServer(cfg.DFA_STANDING_GOAL, cfg, storeMethod) : undefined;
   const closers: { name: string; close: () => Promise<void> }[] = [];
   const closeAll = async () => {
@@ -93,18 +106,39 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
   try {
     const artifacts = agentArtifactStore(cfg); // DFA_STORAGE_SERVICE_URL: the storage service, with a local working copy
     const holder: { standing?: StandingGoal } = {};
-    const scp = await scpFromConfig(cfg, { artifacts }, log.child({ svc: 'scp' }), (r, from) => holder.standing?.received(r, from)).start();
-    closers.push({ name: 'SCP', close: () => scp.close() });
-    const pacs = await pacsFromConfig(cfg, log, { scp });
-    closers.push({ name: 'PACS', close: () => pacs.close() });
-    const fhir = await fhirFromConfig(cfg, log);
-    closers.push({ name: 'FHIR', close: () => fhir.close() });
-    const dicomweb = pacs.embedded ? await DicomWebServer.start({ store: pacs.embedded.store, host: '127.0.0.1', port: 0, log: log.child({ svc: 'dicomweb' }) }) : undefined;
+    const remotePacs = remotePacsFromConfig(cfg, artifacts, log);
+    let scp: DicomScp | undefined;
+    let pacs: Pacs & { readonly embedded?: EmbeddedPacs; readonly dimse?: unknown };
+    if (remotePacs) pacs = remotePacs;
+    else {
+      const ours = await scpFromConfig(cfg, { artifacts }, log.child({ svc: 'scp' }), (r, from) => holder.standing?.received(r, from)).start();
+      scp = ours;
+      closers.push({ name: 'SCP', close: () => ours.close() });
+      const local = await pacsFromConfig(cfg, log, { scp: ours });
+      closers.push({ name: 'PACS', close: () => local.close() });
+      pacs = local;
+    }
+    const remoteFhir = remoteFhirFromConfig(cfg);
+    const fhir = remoteFhir ? undefined : await fhirFromConfig(cfg, log);
+    if (fhir) closers.push({ name: 'FHIR', close: () => fhir.close() });
+    const fhirWorkflow: ImagingFhir = remoteFhir ?? fhir!.workflow;
+    const fhirReady = remoteFhir ? httpProbe(fhirServiceReadyUrl(cfg)!) : () => fhir!.client.request('GET', 'metadata');
+    const embedded = pacs.embedded;
+    const dicomweb = embedded ? await DicomWebServer.start({ store: embedded.store, host: '127.0.0.1', port: 0, log: log.child({ svc: 'dicomweb' }) }) : undefined;
     if (dicomweb) closers.push({ name: 'DICOMweb', close: () => dicomweb.close() });
 
-    const outage = outageGuardFromConfig(cfg, { dimseEcho: pacs.dimse ? () => pacs.echo() : undefined, dicomwebUrl: cfg.DFA_DICOMWEB_URL, fhirBaseUrl: fhir.client.baseUrl }, log);
+    const outage = outageGuardFromConfig(
+      cfg,
+      {
+        dimseEcho: remotePacs || pacs.dimse ? () => pacs.echo() : undefined,
+        dicomwebUrl: remotePacs ? undefined : cfg.DFA_DICOMWEB_URL,
+        fhirBaseUrl: fhir?.client.baseUrl,
+        fhirServiceReadyUrl: remoteFhir ? fhirServiceReadyUrl(cfg) : undefined,
+      },
+      log,
+    );
     closers.push({ name: 'outage probes', close: async () => outage.close() });
-    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhir.workflow, artifacts, outage } });
+    const agent = await openAgent(cfg, log, { overrides: { pacs, fhir: fhirWorkflow, artifacts, outage } });
     closers.push({ name: 'database', close: () => agent.close() });
     const workers: Workers = await startWorkers(agent.db, agent.deps, { concurrency: cfg.DFA_CONCURRENCY, liveness: livenessFromConfig(cfg) });
     closers.push({ name: 'workers', close: () => workers.stop() });
@@ -123,7 +157,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         quietMs: cfg.DFA_STANDING_GOAL_QUIET_MS,
         pacsAet: cfg.DFA_PACS_AET,
         forward: (files) => pacs.store(files),
-        register: cfg.DFA_STANDING_REGISTER ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
+        register: cfg.DFA_STANDING_REGISTER && fhir ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
         startRun: (plan) => runs.start(plan, { dryRun: false, startedBy: 'standing-goal' }),
         discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
         store: new InboxStore(agent.db.pool),
@@ -151,7 +185,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         {
           database: () => agent.db.pool.query('select 1'),
           pacs: () => pacs.echo(),
-          fhir: () => fhir.client.request('GET', 'metadata'),
+          fhir: () => fhirReady(AbortSignal.timeout(probeMs)),
         },
         probeMs,
       ),
@@ -183,11 +217,13 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
 
     const lines = [
       `REST API        ${apiUrl}/  (auth ${apiAuth.mode}; dashboard ${apiUrl}/, OpenAPI ${apiUrl}/openapi.json, events ${apiUrl}/events)`,
-      `DICOM SCP       ${scp.aet}@${scp.host}:${scp.port}  (pushes → ${join(artifacts.root, 'inbox')})`,
-      pacs.embedded
-        ? `embedded PACS   ${pacs.embedded.aet}@${pacs.embedded.host}:${pacs.embedded.port}  DICOMweb ${dicomweb?.url ?? '-'}`
-        : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${stripUrlCredentials(cfg.DFA_DICOMWEB_URL)}` : ''}`,
-      `FHIR            ${fhir.client.baseUrl}${fhir.embedded ? '  (embedded dev server)' : ''}`,
+      scp ? `DICOM SCP       ${scp.aet}@${scp.host}:${scp.port}  (pushes → ${join(artifacts.root, 'inbox')})` : 'DICOM SCP       the dicom_handler\'s (DFA_DICOM_URL)',
+      embedded
+        ? `embedded PACS   ${embedded.aet}@${embedded.host}:${embedded.port}  DICOMweb ${dicomweb?.url ?? '-'}`
+        : remotePacs
+          ? `PACS            through the dicom_handler at ${stripUrlCredentials(cfg.DFA_DICOM_URL ?? '')}`
+          : `PACS            ${cfg.DFA_PACS_HOST ? `${cfg.DFA_PACS_AET ?? ''}@${cfg.DFA_PACS_HOST}:${cfg.DFA_PACS_PORT ?? ''}` : ''}${cfg.DFA_DICOMWEB_URL ? `  DICOMweb ${stripUrlCredentials(cfg.DFA_DICOMWEB_URL)}` : ''}`,
+      fhir ? `FHIR            ${fhir.client.baseUrl}${fhir.embedded ? '  (embedded dev server)' : ''}` : `FHIR            through the fhir_handler at ${stripUrlCredentials(cfg.DFA_FHIR_SERVICE_URL ?? '')}`,
       `workers         ${cfg.DFA_CONCURRENCY} on ${agent.db.embedded ? `embedded database in ${cfg.DFA_DATA_DIR}` : 'DFA_DATABASE_URL'}`,
       standingPlan
         ? `standing goal   "${standingPlan.goal}" on each pushed study after ${cfg.DFA_STANDING_GOAL_QUIET_MS} ms quiet${cfg.DFA_STANDING_REGISTER ? ', registered in FHIR first' : ''}`

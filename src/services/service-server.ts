@@ -24,6 +24,14 @@ export interface ServiceDefinition {
   readonly routes: readonly AnyRoute[];
   /** GET /ready: each upstream's probe (resolves = reachable). */
   readonly upstreams: Readonly<Record<string, () => Promise<unknown>>>;
+  /**
+   * Faults of the system this service fronts (the PACS, the FHIR server), answered as they are: the
+   * HTTP status returned here, with the error's code, message and details, so a remote adapter
+   * throws the same typed error as the in-process port (src/remote/service-client.ts). Undefined =
+   * an ordinary error (a 5xx says only a reference). Messages of these errors carry no secrets
+   * (DfaError: details are never secrets; URLs without credentials or query strings).
+   */
+  upstreamStatus?(e: DfaError): number | undefined;
   /** Releases what the service holds (segmenters, clients); after the server stopped. */
   close?(): Promise<void>;
 }
@@ -55,6 +63,12 @@ export function buildService(def: ServiceDefinition, o: ServiceOptions): Fastify
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((e, req, reply) => {
+    const upstream = isDfaError(e) ? def.upstreamStatus?.(e) : undefined;
+    if (upstream !== undefined && isDfaError(e)) {
+      o.log.warn('upstream error', { service: def.name, ref: req.id, code: e.code, status: upstream });
+      void reply.status(upstream).send({ error: e.code, message: e.message, ...(Object.keys(e.details).length ? { details: e.details } : {}) });
+      return;
+    }
     const status = isDfaError(e) ? httpStatusFor(e) : ((e as { statusCode?: number }).statusCode ?? 500);
     const code = isDfaError(e) ? e.code : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
     if (status >= 500) {

@@ -19,8 +19,11 @@ async function packageVersion(): Promise<string> {
 }
 
 export const verb: Verb = {
-  summary: 'run one service (ml, storage, …) on its own, behind its HTTP API (OpenAPI at /openapi.json), until SIGINT/SIGTERM',
+  summary: 'run one service (dicom, fhir, ml, storage) on its own, behind its HTTP API (OpenAPI at /openapi.json), until SIGINT/SIGTERM',
   usage: [
+    'DFA_PACS_HOST=pacs DFA_PACS_PORT=104 DFA_PACS_AET=PACS npx dfa service dicom   # dicom_handler on 127.0.0.1:8093 (PACS + our SCP)',
+    'DFA_FHIR_URL=https://fhir/r4 DFA_FHIR_AUTH=bearer DFA_FHIR_TOKEN=… npx dfa service fhir   # fhir_handler on 127.0.0.1:8094',
+    'DFA_DICOM_URL=http://127.0.0.1:8093 DFA_FHIR_SERVICE_URL=http://127.0.0.1:8094 npx dfa worker   # the agent uses both',
     'npx dfa service ml                                            # ml_processor on 127.0.0.1:8091 (models, segmentation + QC)',
     'npx dfa service storage --port 9092                           # storage_service (the artifact store over HTTP)',
     'DFA_SERVICE_HOST=0.0.0.0 DFA_API_AUTH=token DFA_API_TOKEN=$(openssl rand -hex 24) npx dfa service ml',
