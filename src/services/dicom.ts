@@ -61,7 +61,12 @@ const InstanceRecordSchema = z.object({
   sopClassUid: z.string(),
   instanceNumber: z.number().optional(),
 });
-const KeyPrefix = z.string().min(1).max(512).regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "an artifact key prefix ('a/b/c', no '..')");
+const KeyPrefix = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "an artifact key ('a/b/c')")
+  .refine((k) => k.split('/').every((s) => s !== '.' && s !== '..'), "no '.' or '..' segments");
 export const RetrieveRequest = z.strictObject({
   studyInstanceUid: Uid,
   seriesInstanceUid: Uid.optional(),

@@ -1,6 +1,8 @@
 /**
  * One contract suite for every `Pacs` implementation (hono's common.case.test.ts pattern): a test
  * file starts a real PACS (Orthanc, the embedded PACS), builds a fixture, and calls `pacsContract`.
+ * The same suite runs through the dicom_handler over HTTP (test/contracts/pacs-remote.test.ts):
+ * fixture methods may then answer a promise (each configuration is a service started on demand).
  * dcmtk's findscu checks what we stored independently of our own C-FIND.
  */
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isDfaError } from '../../src/core/errors.ts';
 import { splitPart10 } from '../../src/dicom/dimse/dataset.ts';
-import type { DicomPacs } from '../../src/dicom/pacs.ts';
+import type { Pacs } from '../../src/core/ports.ts';
 
 const run = promisify(execFile);
 
@@ -20,15 +22,15 @@ export interface PacsFixture {
   /** The PACS's DICOM node, for dcmtk checks; `aet` is an AE the PACS lets query. */
   readonly node: { readonly host: string; readonly port: number; readonly aet: string; readonly callingAet: string };
   /** Retrieval in DFA_RETRIEVE order with everything allowed. */
-  pacs(retrieve: readonly ('c-get' | 'c-move' | 'wado-rs')[]): DicomPacs;
+  pacs(retrieve: readonly ('c-get' | 'c-move' | 'wado-rs')[]): Pacs | Promise<Pacs>;
   /** A Pacs whose calling AE may query and move but not C-GET. */
-  noGetPacs(retrieve: readonly ('c-get' | 'c-move' | 'wado-rs')[]): DicomPacs;
+  noGetPacs(retrieve: readonly ('c-get' | 'c-move' | 'wado-rs')[]): Pacs | Promise<Pacs>;
   /** A Pacs whose C-MOVE destination AE the PACS does not know. */
-  unknownDestinationPacs(): DicomPacs;
+  unknownDestinationPacs(): Pacs | Promise<Pacs>;
   /** A Pacs calling with an AE title the PACS does not know at all (`callingAet`). */
-  strangerPacs(): { pacs: DicomPacs; callingAet: string };
+  strangerPacs(): { pacs: Pacs; callingAet: string } | Promise<{ pacs: Pacs; callingAet: string }>;
   /** A Pacs calling the PACS by a wrong AE title. */
-  wrongCalledAetPacs(): DicomPacs;
+  wrongCalledAetPacs(): Pacs | Promise<Pacs>;
   close(): Promise<void>;
 }
 
@@ -44,8 +46,12 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
   describe(`Pacs contract: ${name}`, () => {
     let fx: PacsFixture;
     let scratch: string;
-    const opened: DicomPacs[] = [];
-    const open = (p: DicomPacs) => (opened.push(p), p);
+    const opened: Pacs[] = [];
+    const open = async (p: Pacs | Promise<Pacs>): Promise<Pacs> => {
+      const pacs = await p;
+      opened.push(pacs);
+      return pacs;
+    };
     let studyUid = '';
     let seriesUid = '';
     const sopUids = new Set<string>();
@@ -68,11 +74,11 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     });
 
     test('C-ECHO succeeds', async () => {
-      await open(fx.pacs(['c-get'])).echo();
+      await (await open(fx.pacs(['c-get']))).echo();
     });
 
     test('C-STORE stores every file (dcmtk findscu sees them all)', async () => {
-      const out = await open(fx.pacs(['c-get'])).store(data.files);
+      const out = await (await open(fx.pacs(['c-get']))).store(data.files);
       assert.equal(out.length, data.files.length);
       assert.ok(out.every((o) => o.ok && o.status === 0), JSON.stringify(out.find((o) => !o.ok)));
       assert.deepEqual(new Set(out.map((o) => o.sopInstanceUid)), sopUids);
@@ -80,7 +86,7 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     });
 
     test('C-FIND at study level honours patient id, modality, date range and accession filters', async () => {
-      const pacs = open(fx.pacs(['c-get']));
+      const pacs = await open(fx.pacs(['c-get']));
       const all = await pacs.findStudies({ patientId: data.patientId });
       assert.equal(all.length, 1);
       studyUid = all[0].studyInstanceUid;
@@ -97,7 +103,7 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     });
 
     test('C-FIND at series and instance level', async () => {
-      const pacs = open(fx.pacs(['c-get']));
+      const pacs = await open(fx.pacs(['c-get']));
       const series = await pacs.findSeries(studyUid);
       assert.equal(series.length, 1);
       assert.equal(series[0].modality, 'CT');
@@ -109,7 +115,7 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
       assert.ok(inst.every((i) => i.sopClassUid === '1.2.840.10008.5.1.4.1.1.2'));
     });
 
-    const retrievedOk = async (dir: string, r: Awaited<ReturnType<DicomPacs['retrieve']>>) => {
+    const retrievedOk = async (dir: string, r: Awaited<ReturnType<Pacs['retrieve']>>) => {
       assert.equal(r.instances.length, data.files.length);
       assert.deepEqual(new Set(r.instances.map((i) => i.sopInstanceUid)), sopUids);
       assert.ok(r.instances.every((i) => i.studyInstanceUid === studyUid && i.seriesInstanceUid === seriesUid));
@@ -123,7 +129,7 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
 
     test('retrieve by C-GET (study level)', async () => {
       const dir = join(scratch, 'cget');
-      const r = await open(fx.pacs(['c-get'])).retrieve({ studyInstanceUid: studyUid }, dir);
+      const r = await (await open(fx.pacs(['c-get']))).retrieve({ studyInstanceUid: studyUid }, dir);
       assert.equal(r.method, 'c-get');
       assert.deepEqual(r.attempts.map((a) => a.ok), [true]);
       await retrievedOk(dir, r);
@@ -131,14 +137,14 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
 
     test('retrieve by C-MOVE into our SCP (series level)', async () => {
       const dir = join(scratch, 'cmove');
-      const r = await open(fx.pacs(['c-move'])).retrieve({ studyInstanceUid: studyUid, seriesInstanceUid: seriesUid }, dir);
+      const r = await (await open(fx.pacs(['c-move']))).retrieve({ studyInstanceUid: studyUid, seriesInstanceUid: seriesUid }, dir);
       assert.equal(r.method, 'c-move');
       await retrievedOk(dir, r);
     });
 
     test('falls back to C-MOVE when C-GET is refused for our AE, and says why', async () => {
       const dir = join(scratch, 'fallback');
-      const r = await open(fx.noGetPacs(['c-get', 'c-move'])).retrieve({ studyInstanceUid: studyUid }, dir);
+      const r = await (await open(fx.noGetPacs(['c-get', 'c-move']))).retrieve({ studyInstanceUid: studyUid }, dir);
       assert.equal(r.method, 'c-move');
       assert.equal(r.attempts.length, 2);
       assert.equal(r.attempts[0].method, 'c-get');
@@ -148,7 +154,7 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     });
 
     test('an unknown C-MOVE destination fails with words that say what to register', async () => {
-      const pacs = open(fx.unknownDestinationPacs());
+      const pacs = await open(fx.unknownDestinationPacs());
       await assert.rejects(pacs.retrieve({ studyInstanceUid: studyUid }, join(scratch, 'nodest')), (e: unknown) => {
         assert.ok(isDfaError(e, 'RETRIEVE_FAILED'));
         assert.match(e.message, /add AE '[A-Z_]+'.*(modality list|DicomModalities)/);
@@ -157,8 +163,8 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     });
 
     test('an unknown calling AE gets an error naming the AE to register', async () => {
-      const { pacs, callingAet } = fx.strangerPacs();
-      open(pacs);
+      const { pacs, callingAet } = await fx.strangerPacs();
+      await open(pacs);
       await assert.rejects(pacs.findStudies({}), (e: unknown) => {
         assert.ok(isDfaError(e, 'DICOM_AE_NOT_ALLOWED') || isDfaError(e, 'DICOM_ASSOCIATION_REJECTED'), String(e));
         assert.match(e.message, new RegExp(`register AE '${callingAet}'`));
@@ -167,7 +173,7 @@ export function pacsContract(name: string, setup: () => Promise<PacsFixture>, da
     });
 
     test('a wrong called AE title is rejected with a hint about DFA_PACS_AET', async () => {
-      const pacs = open(fx.wrongCalledAetPacs());
+      const pacs = await open(fx.wrongCalledAetPacs());
       await assert.rejects(pacs.echo(), (e: unknown) => {
         assert.ok(isDfaError(e, 'DICOM_ASSOCIATION_REJECTED'), String(e));
         assert.match(e.message, /DFA_PACS_AET/);
