@@ -113,9 +113,6 @@ function keyOf(prefix: string, dir: string, path: string): string {
 
 export function dicomService(deps: DicomServiceDeps): ServiceDefinition {
   const { pacs, store, log } = deps;
-  // Publish what was written into dir(prefix) where the store has such a step (an object store, see
-  // ArtifactStore.commit); a local folder has nothing to do.
-  const commit = (prefix: string) => (store as ArtifactStore & { commit?: (p: string) => Promise<void> }).commit?.(prefix);
   return {
     name: 'dicom',
     title: 'dicom_handler',
@@ -171,7 +168,7 @@ export function dicomService(deps: DicomServiceDeps): ServiceDefinition {
           const dir = await store.dir(prefix);
           const req = { studyInstanceUid: body.studyInstanceUid, ...(body.seriesInstanceUid ? { seriesInstanceUid: body.seriesInstanceUid } : {}) };
           const r = await pacs.retrieve(req, dir);
-          await commit(prefix);
+          await store.commit(prefix); // an object store publishes the files now (local disk: already there)
           log.info('retrieved into the artifact store', { prefix, method: r.method, instances: r.instances.length });
           return {
             method: r.method,
