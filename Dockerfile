@@ -9,8 +9,8 @@ COPY bin ./bin
 COPY src ./src
 COPY models ./models
 VOLUME /data
-# REST API (DFA_API_PORT) and our DICOM SCP (DFA_SCP_PORT)
-EXPOSE 8080 11112
+# REST API (DFA_API_PORT), our DICOM SCP (DFA_SCP_PORT), `dfa service` ml / storage / dicom / fhir
+EXPOSE 8080 11112 8091 8092 8093 8094
 USER node
 ENTRYPOINT ["node", "bin/dfa.js"]
 CMD ["serve"]
