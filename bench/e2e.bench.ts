@@ -8,13 +8,17 @@
  *  2. throughput: BENCH_TPUT_STUDIES studies (default 10 × 512×512×300) by 1 and by 2 `dfa worker` processes sharing a
  *     real PostgreSQL queue (the runner only enqueues and waits) → studies/minute and the ratio
  *     (bench/support/throughput.ts);
- *  3. the CLI's own start-up cost (bench/support/cli-startup.ts).
+ *  3. the CLI's own start-up cost (bench/support/cli-startup.ts);
+ *  4. the deployment's topology: one 512×512×BENCH_SLICES study and BENCH_TPUT_STUDIES studies, in
+ *     process vs every service its own process on loopback, disk vs S3-protocol artifact store, 1 vs 2
+ *     ml_processor replicas (bench/support/services-bench.ts).
  * Every run is real work: the plan is re-run (`rerun`, status any, the study's UID), so each job is
  * a new generation that retrieves, segments, stores and records again.
  *
  * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
  * (10; 0 = skip), BENCH_TPUT_SIZE (512), BENCH_TPUT_SLICES (300: the same kind of study as part 1), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
- * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip);
+ * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip),
+ * BENCH_PARTS (1,2,3,4: which parts run; e.g. BENCH_PARTS=4 for the topology rows only);
  * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_WORKER_NODE_ARGS sets the node flags of
  * the `dfa worker` child processes (default `--single-threaded`, as docker-compose.yml runs them;
  * '' for Node's defaults; `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
@@ -33,6 +37,7 @@ import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts'
 import { envInt, killTracked, median, sec } from './support/bench-stats.ts';
 import { measureStartup } from './support/cli-startup.ts';
 import { DCMTK_AET, rerunPlan, startBenchWorld, type BenchStudy, type BenchWorld } from './support/e2e-world.ts';
+import { benchServices, servicesTables } from './support/services-bench.ts';
 import { benchThroughput, THROUGHPUT_CONFIGS, WORKER_NODE_ARGS, type ThroughputRow } from './support/throughput.ts';
 
 const run = promisify(execFile);
@@ -46,6 +51,7 @@ const TPUT_ROUNDS = envInt('BENCH_TPUT_ROUNDS', 3);
 const TPUT_WARMUP = envInt('BENCH_TPUT_WARMUP', 1, 0);
 const TPUT_INPROCESS = envInt('BENCH_TPUT_INPROCESS', 1, 0) > 0;
 const CLI_RUNS = envInt('BENCH_CLI_RUNS', 5, 0);
+const PARTS = new Set((process.env.BENCH_PARTS ?? '1,2,3,4').split(',').map((x) => x.trim()));
 const log = createLogger({ level: 'warn' });
 const say = (s: string) => process.stderr.write(s + '\n');
 const out: string[] = [];
@@ -157,6 +163,27 @@ function cpuTable(t: readonly ThroughputRow[]): string[] {
   ];
 }
 
+// ───────────────────────── 4. the topology: services on loopback, S3, ml replicas ─────────────────────────
+
+async function servicesPart(w: BenchWorld): Promise<string[]> {
+  say(`bench: part 4: seeding a 512×512×${SLICES} study and ${TPUT_STUDIES} ${TPUT_SIZE}×${TPUT_SIZE}×${TPUT_SLICES} studies…`);
+  const one = await w.seedStudy({ size: 512, slices: SLICES, seed: 41, label: `T${SLICES}` });
+  const many: string[] = [];
+  for (let i = 0; i < TPUT_STUDIES; i++) many.push((await w.seedStudy({ size: TPUT_SIZE, slices: TPUT_SLICES, seed: 50 + i, label: `TP${i}` })).studyInstanceUid);
+  const load0 = loadavg();
+  const rows = await benchServices(w, { runs: RUNS, rounds: TPUT_ROUNDS, studyUid: one.studyInstanceUid, tputUids: many, log, say });
+  return [
+    `## 4. The deployment's topology on loopback: in process vs services, disk vs S3-protocol store (s3rver), 1 vs 2 ml_processor replicas`,
+    '',
+    'The agent (planner, job graph, embedded PGlite queue) runs in the bench process in every row; a services row starts `dfa service storage`, `ml` (×1 or ×2), `dicom` and `fhir` as their own processes (src/serve/topology.ts) and the agent reaches them over HTTP, large data by artifact key. Configurations run one after the other (not interleaved).',
+    '',
+    ...servicesTables(rows, { runs: RUNS, rounds: TPUT_ROUNDS, slices: SLICES, tputStudies: TPUT_STUDIES, tputSize: TPUT_SIZE, tputSlices: TPUT_SLICES }),
+    '',
+    `Load average before / after part 4: ${load0.map((x) => x.toFixed(1)).join(' / ')} → ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`,
+    '',
+  ];
+}
+
 // ───────────────────────── main ─────────────────────────
 
 async function main(): Promise<void> {
@@ -167,18 +194,21 @@ async function main(): Promise<void> {
     `Goal: "${GOAL}" — real Orthanc on loopback (TCP_NODELAY=1), embedded FHIR dev server over HTTP, agent in process (runPlan, embedded PGlite), ${process.env.DFA_SEGMENTER ?? 'classical'} segmenter, retrieval ${process.env.DFA_RETRIEVE ?? 'c-get,c-move,wado-rs (first that works)'}, store ${process.env.DFA_STORE ?? 'c-store'}.`,
     '',
   );
-  const w = await startBenchWorld({ scpPorts: 6, log });
+  // SCP ports known to Orthanc: 2 for part 1, 2 for part 2, 2 per services row of part 4 (gateway + agent).
+  const w = await startBenchWorld({ scpPorts: 16, log });
   let pg: PostgresHandle | undefined;
   onInterrupt.push(async () => {
     await pg?.stop();
     await w.stop();
   });
   try {
-    const figs = [await benchStudy(w, SLICES, 11)];
-    if (SLICES_SMALL > 0) figs.push(await benchStudy(w, SLICES_SMALL, 12));
-    out.push(`## 1. One 512×512 phantom CT study, per step (s), median of ${RUNS} runs (each a re-run that redoes all work)`, '', ...studyTables(figs), '');
+    if (PARTS.has('1')) {
+      const figs = [await benchStudy(w, SLICES, 11)];
+      if (SLICES_SMALL > 0) figs.push(await benchStudy(w, SLICES_SMALL, 12));
+      out.push(`## 1. One 512×512 phantom CT study, per step (s), median of ${RUNS} runs (each a re-run that redoes all work)`, '', ...studyTables(figs), '');
+    }
 
-    if (TPUT_STUDIES > 0) {
+    if (TPUT_STUDIES > 0 && PARTS.has('2')) {
       pg = await startPostgres();
       const configs = THROUGHPUT_CONFIGS.filter((c) => TPUT_INPROCESS || c.inProcess === 0);
       const t = await benchThroughput(w, pg, { studies: TPUT_STUDIES, size: TPUT_SIZE, slices: TPUT_SLICES, rounds: TPUT_ROUNDS, warmup: TPUT_WARMUP, configs, log, say });
@@ -201,6 +231,7 @@ async function main(): Promise<void> {
         '',
       );
     }
+    if (PARTS.has('4')) out.push(...(await servicesPart(w)));
   } finally {
     killTracked();
     await pg?.stop().catch(() => undefined);
@@ -208,7 +239,7 @@ async function main(): Promise<void> {
     onInterrupt.length = 0;
   }
 
-  if (CLI_RUNS > 0) {
+  if (CLI_RUNS > 0 && PARTS.has('3')) {
     const rows = await measureStartup(CLI_RUNS, say);
     const help = rows[0].medianS;
     out.push(

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
-import { EXAMPLE_GOAL, runDemo } from '../../agent/demo/run-demo.ts';
+import { EXAMPLE_GOAL, runDemo, type DemoOptions } from '../../agent/demo/run-demo.ts';
+import { runServicesDemo } from '../../serve/services-demo.ts';
 import type { Verb } from '../verb.ts';
 
 const ml = (v: number | undefined) => (v === undefined ? '' : `${Math.round(v)} mL`);
@@ -12,6 +13,8 @@ export const verb: Verb = {
     'npx dfa demo',
     'npx dfa demo --studies 5 --size 512 --slices 300',
     'npx dfa demo --json > demo.json',
+    'npx dfa demo --services                                  # every service its own process on loopback (the deployment\'s topology)',
+    'DFA_SEGMENTER=onnx npx dfa demo --services --studies 2',
     'DFA_DATA_DIR=/tmp/dfa npx dfa demo --data-dir /tmp/dfa/demo',
   ],
   flags: [
@@ -21,6 +24,7 @@ export const verb: Verb = {
     '--data-dir <dir>   where the demo keeps its data',
     '--goal <text>      the goal to run (default: the example goal)',
     '--json             the run result as JSON',
+    '--services         run storage, ml ×2, dicom and fhir as their own `dfa service` processes (and the PACS and FHIR stand-ins as processes); print their URLs; stop them afterwards',
   ],
   async run(args, ctx) {
     const { values } = parseArgs({
@@ -32,6 +36,7 @@ export const verb: Verb = {
         'data-dir': { type: 'string' },
         goal: { type: 'string' },
         json: { type: 'boolean', default: false },
+        services: { type: 'boolean', default: false },
       },
     });
     const int = (name: string, v: string, lo: number, hi: number) => {
@@ -42,8 +47,7 @@ export const verb: Verb = {
     const dataDir = values['data-dir'] ?? join(ctx.config.DFA_DATA_DIR, 'demo');
     const say = values.json ? () => {} : ctx.out;
     say(`dfa demo — goal: "${values.goal ?? EXAMPLE_GOAL}"`);
-    say(`embedded PACS + FHIR + database under ${dataDir} (wiped first)`);
-    const report = await runDemo(ctx.config, {
+    const opts: DemoOptions = {
       dataDir,
       goal: values.goal,
       ctStudies: int('studies', values.studies!, 1, 50),
@@ -52,7 +56,18 @@ export const verb: Verb = {
       log: ctx.log,
       onSeeded: (s) => say(`  seeded  ${s.label.padEnd(30)} ${s.instances} instances, patient ${s.patientId}, study ${s.studyInstanceUid}`),
       onProgress: (p) => say(`  job     ${p.studyInstanceUid.slice(-12)}  ${p.status.padEnd(9)} ${p.step ?? ''}${p.reason ? ` — ${p.reason}` : ''}`),
-    });
+    };
+    let report;
+    if (values.services) {
+      say(`every service its own process on loopback; data under ${dataDir} (wiped first)`);
+      // The settings a user gave that shape the work pass on to every process.
+      const passEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => /^DFA_(SEGMENTER|FALLBACK_SEGMENTER|MODEL_DIR|ONNX_THREADS|LOG_LEVEL|REVIEW)$/.test(e[0]) && e[1] !== undefined));
+      report = await runServicesDemo({ ...opts, passEnv, onProcess: (p) => say(`  started ${p.name.padEnd(36)} ${p.url}  (pid ${p.pid})`) });
+      say('  the agent (this process) reaches them over HTTP: DFA_ML_URL, DFA_DICOM_URL, DFA_FHIR_SERVICE_URL, DFA_STORAGE_SERVICE_URL');
+    } else {
+      say(`embedded PACS + FHIR + database under ${dataDir} (wiped first)`);
+      report = await runDemo(ctx.config, opts);
+    }
     if (values.json) {
       ctx.out(JSON.stringify({ ...report.result, seeded: report.seeded, mismatches: report.mismatches, timingsMs: report.timingsMs, dataDir: report.dataDir }, null, 2));
       return report.mismatches.length ? 1 : 0;
@@ -74,7 +89,8 @@ export const verb: Verb = {
     const t = report.timingsMs;
     say('');
     say(`summary: ${report.result.summary.succeeded} succeeded, ${report.result.summary.skipped} skipped, ${report.result.summary.failed} failed  (start-up ${t.startup} ms, seeding ${t.seed} ms, run ${t.run} ms)`);
-    say(`where to look: DFA_DATA_DIR=${report.dataDir} npx dfa jobs   (audit table; PACS files in ${join(report.dataDir, 'pacs')}, FHIR journal in ${join(report.dataDir, 'fhir')})`);
+    if (values.services) say('all service processes stopped');
+    say(`where to look: DFA_DATA_DIR=${report.dataDir}${values.services ? '/agent' : ''} npx dfa jobs   (audit table; PACS files in ${join(report.dataDir, 'pacs')}, FHIR journal in ${join(report.dataDir, 'fhir')})`);
     if (report.mismatches.length) {
       say('NOT as expected:');
       for (const m of report.mismatches) say(`  - ${m}`);
