@@ -39,6 +39,15 @@ export async function runServicesDemo(o: ServicesDemoOptions): Promise<DemoRepor
     o.onProcess?.({ name, url, pid });
   };
   const closers: (() => Promise<void>)[] = [];
+  // Interrupted (Ctrl-C, or a SIGTERM to this process alone): stop every process we started first.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void (async () => {
+      for (const c of closers) await c().catch(() => undefined);
+      process.kill(process.pid, signal);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const t0 = Date.now();
   try {
     const scpPort = await freePort();
@@ -78,6 +87,8 @@ export async function runServicesDemo(o: ServicesDemoOptions): Promise<DemoRepor
     const goal = await runDemoGoal(cfg, agent, { ...o, pacs: seedPacs, fhirClient: new FhirClient({ baseUrl: fhirUrl }) });
     return { ...goal, dataDir, fhirUrl, timingsMs: { startup, ...goal.timingsMs }, processes };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const c of closers) await c().catch(() => undefined);
   }
 }

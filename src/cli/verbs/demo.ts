@@ -90,7 +90,11 @@ export const verb: Verb = {
     say('');
     say(`summary: ${report.result.summary.succeeded} succeeded, ${report.result.summary.skipped} skipped, ${report.result.summary.failed} failed  (start-up ${t.startup} ms, seeding ${t.seed} ms, run ${t.run} ms)`);
     if (values.services) say('all service processes stopped');
-    say(`where to look: DFA_DATA_DIR=${report.dataDir}${values.services ? '/agent' : ''} npx dfa jobs   (audit table; PACS files in ${join(report.dataDir, 'pacs')}, FHIR journal in ${join(report.dataDir, 'fhir')})`);
+    say(
+      values.services
+        ? `where to look: DFA_DATA_DIR=${join(report.dataDir, 'agent')} npx dfa jobs   (audit table; each process's data under ${report.dataDir}: pacs, fhir-server, services/<name>)`
+        : `where to look: DFA_DATA_DIR=${report.dataDir} npx dfa jobs   (audit table; PACS files in ${join(report.dataDir, 'pacs')}, FHIR journal in ${join(report.dataDir, 'fhir')})`,
+    );
     if (report.mismatches.length) {
       say('NOT as expected:');
       for (const m of report.mismatches) say(`  - ${m}`);
