@@ -4,12 +4,15 @@
  * front of a real Orthanc, the FHIR handler in front of the embedded FHIR server, a real
  * PostgreSQL queue, two `dfa worker` processes, and `dfa run --workers 0` that plans, enqueues and
  * waits (test/support/topology.ts). The reference goal runs end to end: results once; one ml replica
- * is SIGKILLed while it segments and no job is lost; a second run adds nothing.
+ * is SIGKILLed while it segments and no job is lost; a second run adds nothing; `dfa serve` (the
+ * API) on the same services is ready and lists both runs.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startTopologyWorld } from '../support/topology.ts';
+import { waitReady } from '../../src/serve/service-process.ts';
+import { freePort } from '../support/ports.ts';
+import { startTopologyWorld, TOPOLOGY_TOKEN } from '../support/topology.ts';
 import { count, GOAL, rtstructInstances } from './world.ts';
 
 interface RunJson {
@@ -54,6 +57,15 @@ test('topology on loopback: the reference goal through every service; a killed m
     await second.exited;
     for (const s of w.seeded.filter((x) => x.kind === 'ct')) assert.equal((await rtstructInstances(w, s.studyInstanceUid)).length, 1, `${s.label}: still one RTSTRUCT`);
     assert.equal(await count(w, 'DiagnosticReport'), reports, 'no second DiagnosticReport');
+
+    // The agent API container's role: `dfa serve` on the same services and database sees both runs.
+    const apiPort = await freePort();
+    const api = await t.agent('api', ['serve'], { DFA_API_PORT: String(apiPort), DFA_API_HOST: '127.0.0.1' });
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitReady({ ...api, url: apiUrl }, { timeoutMs: 120_000 });
+    const runs = await fetch(`${apiUrl}/runs`, { headers: { authorization: `Bearer ${TOPOLOGY_TOKEN}` } });
+    assert.equal(runs.status, 200);
+    assert.equal(((await runs.json()) as { goal: string }[]).filter((x) => x.goal === GOAL).length, 2, 'both runs in the shared database');
   } finally {
     await t.stop();
   }
