@@ -153,5 +153,6 @@ test('docker-compose.yml holds no secret; the env files do, and a missing one st
     for (const [k, v] of Object.entries(await example(f))) if (SECRET_KEY.test(k)) assert.match(v, /change-me/, `${f}: ${k} is a placeholder`);
   }
   assert.match(await readFile(join(REPO_ROOT, '.gitignore'), 'utf8'), /^\/deploy\/\*\.env$/m);
+  assert.match(await readFile(join(REPO_ROOT, '.dockerignore'), 'utf8'), /^deploy$/m, 'the env files stay out of the image build context');
   await assert.rejects(resolvedCompose({ withEnvFiles: false }), /deploy\/[a-z]+\.env/);
 });
