@@ -92,6 +92,8 @@ test('docker-compose.yml: one container per service, health-checked, started in 
     // The DICOM gateway owns the SCP, published so modalities can push; the PACS knows it as DFA@dicom.
     assert.deepEqual(s.dicom!.ports, [{ published: 11112, target: 11112 }]);
     assert.equal(s.dicom!.environment?.DFA_SCP_PORT, '11112');
+    assert.equal(s.dicom!.environment?.DFA_SCP_HOST, '0.0.0.0', 'the SCP is reachable from the PACS container');
+    assert.match(s.dicom!.environment?.DFA_SCP_ALLOWED_PEERS ?? '', /(^|,)ORTHANC@orthanc(,|$)/, 'off loopback the SCP names its callers');
     assert.match(s.orthanc!.environment?.ORTHANC__DICOM_MODALITIES ?? '', /\["DFA", "dicom", 11112\]/);
     assert.equal(s.orthanc!.environment?.ORTHANC__DICOM_WEB__ENABLE, 'true');
     assert.equal(s['fhir-handler']!.environment?.DFA_FHIR_URL, 'http://hapi-fhir:8080/fhir');
