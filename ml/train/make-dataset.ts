@@ -12,7 +12,12 @@
  *
  *   npx node ml/train/make-dataset.ts --out /tmp/lung-real-cip64 --phantoms 0 --real cip64 --real-repeat 8
  *
- * Output: x.f32 (N×H×W float32, preprocessed), y.u8 (N×H×W labels 0/1/2), meta.json.
+ * Extra volumes with traps / pathology forced on (--force-mix N), for the trap-aware recipe:
+ *
+ *   npx node ml/train/make-dataset.ts --out /tmp/lung-force --phantoms 0 --force-mix 120 --seed 1
+ *
+ * Output: x.f32 (N×H×W float32, preprocessed), y.u8 (N×H×W labels 0/1/2), g.u8 (N×H×W, 1 on gas
+ * pockets that are not lung; synthetic volumes only), meta.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +29,7 @@ import { windowStarts } from '../../src/ml/onnx/sliding-window.ts';
 import type { Volume } from '../../src/core/volume.ts';
 import { loadRealCase, REAL_CASES, type RealCaseName } from './real-cases.ts';
 import { blurInPlane, rng, synthChest } from './synth-chest.ts';
-import { sharpenInPlane, thickenSlices } from './synth-extras.ts';
+import { sharpenInPlane, thickenSlices, type Finding, type Scenario } from './synth-extras.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +40,9 @@ const { values } = parseArgs({
     'empty-fraction': { type: 'string', default: '0.25' }, // share of lung-free slices kept
     real: { type: 'string', multiple: true, default: [] }, // real case names (real-cases.ts)
     'real-repeat': { type: 'string', default: '1' }, // write each real slice this many times
+    // extra synthetic volumes with traps / pathology forced on (seeds seed*100000+50000+p): consolidation
+    // in half of them, plus gastric bubble, free air, colon, effusion, bullae and the abdomen scenarios
+    'force-mix': { type: 'string', default: '0' },
   },
 });
 if (values.out === undefined) throw new Error('--out DIR is required');
@@ -49,12 +57,23 @@ const emptyFraction = Number(values['empty-fraction']);
 
 const xs: Float32Array[] = [];
 const ys: Uint8Array[] = [];
+const gs: Uint8Array[] = []; // 1 on gas pockets that are not lung (synthetic only): weighted in the loss
 const perPhantom: { source: string; seed: number; dims: readonly number[]; spacing: readonly number[]; slices: number }[] = [];
 const t0 = performance.now();
-const sources: { name: string; seed: number; make: () => Promise<{ volume: Volume; labels: Uint8Array }> }[] = [];
+const sources: { name: string; seed: number; make: () => Promise<{ volume: Volume; labels: Uint8Array; gas?: Uint8Array }> }[] = [];
 for (let p = 0; p < Number(values.phantoms); p++) {
   const seed = seed0 * 100000 + p;
   sources.push({ name: 'synth', seed, make: async () => Promise.resolve(synthChest(seed)) });
+}
+for (let p = 0; p < Number(values['force-mix']); p++) {
+  const seed = seed0 * 100000 + 50000 + p;
+  const r = rng(seed * 31 + 7);
+  const s = r();
+  const scenario: Scenario = s < 0.7 ? 'chest' : s < 0.88 ? 'abdomen-bases' : 'abdomen-no-lung';
+  const force: Finding[] = [];
+  if (scenario === 'chest' && r() < 0.6) force.push('consolidation');
+  for (const [f, q] of [['gastric', 0.45], ['freeAir', 0.3], ['colon', 0.4], ['effusion', 0.2], ['bullae', 0.15], ['tumour', 0.15], ['ggo', 0.15]] as const) if (r() < q) force.push(f);
+  sources.push({ name: `synth ${scenario} forced ${force.join('+') || 'none'}`, seed, make: async () => Promise.resolve(synthChest(seed, { scenario, force })) });
 }
 for (const name of values.real) {
   if (!(REAL_CASES as readonly string[]).includes(name)) throw new Error(`--real ${name}: not one of ${REAL_CASES.join(', ')}`);
@@ -84,10 +103,11 @@ function augmentReal(c: { volume: Volume; labels: Uint8Array }, r: () => number)
 
 for (const src of sources) {
   const seed = src.seed;
-  const { volume, labels } = await src.make();
+  const { volume, labels, gas } = await src.make();
   const grid = modelGrid(volume, spec.spacing);
   const img = normalizeInPlace(resampleLinear(volume.data, volume, grid, spec.fillValue), spec.preprocessing);
   const lab = resampleNearest(labels, volume, grid);
+  const gasg = gas === undefined ? undefined : resampleNearest(gas, volume, grid);
   const [nx, ny, nz] = grid.dims;
   // Same placement as the sliding window: centred when the grid is smaller than the patch, else a
   // random window position (the window starts the runtime would use, plus jitter between them).
@@ -97,11 +117,14 @@ for (const src of sources) {
   for (let k = 0; k < nz; k++) {
     let hasLung = false;
     for (let v = k * nx * ny; v < (k + 1) * nx * ny && !hasLung; v++) hasLung = lab[v] !== 0;
-    if (!hasLung && pick() > emptyFraction) continue;
+    let hasGas = false;
+    if (gasg) for (let v = k * nx * ny; v < (k + 1) * nx * ny && !hasGas; v++) hasGas = gasg[v] !== 0;
+    if (!hasLung && !hasGas && pick() > emptyFraction) continue; // slices with gas pockets are kept: they are the traps
     const x0 = nx <= pw ? sx[0] : Math.floor(pick() * (nx - pw + 1));
     const y0 = ny <= ph ? sy[0] : Math.floor(pick() * (ny - ph + 1));
     const x = new Float32Array(pw * ph).fill(fill);
     const y = new Uint8Array(pw * ph);
+    const g = new Uint8Array(pw * ph);
     for (let j = 0; j < ph; j++) {
       const gy = y0 + j;
       if (gy < 0 || gy >= ny) continue;
@@ -110,10 +133,12 @@ for (const src of sources) {
         if (gx < 0 || gx >= nx) continue;
         x[i + j * pw] = img[gx + gy * nx + k * nx * ny];
         y[i + j * pw] = lab[gx + gy * nx + k * nx * ny];
+        if (gasg) g[i + j * pw] = gasg[gx + gy * nx + k * nx * ny];
       }
     }
     xs.push(x);
     ys.push(y);
+    gs.push(g);
     kept++;
   }
   perPhantom.push({ source: src.name, seed, dims: volume.dims, spacing: volume.spacing.map((s) => Math.round(s * 100) / 100), slices: kept });
@@ -133,6 +158,7 @@ const X = concat(xs, (n) => new Float32Array(n));
 const Y = concat(ys, (n) => new Uint8Array(n));
 await writeFile(join(values.out, 'x.f32'), new Uint8Array(X.buffer));
 await writeFile(join(values.out, 'y.u8'), Y);
+await writeFile(join(values.out, 'g.u8'), concat(gs, (n) => new Uint8Array(n)));
 const meta = {
   count: xs.length,
   height: ph,

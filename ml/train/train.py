@@ -52,6 +52,43 @@ def augment(x, y, rng, crop=0):
     return xo, yo
 
 
+def augment_strong(x, y, g, rng):
+    """The trap-aware recipe's augmentation (--aug strong), on a batch of N x H x W windowed slices:
+    patient size / resolution (zoom 0.8-1.25), rotation +-10 deg, translation +-12 %; contrast (gain,
+    offset, gamma); reconstruction kernel (soft: 3x3 Gaussian blur, sharp: unsharp mask); coarser
+    pixels (2x down- and up-sampling); noise 0-45 HU. No flips: left and right must stay put.
+    Labels and gas masks follow the geometry (nearest)."""
+    n, h, w = x.shape
+    zoom = rng.uniform(0.8, 1.25, n)
+    ang = np.deg2rad(rng.uniform(-10, 10, n))
+    t = rng.uniform(-0.12, 0.12, (n, 2))
+    theta = np.zeros((n, 2, 3), np.float32)
+    theta[:, 0, 0] = np.cos(ang) / zoom
+    theta[:, 0, 1] = -np.sin(ang) / zoom
+    theta[:, 1, 0] = np.sin(ang) / zoom
+    theta[:, 1, 1] = np.cos(ang) / zoom
+    theta[:, :, 2] = t
+    grid = F.affine_grid(torch.from_numpy(theta), (n, 1, h, w), align_corners=False)
+    xt = F.grid_sample(torch.from_numpy(x)[:, None], grid, mode='bilinear', padding_mode='zeros', align_corners=False)  # 0 = air (fill)
+    yg = torch.from_numpy(np.stack([y, g], 1).astype(np.float32))
+    yg = F.grid_sample(yg, grid, mode='nearest', padding_mode='zeros', align_corners=False)
+    yt, gt = yg[:, 0].long(), yg[:, 1]
+    # contrast: gain, offset, gamma (IV contrast and window calibration vary)
+    xt = xt.clamp(0, 1) ** torch.from_numpy(rng.uniform(0.8, 1.25, (n, 1, 1, 1)).astype(np.float32))
+    xt = xt * torch.from_numpy(rng.uniform(0.9, 1.1, (n, 1, 1, 1)).astype(np.float32)) + torch.from_numpy(rng.uniform(-0.04, 0.04, (n, 1, 1, 1)).astype(np.float32))
+    k = torch.tensor([[1., 2., 1.], [2., 4., 2.], [1., 2., 1.]])[None, None] / 16
+    blur = F.conv2d(F.pad(xt, (1, 1, 1, 1), mode='replicate'), k)
+    kern = rng.uniform(0, 1, n)
+    soft = torch.from_numpy((kern < 0.25).astype(np.float32))[:, None, None, None]
+    sharp = torch.from_numpy(np.where(kern > 0.75, rng.uniform(0.5, 1.5, n), 0).astype(np.float32))[:, None, None, None]
+    xt = xt * (1 - soft) + blur * soft + sharp * (xt - blur)
+    coarse = torch.from_numpy((rng.uniform(0, 1, n) < 0.2).astype(np.float32))[:, None, None, None]
+    lo = F.interpolate(F.avg_pool2d(xt, 2), scale_factor=2, mode='bilinear', align_corners=False)
+    xt = xt * (1 - coarse) + lo * coarse
+    xt = xt + torch.from_numpy(rng.normal(0, 1, xt.shape).astype(np.float32) * rng.uniform(0, 0.03, (n, 1, 1, 1)).astype(np.float32))
+    return xt.clamp(0, 1).contiguous(), yt.contiguous(), gt.contiguous()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', required=True)
@@ -64,6 +101,13 @@ def main():
     # Start from existing weights (fine-tuning), e.g. the previous release's lung-unet.pt.
     ap.add_argument('--init', default=None)
     ap.add_argument('--crop', type=int, default=0)  # train on random crop x crop windows of the patches (0: whole)
+    ap.add_argument('--levels', type=int, default=4)  # U-Net depth (5: twice the field of view of 4)
+    ap.add_argument('--base', type=int, default=8)  # channels of the first level
+    ap.add_argument('--aug', choices=['basic', 'strong'], default='basic')
+    # Sampling weight of each --data directory (comma-separated, one per directory; default equal per slice):
+    # a directory's share of the batches is its weight / the sum of the weights.
+    ap.add_argument('--mix', default=None)
+    ap.add_argument('--gas-weight', type=float, default=0.0)  # extra cross-entropy weight on gas pockets (g.u8)
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -72,21 +116,34 @@ def main():
     rng = np.random.default_rng(a.seed)
 
     # --data takes one or more comma-separated dataset directories (same patch size and classes).
-    metas, xs, ys = [], [], []
+    metas, xs, ys, gs, src = [], [], [], [], []
     for d in a.data.split(','):
         meta = json.load(open(os.path.join(d, 'meta.json')))
         h, w = meta['height'], meta['width']
         metas.append(meta)
         xs.append(np.fromfile(os.path.join(d, 'x.f32'), dtype=np.float32).reshape(-1, h, w))
         ys.append(np.fromfile(os.path.join(d, 'y.u8'), dtype=np.uint8).reshape(-1, h, w))
+        gp = os.path.join(d, 'g.u8')
+        gs.append(np.fromfile(gp, dtype=np.uint8).reshape(-1, h, w) if os.path.exists(gp) else np.zeros_like(ys[-1]))
+        src.append(np.full(len(ys[-1]), len(src)))
     X = np.concatenate(xs)
     Y = np.concatenate(ys)
+    G = np.concatenate(gs)
+    S = np.concatenate(src)
     perm = rng.permutation(len(X))
     nval = max(16, len(X) // 10)
     val, tr = perm[:nval], perm[nval:]
     print(f'{len(tr)} training / {len(val)} validation slices', flush=True)
+    prob_tr = None
+    if a.mix:
+        mix = [float(v) for v in a.mix.split(',')]
+        if len(mix) != len(metas):
+            raise SystemExit('--mix needs one weight per --data directory')
+        counts = np.bincount(S[tr], minlength=len(metas))
+        prob_tr = np.array([mix[S[i]] / counts[S[i]] for i in tr])
+        prob_tr /= prob_tr.sum()
 
-    net = UNet2D(classes=meta['classes'])
+    net = UNet2D(classes=meta['classes'], base=a.base, levels=a.levels)
     init_sha = None
     if a.init:
         net.load_state_dict(torch.load(a.init, map_location='cpu'))
@@ -101,12 +158,21 @@ def main():
     t0 = time.time()
     net.train()
     for it in range(a.iters):
-        idx = rng.choice(tr, a.batch, replace=False)
-        xb, yb = augment(X[idx], Y[idx], rng, a.crop)
-        xt = torch.from_numpy(xb[:, None])
-        yt = torch.from_numpy(yb.astype(np.int64))
+        idx = rng.choice(tr, a.batch, replace=False, p=prob_tr)
+        if a.aug == 'strong':
+            xt, yt, gt = augment_strong(X[idx], Y[idx], G[idx], rng)
+        else:
+            xb, yb = augment(X[idx], Y[idx], rng, a.crop)
+            xt = torch.from_numpy(xb[:, None])
+            yt = torch.from_numpy(yb.astype(np.int64))
+            gt = None
         logits = net(xt)
-        ce = F.cross_entropy(logits, yt, weight=cw)
+        if a.gas_weight > 0 and gt is not None:
+            # per-pixel weights: class weight, times (1 + gas weight) on gas pockets that are not lung
+            pw = cw[yt] * (1 + a.gas_weight * gt)
+            ce = (F.cross_entropy(logits, yt, reduction='none') * pw).sum() / pw.sum()
+        else:
+            ce = F.cross_entropy(logits, yt, weight=cw)
         prob = torch.softmax(logits, 1)
         onehot = F.one_hot(yt, meta['classes']).permute(0, 3, 1, 2).float()
         inter = (prob * onehot).sum((0, 2, 3))
@@ -138,6 +204,8 @@ def main():
     mpath = os.path.join(a.out, 'manifest.json')
     m = json.load(open(mpath))
     m['onnx']['sha256'] = sha
+    # whole slices are padded to a multiple of the U-Net's total down-sampling
+    m['onnx']['sizeMultiple'] = max(m['onnx'].get('sizeMultiple', 8), 2 ** (a.levels - 1))
     m['training'] = {
         'script': 'ml/train (see README.md)',
         'data': [
@@ -146,6 +214,7 @@ def main():
         ],
         'init': None if a.init is None else {'file': os.path.basename(a.init), 'sha256': init_sha},
         'iterations': a.iters, 'batch': a.batch, 'crop': a.crop, 'lr': a.lr, 'seed': a.seed,
+        'levels': a.levels, 'base': a.base, 'aug': a.aug, 'mix': a.mix, 'gasWeight': a.gas_weight,
         'parameters': params, 'trainSeconds': round(train_s), 'threads': a.threads,
         'validationDice': {'Lung_L': round(vd[0], 4), 'Lung_R': round(vd[1], 4)},
         'torch': torch.__version__, 'opset': 17,

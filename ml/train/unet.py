@@ -49,7 +49,10 @@ class WithSoftmax(nn.Module):
 
 
 def load(path):
-    net = UNet2D()
-    net.load_state_dict(torch.load(path, map_location='cpu'))
+    """Weights from a state dict; depth and width are read from it (v1.0.0: 4 levels, base 8)."""
+    sd = torch.load(path, map_location='cpu')
+    levels = len({k.split('.')[1] for k in sd if k.startswith('down.')})
+    net = UNet2D(classes=sd['head.weight'].shape[0], base=sd['down.0.0.weight'].shape[0], levels=levels)
+    net.load_state_dict(sd)
     net.eval()
     return net
