@@ -58,9 +58,9 @@ const emptyFraction = Number(values['empty-fraction']);
 const xs: Float32Array[] = [];
 const ys: Uint8Array[] = [];
 const gs: Uint8Array[] = []; // 1 on gas pockets that are not lung (synthetic only): weighted in the loss
-const perPhantom: { source: string; seed: number; dims: readonly number[]; spacing: readonly number[]; slices: number }[] = [];
+const perPhantom: { source: string; seed: number; force?: string; dims: readonly number[]; spacing: readonly number[]; slices: number }[] = [];
 const t0 = performance.now();
-const sources: { name: string; seed: number; make: () => Promise<{ volume: Volume; labels: Uint8Array; gas?: Uint8Array }> }[] = [];
+const sources: { name: string; seed: number; force?: string; make: () => Promise<{ volume: Volume; labels: Uint8Array; gas?: Uint8Array }> }[] = [];
 for (let p = 0; p < Number(values.phantoms); p++) {
   const seed = seed0 * 100000 + p;
   sources.push({ name: 'synth', seed, make: async () => Promise.resolve(synthChest(seed)) });
@@ -73,7 +73,7 @@ for (let p = 0; p < Number(values['force-mix']); p++) {
   const force: Finding[] = [];
   if (scenario === 'chest' && r() < 0.6) force.push('consolidation');
   for (const [f, q] of [['gastric', 0.45], ['freeAir', 0.3], ['colon', 0.4], ['effusion', 0.2], ['bullae', 0.15], ['tumour', 0.15], ['ggo', 0.15]] as const) if (r() < q) force.push(f);
-  sources.push({ name: `synth ${scenario} forced ${force.join('+') || 'none'}`, seed, make: async () => Promise.resolve(synthChest(seed, { scenario, force })) });
+  sources.push({ name: 'synth (traps / pathology forced)', seed, force: `${scenario}: ${force.join('+') || 'none'}`, make: async () => Promise.resolve(synthChest(seed, { scenario, force })) });
 }
 for (const name of values.real) {
   if (!(REAL_CASES as readonly string[]).includes(name)) throw new Error(`--real ${name}: not one of ${REAL_CASES.join(', ')}`);
@@ -141,7 +141,7 @@ for (const src of sources) {
     gs.push(g);
     kept++;
   }
-  perPhantom.push({ source: src.name, seed, dims: volume.dims, spacing: volume.spacing.map((s) => Math.round(s * 100) / 100), slices: kept });
+  perPhantom.push({ source: src.name, seed, ...(src.force === undefined ? {} : { force: src.force }), dims: volume.dims, spacing: volume.spacing.map((s) => Math.round(s * 100) / 100), slices: kept });
 }
 
 await mkdir(values.out, { recursive: true });
