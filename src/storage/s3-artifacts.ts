@@ -119,7 +119,26 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * A mismatch is read again before it is reported: on stores that do not replace body and metadata
+   * in one step (S3 itself does; some S3-compatible servers do not), a read that races an overwrite
+   * can see the new bytes with the old checksum. A mismatch that persists is corruption. A body cut
+   * off mid-read (ECONNRESET after the headers: the SDK does not retry a stream it already handed over)
+   * is read again the same way.
+   */
   async get(key: string): Promise<Uint8Array> {
+    for (const pauseMs of [25, 100, 400]) {
+      try {
+        return await this.getOnce(key);
+      } catch (e) {
+        if (!(e instanceof DfaError && (e.code === 'ARTIFACT_CHECKSUM_MISMATCH' || e.code === 'SERVICE_UNREACHABLE'))) throw e;
+        await new Promise((r) => setTimeout(r, pauseMs));
+      }
+    }
+    return this.getOnce(key);
+  }
+
+  private async getOnce(key: string): Promise<Uint8Array> {
     let body: Uint8Array;
     let meta: Record<string, string> | undefined;
     let etag: string | undefined;
