@@ -35,6 +35,8 @@ export interface LungQcLimits {
   /** Airless tissue enclosed by a lung but outside every contour (qc-cavity.ts): fails above both. */
   readonly missedMl: number;
   readonly missedFraction: number;
+  /** Share of a lung's voxels in the adipose range (−190…−30 HU): fat counted as lung (qc.ts). */
+  readonly maxFatFraction: number;
 }
 
 export type Population = 'adult' | 'adolescent' | 'child' | 'infant';
@@ -46,7 +48,17 @@ export interface QcLimitsChoice {
   readonly limits: LungQcLimits;
 }
 
-const SHAPE = { maxComponents: 2, componentMinFraction: 0.01, maxBorderFraction: 0.02, coverageAreaMm2: 100, noLungMl: 5, missedFraction: 0.1 };
+/**
+ * Fat inside a lung contour: adipose tissue is −190…−30 HU (the usual CT fat window, e.g. Kvist et al.,
+ * Am J Clin Nutr 1988); lung holds almost none (a focal lipoid pneumonia or hamartoma is a few mL).
+ * Measured with the reference masks: 0.1 % (cip64), 0.7–0.8 % (imlab id001/id002), 0 on every phantom
+ * scenario incl. the consolidated and collapsed lobes; a segmenter that counts fat as lung (threshold at
+ * 0 HU): 35–38 %. The limit sits 12× above real lung and 3.5× below that failure; noise and partial
+ * volume of a dense lobe on a low-dose scan add a few %.
+ */
+const FAT_FRACTION = 0.1;
+
+const SHAPE = { maxComponents: 2, componentMinFraction: 0.01, maxBorderFraction: 0.02, coverageAreaMm2: 100, noLungMl: 5, missedFraction: 0.1, maxFatFraction: FAT_FRACTION };
 
 /**
  * Missed-tissue bound: measured on the three real CTs in ../shared/testdata with their reference

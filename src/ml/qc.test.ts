@@ -62,7 +62,7 @@ test('plausible lungs pass every check', () => {
   assert.ok(qc.ok, qcFailures(qc).join('; '));
   assert.deepEqual(
     qc.checks.map((c) => c.name),
-    ['volume:Lung_L', 'volume:Lung_R', 'volume:total', 'ratio:Lung_L/Lung_R', 'components:Lung_L', 'border:Lung_L', 'components:Lung_R', 'border:Lung_R', 'missed:Lung_L', 'missed:Lung_R'],
+    ['volume:Lung_L', 'volume:Lung_R', 'volume:total', 'ratio:Lung_L/Lung_R', 'components:Lung_L', 'border:Lung_L', 'components:Lung_R', 'border:Lung_R', 'fat:Lung_L', 'fat:Lung_R', 'missed:Lung_L', 'missed:Lung_R'],
   );
   assert.deepEqual(qc.coverage, { Lung_L: 'complete', Lung_R: 'complete' });
   assert.deepEqual(qc.limits, { population: 'adult', basis: 'age unknown (no PatientBirthDate/StudyDate): adult limits' });
@@ -123,4 +123,19 @@ test('labelHistogram: the same counts as one voxel at a time, at every alignment
       assert.deepEqual(labelHistogram(d), want, `length ${len}, offset ${off}`);
     }
   }
+});
+
+test('a segmenter that counts fat as lung fails the fat check, though its cut lungs pass every volume check', async () => {
+  // The classical model thresholded at 0 HU instead of its lung threshold: fat (−190…−30 HU) becomes
+  // lung, the overgrown lungs reach the scan's ends (partial coverage: no volume range applies).
+  const { generateChestPhantom } = await import('../dicom/phantom/generate.ts');
+  const p = generateChestPhantom({ seed: 101, size: 128, slices: 60 });
+  const overgrown = structuredClone(shippedClassicalManifest());
+  (overgrown.params as Record<string, number>).lungHu = 0;
+  const qc = qcLungs(p.volume, await createClassicalLungSegmenter(overgrown).segment(p.volume), overgrown);
+  const failed = qc.checks.filter((c) => !c.ok).map((c) => c.name);
+  assert.deepEqual(failed, ['fat:Lung_L', 'fat:Lung_R'], qcFailures(qc).join('; '));
+  const good = qcLungs(p.volume, await createClassicalLungSegmenter().segment(p.volume), manifest);
+  assert.ok(good.ok, qcFailures(good).join('; '));
+  for (const c of good.checks.filter((c) => c.name.startsWith('fat:'))) assert.equal(c.value, 0);
 });

@@ -77,6 +77,11 @@ export function qcLungs(volume: Volume, labels: LabelMap, manifest: ModelManifes
     checks.push({ name: `components:${l.roiName}`, ok: components >= 1 && components <= lim.maxComponents, value: components, expected: `1–${lim.maxComponents}` });
     checks.push({ name: `border:${l.roiName}`, ok: border <= lim.maxBorderFraction, value: round(border, 4), expected: `≤ ${lim.maxBorderFraction}` });
   }
+  const fat = fatFractions(volume, labels);
+  for (const l of manifest.labels) {
+    const f = fat.get(l.value) ?? 0;
+    checks.push({ name: `fat:${l.roiName}`, ok: f <= lim.maxFatFraction, value: round(f), expected: `≤ ${lim.maxFatFraction} of the lung at −190…−30 HU (fat counted as lung)` });
+  }
   const cavity = missedCavity(volume, labels, manifest.labels, CAVITY);
   // Dense lung beside / below the contour (a consolidated lower lobe against the chest wall and the
   // diaphragm, which no contour encloses): the classical segmenter's anatomy rules run on these contours.
@@ -123,6 +128,24 @@ function shape(labels: LabelMap, value: number, minFraction: number): { voxels: 
   let components = 0;
   for (let l = 1; l <= rc.count; l++) if (rc.sizes[l] >= minFraction * n) components++;
   return { voxels: n, components, border: onBorder / n, endVoxels: Math.max(first, last) };
+}
+
+/** Per label value: the share of its voxels in the adipose range, −190…−30 HU (qc-limits.ts). */
+function fatFractions(volume: Volume, labels: LabelMap): Map<number, number> {
+  const n = new Map<number, number>();
+  const f = new Map<number, number>();
+  const d = volume.data;
+  const lab = labels.data;
+  for (let i = 0; i < lab.length; i++) {
+    const v = lab[i];
+    if (v === 0) continue;
+    n.set(v, (n.get(v) ?? 0) + 1);
+    const hu = d[i]; // Volume.data is HU (rescale applied when the series was loaded)
+    if (hu >= -190 && hu <= -30) f.set(v, (f.get(v) ?? 0) + 1);
+  }
+  const out = new Map<number, number>();
+  for (const [v, count] of n) out.set(v, (f.get(v) ?? 0) / count);
+  return out;
 }
 
 /** One line per failed check, for logs and review flags. */
