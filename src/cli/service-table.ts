@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
 import { agentArtifactStore } from '../agent/artifacts-from-config.ts';
@@ -5,6 +6,7 @@ import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
 import { segmenterRegistry } from '../agent/segmenters.ts';
 import { pacsFromConfig } from '../dicom/pacs-from-config.ts';
 import { scpFromConfig } from '../dicom/scp/receiver.ts';
+import { ReceivedJournal, ReceivedStudies } from '../dicom/scp/received.ts';
 import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
 import { loadModelRegistry, modelDirOf } from '../ml/registry.ts';
 import { dicomService } from '../services/dicom.ts';
@@ -53,16 +55,28 @@ export const SERVICES: Readonly<Record<string, ServiceEntry>> = {
       // The store the agent shares (the same DFA_DATA_DIR, DFA_STORAGE_URL or storage service):
       // retrievals land there, stores read from there.
       const store = agentArtifactStore(cfg);
+      // Pushed studies, once quiet, are published in the store and listed for the agent's standing
+      // goal (GET /received), durably in DFA_DATA_DIR/received until the agent acknowledges them.
+      const received = new ReceivedStudies({
+        journal: await ReceivedJournal.open(join(cfg.DFA_DATA_DIR, 'received')),
+        store,
+        quietMs: cfg.DFA_STANDING_GOAL_QUIET_MS,
+        retryMs: cfg.DFA_STANDING_RETRY_MS,
+        log: log.child({ svc: 'received' }),
+      });
       // Our SCP, as `dfa serve` runs it: the C-MOVE destination, and pushes into the store's inbox/.
-      const scp = await scpFromConfig(cfg, { artifacts: store }, log.child({ svc: 'scp' })).start();
+      const scp = await scpFromConfig(cfg, { artifacts: store }, log.child({ svc: 'scp' }), (r, from) => received.received(r, from)).start();
       try {
+        await received.rescan(); // what a stop cut off in its quiet time
         const pacs = await pacsFromConfig(cfg, log, { scp });
         const close = async () => {
+          await received.close();
           await pacs.close();
           await scp.close();
         };
-        return dicomService({ pacs, store, log, close });
+        return dicomService({ pacs, store, log, received, close });
       } catch (e) {
+        await received.close();
         await scp.close();
         throw e;
       }

@@ -160,6 +160,9 @@ const schema = z.object({
   // A pushed study whose forward / registration / run failed is tried again after this, doubled up to the max.
   DFA_STANDING_RETRY_MS: z.coerce.number().int().positive().default(5000),
   DFA_STANDING_RETRY_MAX_MS: z.coerce.number().int().positive().default(300_000),
+  // With DFA_DICOM_URL: how often `dfa serve` asks the dicom_handler for studies pushed to its SCP
+  // (GET /received); while it does not answer, doubled up to DFA_OUTAGE_PROBE_MAX_MS.
+  DFA_STANDING_POLL_MS: z.coerce.number().int().positive().default(2000),
   // Outages (src/agent/jobs/outage.ts): jobs wait for an unreachable PACS / DICOMweb / FHIR this long
   // (600, 600s, 10m, 1h; a bare number is seconds), probing it with backoff, before they fail.
   DFA_OUTAGE_WAIT: duration.default(600_000),

@@ -32,6 +32,15 @@ interface RetrieveAnswer {
   readonly attempts: readonly RetrieveAttempt[];
 }
 
+/** One study the dicom_handler's SCP received and listed (GET /received), files by artifact key. */
+export interface RemoteReceivedStudy {
+  readonly id: number;
+  readonly studyInstanceUid: string;
+  readonly callingAets: readonly string[];
+  readonly completedAt: string;
+  readonly instances: readonly (Omit<RetrievedInstance, 'path'> & { readonly key: string })[];
+}
+
 /** Copies of files at once (each read whole: Part 10 files of one instance). */
 const PARALLEL = 8;
 
@@ -105,6 +114,21 @@ export class RemotePacs implements Pacs {
     } finally {
       await this.o.store.remove(prefix).catch((e: unknown) => this.o.log.warn('could not remove the store request artifacts', { prefix, error: toDfaError(e).message }));
     }
+  }
+
+  /** Studies pushed to the dicom_handler's SCP and complete, not acknowledged yet, with ids above `after`. */
+  async received(after: number, limit = 100, signal?: AbortSignal): Promise<{ studies: RemoteReceivedStudy[]; next: number }> {
+    return this.o.client.json<{ studies: RemoteReceivedStudy[]; next: number }>('GET', '/received', { query: { after: String(after), limit: String(limit) }, ...(signal ? { signal } : {}) });
+  }
+
+  /** The agent has started these studies' runs; `keep`: inbox keys to leave (refused by the PACS). */
+  async ackReceived(ids: readonly number[], keep: readonly string[] = []): Promise<number[]> {
+    return (await this.o.client.json<{ acknowledged: number[] }>('POST', '/received/ack', { json: { ids, ...(keep.length > 0 ? { keep } : {}) } })).acknowledged;
+  }
+
+  /** Store Part 10 files that are already in the shared store, by key (no copy through this process). */
+  async storeKeys(keys: readonly string[]): Promise<StoreOutcome[]> {
+    return (await this.o.client.json<{ outcomes: StoreOutcome[] }>('POST', '/store', { json: { keys }, timeoutMs: this.o.retrieveTimeoutMs ?? 600_000 })).outcomes;
   }
 
   /** Nothing is held here: the connections are the service's. */

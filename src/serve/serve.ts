@@ -33,6 +33,7 @@ import { BackgroundRuns } from './background-runs.ts';
 import { readinessFrom } from './readiness.ts';
 import { rescanInbox } from './inbox-rescan.ts';
 import { StandingGoal } from './standing-goal.ts';
+import { ReceivedFeed } from './received-feed.ts';
 
 export interface ServeOptions {
   /** Per-probe limit for GET /ready (default 3000 ms). */
@@ -82,8 +83,9 @@ async function packageVersion(): Promise<string> {
  * `dfa serve` in one process: the database, long-lived workers, our SCP (also the C-MOVE
  * destination of the agent's retrievals), the PACS and FHIR from the configuration (embedded dev
  * servers when unset, the PACS with its DICOMweb face), the REST API, and the standing goal.
- * With DFA_DICOM_URL the PACS and our SCP are the dicom_handler's (no SCP here, so no standing
- * goal: pushes arrive there); with DFA_FHIR_SERVICE_URL FHIR is the fhir_handler's.
+ * With DFA_DICOM_URL the PACS and our SCP are the dicom_handler's: pushes arrive there, and the
+ * standing goal reads its list of received studies (received-feed.ts); with DFA_FHIR_SERVICE_URL
+ * FHIR is the fhir_handler's.
  * A bad standing goal fails before anything starts (GOAL_UNSUPPORTED ⇒ exit 2).
  */
 export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = {}): Promise<Served> {
@@ -91,9 +93,6 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
   // Refuse an exposed, unauthenticated API before anything starts (CONFIG_INVALID ⇒ exit 2).
   const apiAuth = apiAuthFromConfig(cfg);
   const storeMethod: StoreMethod = cfg.DFA_PACS_HOST || cfg.DFA_DICOMWEB_URL || cfg.DFA_DICOM_URL ? cfg.DFA_STORE : 'c-store';
-  if (cfg.DFA_STANDING_GOAL && cfg.DFA_DICOM_URL) {
-    throw new DfaError('CONFIG_INVALID', 'DFA_STANDING_GOAL needs our SCP in this process, but with DFA_DICOM_URL the dicom_handler receives the pushes: unset one of them');
-  }
   if (cfg.DFA_STANDING_GOAL && cfg.DFA_STANDING_REGISTER && cfg.DFA_FHIR_SERVICE_URL) {
     throw new DfaError('CONFIG_INVALID', 'DFA_STANDING_REGISTER needs the FHIR client in this process, but with DFA_FHIR_SERVICE_URL the fhir_handler owns it: unset one of them');
   }
@@ -156,10 +155,12 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
         plan: standingPlan,
         quietMs: cfg.DFA_STANDING_GOAL_QUIET_MS,
         pacsAet: cfg.DFA_PACS_AET,
-        forward: (files) => pacs.store(files),
+        // Through the dicom_handler the received files are already in the shared store: forwarded by key.
+        forward: remotePacs ? (keys) => remotePacs.storeKeys(keys) : (files) => pacs.store(files),
         register: cfg.DFA_STANDING_REGISTER && fhir ? (uid) => registerStudy(fhir.client, pacs, uid, { serviceRequest: true, mrnSystem: cfg.DFA_FHIR_MRN_SYSTEM, endpoint }) : undefined,
         startRun: (plan) => runs.start(plan, { dryRun: false, startedBy: 'standing-goal' }),
-        discard: async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
+        // Through the dicom_handler, the gateway removes its inbox files when the study is acknowledged.
+        discard: remotePacs ? undefined : async (files) => void (await Promise.all(files.map((f) => rm(f, { force: true })))),
         store: new InboxStore(agent.db.pool),
         retryMs: cfg.DFA_STANDING_RETRY_MS,
         retryMaxMs: cfg.DFA_STANDING_RETRY_MAX_MS,
@@ -167,8 +168,22 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       });
       holder.standing = standing;
       closers.push({ name: 'standing goal', close: () => standing.close() });
-      // Nothing received is lost: what an earlier start left in the inbox is handled like a new push.
-      await rescanInbox(join(artifacts.root, 'inbox'), standing, log.child({ svc: 'standing-goal' }));
+      if (remotePacs) {
+        // The dicom_handler's SCP received the pushes: read its list (every unacknowledged study, each start).
+        const feed = new ReceivedFeed({
+          source: remotePacs,
+          standing,
+          pollMs: cfg.DFA_STANDING_POLL_MS,
+          pollMaxMs: Math.max(cfg.DFA_STANDING_POLL_MS, cfg.DFA_OUTAGE_PROBE_MAX_MS),
+          retryMs: cfg.DFA_STANDING_RETRY_MS,
+          retryMaxMs: cfg.DFA_STANDING_RETRY_MAX_MS,
+          log: log.child({ svc: 'standing-goal' }),
+        }).start();
+        closers.push({ name: 'received studies feed', close: () => feed.close() });
+      } else {
+        // Nothing received is lost: what an earlier start left in the inbox is handled like a new push.
+        await rescanInbox(join(artifacts.root, 'inbox'), standing, log.child({ svc: 'standing-goal' }));
+      }
     }
 
     const probeMs = opts.readinessTimeoutMs ?? 3000;
@@ -226,7 +241,7 @@ export async function startServe(cfg: Config, log: Logger, opts: ServeOptions = 
       fhir ? `FHIR            ${fhir.client.baseUrl}${fhir.embedded ? '  (embedded dev server)' : ''}` : `FHIR            through the fhir_handler at ${stripUrlCredentials(cfg.DFA_FHIR_SERVICE_URL ?? '')}`,
       `workers         ${cfg.DFA_CONCURRENCY} on ${agent.db.embedded ? `embedded database in ${cfg.DFA_DATA_DIR}` : 'DFA_DATABASE_URL'}`,
       standingPlan
-        ? `standing goal   "${standingPlan.goal}" on each pushed study after ${cfg.DFA_STANDING_GOAL_QUIET_MS} ms quiet${cfg.DFA_STANDING_REGISTER ? ', registered in FHIR first' : ''}`
+        ? `standing goal   "${standingPlan.goal}" on each pushed study after ${cfg.DFA_STANDING_GOAL_QUIET_MS} ms quiet${cfg.DFA_STANDING_REGISTER ? ', registered in FHIR first' : ''}${remotePacs ? ` (received by the dicom_handler, read every ${cfg.DFA_STANDING_POLL_MS} ms)` : ''}`
         : 'standing goal   none (set DFA_STANDING_GOAL to run one on pushed studies)',
     ];
     return { apiUrl, scp, pacs, fhir, dicomweb, standing: holder.standing, runs, lines, close: closeAll };

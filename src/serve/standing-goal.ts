@@ -135,19 +135,61 @@ export class StandingGoal {
   }
 
   private async handle(uid: string, p: Pending): Promise<void> {
+    await p.noted;
+    const { trigger, inPacs } = await this.attempt(uid, [...p.instances.values()], p.callers);
+    let t = trigger;
+    if (t.error === undefined) {
+      await this.finish(uid, inPacs);
+    } else {
+      const retryInMs = await this.retryLater(uid, p, t.error);
+      this.opts.log.error('standing goal not started for pushed study; will try again', { study: uid, error: t.error, retryInMs });
+      t = { ...t, retryInMs };
+    }
+    this.triggers.push(t);
+    this.onTrigger?.(t);
+  }
+
+  /**
+   * One study received elsewhere (the dicom_handler's list, see received-feed.ts), complete
+   * already: forwarded and run now, as a quiet study of our own SCP would be. Nothing is retried or
+   * forgotten here: on success the caller acknowledges the study upstream and then calls `finish`;
+   * on an error (the trigger's `error`) it tries again later. A run already started for the study
+   * (recorded before a crash) is not started again.
+   */
+  async handleReceived(uid: string, instances: readonly RetrievedInstance[], callers: readonly string[]): Promise<{ trigger: Trigger; inPacs: RetrievedInstance[] }> {
+    await this.opts.store?.noted(uid).catch((e: unknown) => this.opts.log.warn('could not record a pushed study', { study: uid, error: toDfaError(e).message }));
+    const r = await this.attempt(uid, instances, new Set(callers));
+    if (r.trigger.error !== undefined) {
+      const n = await this.opts.store?.failed(uid, r.trigger.error, new Date()).catch(() => undefined);
+      this.opts.log.error('standing goal not started for received study; will try again', { study: uid, error: r.trigger.error, attempts: n });
+    }
+    this.triggers.push(r.trigger);
+    this.onTrigger?.(r.trigger);
+    return r;
+  }
+
+  /** The run has started and what the PACS holds may go: remove it from the inbox, forget the study. */
+  async finish(uid: string, inPacs: readonly RetrievedInstance[]): Promise<void> {
     const o = this.opts;
     const log = o.log.child({ study: uid });
-    const all = [...p.instances.values()];
+    if (o.discard && inPacs.length > 0) {
+      await o.discard(inPacs.map((i) => i.path)).catch((e: unknown) => log.warn('could not remove handled files from the inbox', { error: toDfaError(e).message }));
+    }
+    await o.store?.done(uid, inPacs.map((i) => i.sopInstanceUid)).catch((e: unknown) => log.warn('could not record a handled study', { error: toDfaError(e).message }));
+  }
+
+  /** Forward what the PACS lacks, register, start the run (unless started before): never throws. */
+  private async attempt(uid: string, all: readonly RetrievedInstance[], callers: ReadonlySet<string>): Promise<{ trigger: Trigger; inPacs: RetrievedInstance[] }> {
+    const o = this.opts;
+    const log = o.log.child({ study: uid });
     let forwarded = 0;
     let already = 0;
-    let t: Trigger;
     try {
-      await p.noted;
       const st = await o.store?.state(uid);
       const acked = new Set(st?.forwarded ?? []);
       already = all.filter((i) => acked.has(i.sopInstanceUid)).length;
       // Files the PACS now holds: all of them when the PACS itself pushed them, else those it acknowledged.
-      const fromPacs = o.pacsAet !== undefined && [...p.callers].every((c) => c === o.pacsAet);
+      const fromPacs = o.pacsAet !== undefined && callers.size > 0 && [...callers].every((c) => c === o.pacsAet);
       if (!fromPacs) {
         const todo = all.filter((i) => !acked.has(i.sopInstanceUid));
         if (todo.length > 0) log.info('forwarding pushed study to the PACS', { instances: todo.length, alreadyForwarded: already });
@@ -168,7 +210,7 @@ export class StandingGoal {
         if (refused > 0) log.warn('PACS refused some pushed instances', { refused, first: firstRefusal });
         if (forwarded + already === 0) throw new Error(`the PACS accepted none of the ${all.length} pushed instance(s)`);
       }
-      const inPacs = fromPacs ? all : all.filter((i) => acked.has(i.sopInstanceUid));
+      const inPacs = fromPacs ? [...all] : all.filter((i) => acked.has(i.sopInstanceUid));
       let runId = st?.runId;
       const resumed = runId !== undefined;
       if (runId === undefined) {
@@ -180,19 +222,12 @@ export class StandingGoal {
         log.info('standing goal run had started before a restart; not started again', { runId });
       }
       this.attempts.delete(uid);
-      t = { studyInstanceUid: uid, instances: all.length, forwarded, ...(already > 0 ? { alreadyForwarded: already } : {}), runId, ...(resumed ? { resumed } : {}) };
-      if (o.discard && inPacs.length > 0) {
-        await o.discard(inPacs.map((i) => i.path)).catch((e: unknown) => log.warn('could not remove handled files from the inbox', { error: toDfaError(e).message }));
-      }
-      await o.store?.done(uid, inPacs.map((i) => i.sopInstanceUid)).catch((e: unknown) => log.warn('could not record a handled study', { error: toDfaError(e).message }));
+      const trigger: Trigger = { studyInstanceUid: uid, instances: all.length, forwarded, ...(already > 0 ? { alreadyForwarded: already } : {}), runId, ...(resumed ? { resumed } : {}) };
+      return { trigger, inPacs };
     } catch (e) {
       const error = toDfaError(e).message;
-      const retryInMs = await this.retryLater(uid, p, error);
-      log.error('standing goal not started for pushed study; will try again', { error, retryInMs });
-      t = { studyInstanceUid: uid, instances: all.length, forwarded, ...(already > 0 ? { alreadyForwarded: already } : {}), error, retryInMs };
+      return { trigger: { studyInstanceUid: uid, instances: all.length, forwarded, ...(already > 0 ? { alreadyForwarded: already } : {}), error }, inPacs: [] };
     }
-    this.triggers.push(t);
-    this.onTrigger?.(t);
   }
 
   /** Keep the study's files pending and fire again after a backoff (doubled per failure, capped). */

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ArtifactStore, Pacs } from '../core/ports.ts';
+import type { ReceivedStudies } from '../dicom/scp/received.ts';
 import { defineRoute } from './route.ts';
 import type { ServiceDefinition } from './service-server.ts';
 
@@ -23,6 +24,8 @@ export interface DicomServiceDeps {
   /** The artifact store shared with the agent (same local folder, the storage service, or S3). */
   readonly store: ArtifactStore;
   readonly log: Logger;
+  /** The studies pushed to our SCP, for the agent's standing goal (GET /received, POST /received/ack). */
+  readonly received?: ReceivedStudies;
   readonly close?: () => Promise<void>;
 }
 
@@ -80,6 +83,27 @@ export const RetrieveResponse = z.object({
   attempts: z.array(z.object({ method: Method, ok: z.boolean(), reason: z.string().optional(), ms: z.number() })),
 });
 export const StoreRequest = z.strictObject({ keys: z.array(KeyPrefix).min(1).max(10_000).describe('artifact keys of Part 10 files') });
+const ReceivedInstanceSchema = z.object({ key: z.string(), studyInstanceUid: z.string(), seriesInstanceUid: z.string(), sopInstanceUid: z.string(), sopClassUid: z.string() });
+export const ReceivedQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0).describe('cursor: the id of the last entry seen (0: from the start)'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export const ReceivedResponse = z.object({
+  studies: z.array(
+    z.object({
+      id: z.number().describe('increasing; the next cursor'),
+      studyInstanceUid: z.string(),
+      callingAets: z.array(z.string()).describe('who pushed it (the PACS\'s own AE: a notification, nothing to forward)'),
+      completedAt: z.string().describe('when its quiet time (DFA_STANDING_GOAL_QUIET_MS) ended'),
+      instances: z.array(ReceivedInstanceSchema).describe('Part 10 files by artifact key in the shared store'),
+    }),
+  ),
+  next: z.number().describe('the cursor for the next call (after=)'),
+});
+export const ReceivedAck = z.strictObject({
+  ids: z.array(z.number().int().positive()).min(1).max(1000),
+  keep: z.array(KeyPrefix).max(100_000).optional().describe('keys to leave in the inbox (the PACS refused them); listed again at the next start'),
+});
 export const StoreResponse = z.object({
   outcomes: z.array(z.object({ sopInstanceUid: z.string(), ok: z.boolean(), status: z.number().describe('DIMSE status, or HTTP status for STOW-RS'), reason: z.string().optional() })),
 });
@@ -132,6 +156,7 @@ export function dicomService(deps: DicomServiceDeps): ServiceDefinition {
         errors: { 502: 'The PACS refused or failed (DICOM_* code)', 504: 'The PACS did not answer in time (DICOM_TIMEOUT)' },
         handler: async () => pacs.echo(),
       }),
+      ...(deps.received ? receivedRoutes(deps.received) : []),
       defineRoute({
         method: 'POST',
         path: '/find/studies',
@@ -203,4 +228,29 @@ export function dicomService(deps: DicomServiceDeps): ServiceDefinition {
       }),
     ],
   };
+}
+
+/** The received-studies list (the standing goal's feed): read with a cursor, acknowledged by id. */
+function receivedRoutes(received: ReceivedStudies) {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/received',
+      summary: 'Studies pushed to our SCP and complete (quiet), not yet acknowledged, oldest first; their files are in the shared artifact store',
+      query: ReceivedQuery,
+      response: ReceivedResponse,
+      handler: async ({ query }) => {
+        const studies = received.journal.list(query.after, query.limit);
+        return { studies, next: studies.at(-1)?.id ?? query.after };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/received/ack',
+      summary: 'The agent has started these studies\' runs: forget them and remove their inbox files (but `keep`); unknown ids are ignored',
+      body: ReceivedAck,
+      response: z.object({ acknowledged: z.array(z.number()) }),
+      handler: async ({ body }) => ({ acknowledged: await received.ack(body.ids, body.keep) }),
+    }),
+  ];
 }
