@@ -18,7 +18,7 @@
  * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
  * (10; 0 = skip), BENCH_TPUT_SIZE (512), BENCH_TPUT_SLICES (300: the same kind of study as part 1), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
  * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip),
- * BENCH_PARTS (1,2,3,4: which parts run; e.g. BENCH_PARTS=4 for the topology rows only);
+ * BENCH_PARTS (1,2,3,4: which parts run; e.g. BENCH_PARTS=4 for the topology rows only); BENCH_SVC_ROWS (part-4 rows by label prefix, comma-separated);
  * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_WORKER_NODE_ARGS sets the node flags of
  * the `dfa worker` child processes (default `--single-threaded`, as docker-compose.yml runs them;
  * '' for Node's defaults; `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them).
@@ -37,7 +37,7 @@ import { startPostgres, type PostgresHandle } from '../test/support/postgres.ts'
 import { envInt, killTracked, median, sec } from './support/bench-stats.ts';
 import { measureStartup } from './support/cli-startup.ts';
 import { DCMTK_AET, rerunPlan, startBenchWorld, type BenchStudy, type BenchWorld } from './support/e2e-world.ts';
-import { benchServices, servicesTables } from './support/services-bench.ts';
+import { benchServices, SERVICES_CONFIGS, servicesTables } from './support/services-bench.ts';
 import { benchThroughput, THROUGHPUT_CONFIGS, WORKER_NODE_ARGS, type ThroughputRow } from './support/throughput.ts';
 
 const run = promisify(execFile);
@@ -171,7 +171,10 @@ async function servicesPart(w: BenchWorld): Promise<string[]> {
   const many: string[] = [];
   for (let i = 0; i < TPUT_STUDIES; i++) many.push((await w.seedStudy({ size: TPUT_SIZE, slices: TPUT_SLICES, seed: 50 + i, label: `TP${i}` })).studyInstanceUid);
   const load0 = loadavg();
-  const rows = await benchServices(w, { runs: RUNS, rounds: TPUT_ROUNDS, studyUid: one.studyInstanceUid, tputUids: many, log, say });
+  // BENCH_SVC_ROWS: which part-4 rows run, by label prefix (e.g. "in-process (disk),services (disk)"); default all.
+  const only = (process.env.BENCH_SVC_ROWS ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const configs = only.length ? SERVICES_CONFIGS.filter((c) => only.some((o) => c.label.startsWith(o))) : SERVICES_CONFIGS;
+  const rows = await benchServices(w, { runs: RUNS, rounds: TPUT_ROUNDS, studyUid: one.studyInstanceUid, tputUids: many, log, say, configs });
   return [
     `## 4. The deployment's topology on loopback: in process vs services, disk vs S3-protocol store (s3rver), 1 vs 2 ml_processor replicas`,
     '',

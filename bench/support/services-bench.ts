@@ -96,7 +96,8 @@ export async function benchServices(w: BenchWorld, o: ServicesBenchOptions): Pro
           row.studyWalls.push((performance.now() - t0) / 1000);
           if (res.jobs.some((j) => j.status !== 'succeeded')) throw new Error(`bench (${c.label}): a job did not succeed: ${JSON.stringify(res.jobs).slice(0, 800)}`);
           await w.removeResults(o.studyUid);
-          o.say(`bench: ${c.label}: one study, run ${r + 1}/${o.runs}: ${row.studyWalls.at(-1)!.toFixed(2)} s`);
+          const steps = (res.jobs[0] as { timingsMs?: Record<string, number> } | undefined)?.timingsMs ?? {};
+          o.say(`bench: ${c.label}: one study, run ${r + 1}/${o.runs}: ${row.studyWalls.at(-1)!.toFixed(2)} s; steps (ms) ${JSON.stringify(steps)}`);
         }
         if (o.tputUids.length) {
           const many = await rerunPlan(env, o.tputUids);

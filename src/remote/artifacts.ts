@@ -1,8 +1,12 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { checkArtifactKey, checkArtifactPrefix } from '../core/artifact-key.ts';
+import { eachLimit } from '../core/each-limit.ts';
 import type { ArtifactStore } from '../core/ports.ts';
 import type { ServiceClient } from './service-client.ts';
+
+/** Uploads / downloads at once in dir() and commit(): one at a time pays a loopback round trip per DICOM file. */
+const PARALLEL = 8;
 
 /**
  * The ArtifactStore port on a storage_service (DFA_STORAGE_SERVICE_URL; src/services/storage.ts).
@@ -45,18 +49,17 @@ export class RemoteArtifactStore implements ArtifactStore {
     const d = this.local(checkArtifactPrefix(prefix, false));
     await mkdir(d, { recursive: true });
     const have = new Set(await localFiles(d, prefix));
-    for (const key of await this.list(prefix)) {
-      if (!have.has(key)) await writeAtomic(this.local(key), await this.get(key));
-    }
+    const missing = (await this.list(prefix)).filter((key) => !have.has(key));
+    await eachLimit(missing, PARALLEL, async (key) => writeAtomic(this.local(key), await this.get(key)));
     return d;
   }
 
   /** Uploads every file in the working copy under `prefix` (again is harmless: same bytes, same keys). */
   async commit(prefix: string): Promise<void> {
     const d = this.local(checkArtifactPrefix(prefix, false));
-    for (const key of await localFiles(d, prefix)) {
+    await eachLimit(await localFiles(d, prefix), PARALLEL, async (key) => {
       await this.client.call('PUT', '/artifact', { query: { key: checkArtifactKey(key) }, bytes: await readFile(this.local(key)), timeoutMs: this.objectTimeoutMs });
-    }
+    });
   }
 
   async put(key: string, data: Uint8Array): Promise<string> {

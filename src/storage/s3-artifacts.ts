@@ -9,6 +9,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { eachLimit } from '../core/each-limit.ts';
 import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore } from '../core/ports.ts';
 import { checkArtifactKey, writeAtomically } from './artifact-keys.ts';
@@ -222,11 +223,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   private async each<T>(items: readonly T[], fn: (t: T) => Promise<void>): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) await fn(items[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.parallel ?? 8, items.length) }, worker));
+    await eachLimit(items, this.o.parallel ?? 8, fn);
   }
 }
 
