@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
 import { checkArtifactKey, checkArtifactPrefix } from '../core/artifact-key.ts';
 import { eachLimit } from '../core/each-limit.ts';
+import { filesBelow } from '../io/files-below.ts';
 import type { ArtifactStore } from '../core/ports.ts';
 import type { ServiceClient } from './service-client.ts';
 
@@ -95,15 +96,8 @@ async function writeAtomic(p: string, data: Uint8Array): Promise<void> {
 }
 
 /** Keys of the files already in a local folder (prefix-relative paths joined to the prefix). */
+/** Keys of the files in the working copy under `prefix` (its folder `d`). */
 async function localFiles(d: string, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (e.isDirectory()) await walk(join(dir, e.name), `${rel}/${e.name}`);
-      else if (!e.name.includes('.tmp-')) out.push(`${rel}/${e.name}`);
-    }
-  };
-  await walk(d, prefix.replace(/\/+$/, ''));
-  return out;
+  const base = prefix.replace(/\/+$/, '');
+  return (await filesBelow(d)).map((rel) => `${base}/${rel}`);
 }

@@ -1,8 +1,9 @@
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
 import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore } from '../core/ports.ts';
 import { writeAtomically } from './artifact-keys.ts';
+import { filesBelow } from '../io/files-below.ts';
 
 /**
  * Artifact store on local disk under a root directory (DFA_DATA_DIR/artifacts).
@@ -66,22 +67,8 @@ export class LocalArtifactStore implements ArtifactStore {
   /** Keys of all files below a prefix, sorted. */
   async list(prefix: string): Promise<string[]> {
     const base = this.pathOf(prefix);
-    const out: string[] = [];
-    const walk = async (d: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(d, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (!e.name.includes('.tmp-')) out.push(relative(this.root, p).split(sep).join('/'));
-      }
-    };
-    await walk(base);
-    return out.sort();
+    const at = relative(this.root, base).split(sep).join('/');
+    return (await filesBelow(base)).map((rel) => (at ? `${at}/${rel}` : rel));
   }
 
   async remove(prefix: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   DeleteObjectsCommand,
@@ -10,6 +10,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { eachLimit } from '../core/each-limit.ts';
+import { filesBelow } from '../io/files-below.ts';
 import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore } from '../core/ports.ts';
 import { checkArtifactKey, writeAtomically } from './artifact-keys.ts';
@@ -234,21 +235,7 @@ function etagMatches(etag: string, data: Uint8Array): boolean {
   return md5(data).toString('hex') === e;
 }
 
+/** Absolute paths of the files in the working copy below `dir`. */
 async function localFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && !e.name.includes('.tmp-')) out.push(p);
-    }
-  };
-  await walk(dir);
-  return out.sort();
+  return (await filesBelow(dir)).map((rel) => join(dir, ...rel.split('/')));
 }
