@@ -30,7 +30,7 @@ import { httpProbe, outageGuardFromConfig } from '../agent/outage-from-config.ts
 import { fhirServiceReadyUrl, remoteFhirFromConfig, remotePacsFromConfig } from '../agent/remote-from-config.ts';
 import { openAgent } from '../agent/wiring.ts';
 import { BackgroundRuns } from './background-runs.ts';
-import { readinessFrom } from './readiness.ts';
+import { readinessFrom } from '../net/readiness.ts';
 import { rescanInbox } from './inbox-rescan.ts';
 import { StandingGoal } from './standing-goal.ts';
 import { ReceivedFeed } from './received-feed.ts';

@@ -1,12 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../core/config.ts';
-import { DfaError, httpStatusFor, isDfaError, toDfaError } from '../core/errors.ts';
+import { DfaError, httpStatusFor, isDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { isLoopbackHost } from '../core/loopback.ts';
 import { apiAuthFromConfig, type ApiAuthenticator } from '../net/api-auth.ts';
 import { defaultAllowedHosts, registerGuard } from '../net/api-guard.ts';
 import { serviceOpenApi } from './openapi.ts';
 import type { AnyRoute } from './route.ts';
+import { readinessFrom } from '../net/readiness.ts';
 
 /**
  * One service (`dfa service <name>`) as its own HTTP server: its routes, `/health` (alive),
@@ -81,7 +82,7 @@ export function buildService(def: ServiceDefinition, o: ServiceOptions): Fastify
 
   app.get('/health', async () => ({ status: 'ok', service: def.name }));
   app.get('/ready', async (_req, reply) => {
-    const checks = await probeAll(def.upstreams, o.readinessTimeoutMs ?? 3000);
+    const checks = await readinessFrom(def.upstreams, o.readinessTimeoutMs ?? 3000)();
     const ready = Object.values(checks).every((c) => c.ok);
     return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
@@ -120,23 +121,6 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
   throw new DfaError('CONFIG_INVALID', `bad request: ${why}`);
 }
 
-async function probeAll(upstreams: ServiceDefinition['upstreams'], timeoutMs: number): Promise<Record<string, { ok: boolean; detail?: string }>> {
-  const entries = await Promise.all(
-    Object.entries(upstreams).map(async ([name, probe]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
-      try {
-        await Promise.race([probe(), late]);
-        return [name, { ok: true }] as const;
-      } catch (e) {
-        return [name, { ok: false, detail: toDfaError(e).message }] as const;
-      } finally {
-        clearTimeout(timer);
-      }
-    }),
-  );
-  return Object.fromEntries(entries);
-}
 
 /** The DFA_API_AUTH authenticator for a service bound to `host`: none is refused off loopback. */
 export function serviceAuthFromConfig(cfg: Config, host: string): ApiAuthenticator {
