@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { apiAuthFromConfig } from '../net/api-auth.ts';
@@ -34,6 +34,7 @@ import { readinessFrom } from '../net/readiness.ts';
 import { rescanInbox } from './inbox-rescan.ts';
 import { StandingGoal } from './standing-goal.ts';
 import { ReceivedFeed } from './received-feed.ts';
+import { packageVersion } from '../io/package-version.ts';
 
 export interface ServeOptions {
   /** Per-probe limit for GET /ready (default 3000 ms). */
@@ -74,10 +75,6 @@ export async function planForServer(goal: string, cfg: Config, storeMethod: Stor
   return plan;
 }
 
-async function packageVersion(): Promise<string> {
-  const raw = await readFile(new URL('../../package.json', import.meta.url), 'utf8').catch(() => '{}');
-  return (JSON.parse(raw) as { version?: string }).version ?? '0.0.0';
-}
 
 /**
  * `dfa serve` in one process: the database, long-lived workers, our SCP (also the C-MOVE

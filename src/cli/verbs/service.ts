@@ -1,22 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { startService } from '../../services/service-server.ts';
 import { SERVICES } from '../service-table.ts';
+import { packageVersion } from '../../io/package-version.ts';
 import type { Verb } from '../verb.ts';
-
-function option(args: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === name) return args[i + 1];
-    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
-  }
-  return undefined;
-}
-
-async function packageVersion(): Promise<string> {
-  const raw = await readFile(new URL('../../../package.json', import.meta.url), 'utf8').catch(() => '{}');
-  return (JSON.parse(raw) as { version?: string }).version ?? '0.0.0';
-}
 
 export const verb: Verb = {
   summary: 'run one service (dicom, fhir, ml, storage) on its own, behind its HTTP API (OpenAPI at /openapi.json), until SIGINT/SIGTERM',
@@ -31,16 +18,17 @@ export const verb: Verb = {
   ],
   flags: ['--port <n>     port to listen on (default DFA_SERVICE_PORT, else the service\'s own)', '--host <addr>  interface to bind (default DFA_SERVICE_HOST, 127.0.0.1)'],
   async run(args, ctx) {
-    const name = args.find((a, i) => !a.startsWith('-') && !['--port', '--host'].includes(args[i - 1] ?? ''));
+    const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { port: { type: 'string' }, host: { type: 'string' } } });
+    const name = positionals[0];
     const entry = name ? SERVICES[name] : undefined;
     if (!name || !entry) {
       const known = Object.keys(SERVICES).join(', ') || 'none';
       throw new DfaError('CONFIG_INVALID', `${name ? `no service '${name}'` : 'name a service'}: dfa service <${known}>`);
     }
-    const portText = option(args, '--port');
+    const portText = values.port;
     const port = portText !== undefined ? Number(portText) : (ctx.config.DFA_SERVICE_PORT ?? entry.defaultPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `--port ${portText ?? ''}: a whole number from 0 to 65535`);
-    const host = option(args, '--host') ?? ctx.config.DFA_SERVICE_HOST;
+    const host = values.host ?? ctx.config.DFA_SERVICE_HOST;
     const log = ctx.log.child({ svc: name });
     const def = await entry.build(ctx.config, log);
     const running = await startService(def, ctx.config, { host, port, version: await packageVersion(), log, ratePerMinute: undefined });
