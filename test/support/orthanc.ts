@@ -40,8 +40,12 @@ export interface OrthancHandle {
   storageDir: string;
   /** REST helper (basic auth applied when users were set). */
   rest(path: string, init?: RequestInit): Promise<Response>;
-  /** Stop the Orthanc process only (an outage): the same storage and ports come back with `start()`. */
-  halt(): Promise<void>;
+  /**
+   * Stop the Orthanc process only (an outage): the same storage and ports come back with `start()`.
+   * SIGTERM (default) is a graceful stop: Orthanc finishes the associations in progress first, which
+   * lets a short study run complete during the "outage"; SIGKILL is a crash, unreachable at once.
+   */
+  halt(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Start the process again after `halt()`, on the same ports with the same storage. */
   start(): Promise<void>;
   restart(): Promise<void>;
@@ -119,12 +123,12 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancHa
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  /** Stop the process (SIGTERM, then SIGKILL after 5 s); its storage stays. */
-  const halt = async () => {
+  /** Stop the process (SIGTERM, then SIGKILL after 5 s; or SIGKILL at once); its storage stays. */
+  const halt = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
     const p = proc;
     if (p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
+    p.kill(signal);
     const t = setTimeout(() => p.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(t);
