@@ -21,7 +21,7 @@ import { exchange, readJson, type HttpContext } from './http.ts';
 import { MultipartParser, parseContentType } from './multipart.ts';
 import { PartFiles } from './part-files.ts';
 import { batches, describeFile, stowBody, stowOutcomes } from './stow.ts';
-import { fetchTransport, nodeHttpTransport } from './transport.ts';
+import { fetchTransport, nodeHttpTransport } from '../../net/transport.ts';
 
 export interface DicomWebClientOptions {
   readonly baseUrl: string; // e.g. http://pacs:8042/dicom-web

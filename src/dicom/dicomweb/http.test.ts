@@ -8,7 +8,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { isDfaError } from '../../core/errors.ts';
 import { basicAuth } from '../../net/http-auth.ts';
 import { exchange } from './http.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../../net/transport.ts';
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 

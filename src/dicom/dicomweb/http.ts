@@ -7,7 +7,7 @@
  */
 import { DfaError } from '../../core/errors.ts';
 import { authHint, type ResolvedEndpoint } from './auth.ts';
-import type { Transport, TransportResponse } from './transport.ts';
+import type { Transport, TransportResponse } from '../../net/transport.ts';
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST';

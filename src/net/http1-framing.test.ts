@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDfaError } from '../../core/errors.ts';
+import { isDfaError } from '../core/errors.ts';
 import { ChunkedDecoder, framerFor, parseHead, type BodyFramer } from './http1-framing.ts';
 
 const BODY = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff));

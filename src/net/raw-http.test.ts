@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { startScriptServer, type Script } from '../../../test/support/script-server.ts';
+import { startScriptServer, type Script } from '../../test/support/script-server.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDfaError } from '../../core/errors.ts';
+import { isDfaError } from '../core/errors.ts';
 import { rawHttpGet } from './raw-http.ts';
 import type { TransportResponse } from './transport.ts';
 

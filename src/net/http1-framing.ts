@@ -4,7 +4,7 @@
  * Body framers take bytes as they arrive and never keep a reference to them (the caller reuses its
  * read buffer): body bytes come back as views of the input, to be used before the next read.
  */
-import { DfaError } from '../../core/errors.ts';
+import { DfaError } from '../core/errors.ts';
 
 export interface ResponseHead {
   readonly status: number;

@@ -10,7 +10,7 @@
  * `Connection: close` and close the socket once the body is framed (http1-framing.ts).
  */
 import { connect, type Socket } from 'node:net';
-import { DfaError } from '../../core/errors.ts';
+import { DfaError } from '../core/errors.ts';
 import { framerFor, parseHead, type BodyFramer, type ResponseHead } from './http1-framing.ts';
 import type { TransportRequest, TransportResponse } from './transport.ts';
 

@@ -1,6 +1,6 @@
 /**
- * The HTTP transport under the DICOMweb client: a tiny fetch-like interface with two
- * implementations.
+ * The HTTP transport under the DICOMweb client and the service client (src/remote/service-client.ts):
+ * a tiny fetch-like interface with two implementations.
  *
  * - `nodeHttpTransport` (default) uses node:http/https. Why not the global fetch: Node 24.21's
  *   bundled undici crashes the whole process with an uncatchable `assert(!this.paused)` when a
@@ -20,9 +20,10 @@ import { pipeline } from 'node:stream/promises';
 import { rawHttpGet } from './raw-http.ts';
 
 export interface TransportRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: Blob;
+  /** A Blob streams out; bytes go out in one write (a 157 MB volume: no copy into a Blob first). */
+  readonly body?: Blob | Uint8Array;
   readonly signal: AbortSignal;
   /** Called as the request body goes out (keeps an idle timeout from firing during a long upload). */
   readonly onUpload?: () => void;
@@ -58,13 +59,16 @@ export const nodeHttpTransport: Transport = (url, req) => {
   return new Promise<TransportResponse>((resolve, reject) => {
     const isHttps = u.protocol === 'https:';
     const headers: Record<string, string> = { ...req.headers };
-    if (req.body) headers['Content-Length'] = String(req.body.size);
+    if (req.body) headers['Content-Length'] = String(req.body instanceof Uint8Array ? req.body.byteLength : req.body.size);
     const r = (isHttps ? httpsRequest : httpRequest)(u, { method: req.method, headers, agent: isHttps ? httpsAgent : httpAgent, signal: req.signal }, (res) => {
       resolve(nodeResponse(res));
     });
     r.setNoDelay(true);
     r.on('error', reject);
-    if (req.body) {
+    if (req.body instanceof Uint8Array) {
+      req.onUpload?.();
+      r.end(req.body);
+    } else if (req.body) {
       const body = Readable.fromWeb(req.body.stream() as import('node:stream/web').ReadableStream);
       if (req.onUpload) body.on('data', req.onUpload);
       pipeline(body, r).catch((e: unknown) => {
@@ -132,7 +136,8 @@ function nodeResponse(res: IncomingMessage): TransportResponse {
 
 export function fetchTransport(f: typeof fetch): Transport {
   return async (url, req) => {
-    const res = await f(url, { method: req.method, headers: req.headers, body: req.body, signal: req.signal });
+    const body = req.body instanceof Uint8Array ? (req.body as Uint8Array<ArrayBuffer>) : req.body;
+    const res = await f(url, { method: req.method, headers: req.headers, body, signal: req.signal });
     return {
       status: res.status,
       statusText: res.statusText,
