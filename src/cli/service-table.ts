@@ -5,6 +5,7 @@ import { agentArtifactStore } from '../agent/artifacts-from-config.ts';
 import { artifactStoreFromConfig } from '../storage/artifacts-from-config.ts';
 import { segmenterRegistry } from '../agent/segmenters.ts';
 import { pacsFromConfig } from '../dicom/pacs-from-config.ts';
+import { loadVolume } from '../dicom/volume/index.ts';
 import { scpFromConfig } from '../dicom/scp/receiver.ts';
 import { ReceivedJournal, ReceivedStudies } from '../dicom/scp/received.ts';
 import { fhirFromConfig } from '../fhir/fhir-from-config.ts';
@@ -37,6 +38,7 @@ export const SERVICES: Readonly<Record<string, ServiceEntry>> = {
         store: agentArtifactStore(cfg), // the store the agent writes volumes to
         segment: segmenters.segment,
         models: () => loadModelRegistry(modelDirOf(cfg)),
+        loadVolume: (files) => loadVolume(files),
         log,
         close: () => segmenters.close(),
       });

@@ -59,6 +59,12 @@ export interface RetrieveResult {
   readonly instances: readonly RetrievedInstance[];
   readonly attempts: readonly RetrieveAttempt[];
 }
+/** A retrieval that landed in the shared artifact store: each file by its key under the prefix asked for. */
+export interface StoredRetrieval {
+  readonly method: RetrieveMethod;
+  readonly instances: readonly (Omit<RetrievedInstance, 'path'> & { readonly key: string })[];
+  readonly attempts: readonly RetrieveAttempt[];
+}
 export interface StoreOutcome {
   readonly sopInstanceUid: string;
   readonly ok: boolean;
@@ -74,6 +80,11 @@ export interface Pacs {
   findInstances(studyInstanceUid: string, seriesInstanceUid: string): Promise<InstanceRecord[]>;
   /** Fetch a study (or one series) into destDir, trying the configured methods in order. */
   retrieve(req: { studyInstanceUid: string; seriesInstanceUid?: string }, destDir: string): Promise<RetrieveResult>;
+  /**
+   * Only a PACS reached through a dicom_handler that shares the artifact store (src/remote/pacs.ts):
+   * the retrieval lands in the store under `prefix` directly, no copy through this process.
+   */
+  retrieveToStore?(req: { studyInstanceUid: string; seriesInstanceUid?: string }, prefix: string): Promise<StoredRetrieval>;
   /** Store Part 10 files (C-STORE or STOW-RS as configured). Statuses are values, not exceptions. */
   store(files: readonly string[]): Promise<StoreOutcome[]>;
   close(): Promise<void>;
@@ -99,7 +110,16 @@ export interface SegmentationOutcome {
  * ('classical' / 'onnx') — resolved by the model registry wherever the model runs (in process, or
  * an ml_processor service: src/remote/ml.ts).
  */
-export type SegmentWithQc = (volume: Volume, segmenter: string, opts?: { signal?: AbortSignal }) => Promise<SegmentationOutcome>;
+export type SegmentWithQc = (volume: Volume, segmenter: string, opts?: SegmentOptions) => Promise<SegmentationOutcome>;
+export interface SegmentOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Where this volume is saved in the artifact store (a job's `<job>/volume`: its header and the keys
+   * of the DICOM files it was loaded from, src/agent/jobs/volume-artifacts.ts). A remote ml_processor
+   * loads it from there by key instead of being sent the voxels; in process it is not needed.
+   */
+  readonly volumeKey?: string;
+}
 
 // ───────────────────────── storage_service ─────────────────────────
 /**
@@ -120,6 +140,12 @@ export interface ArtifactStore {
   exists(key: string): Promise<boolean>;
   list(prefix: string): Promise<string[]>;
   remove(prefix: string): Promise<void>;
+  /**
+   * Stores with a local working copy (S3, the storage service): drop the copy under `prefix`; what is
+   * stored stays. A service that only passes data through (the dicom_handler after a retrieval, the
+   * ml_processor after segmenting) keeps no copy of every study. Local disk has nothing to drop.
+   */
+  release?(prefix: string): Promise<void>;
 }
 
 // ───────────────────────── fhir_handler ─────────────────────────

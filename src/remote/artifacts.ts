@@ -86,6 +86,11 @@ export class RemoteArtifactStore implements ArtifactStore {
     await this.client.call('DELETE', '/artifacts', { query: { prefix: checkArtifactPrefix(prefix, false) } });
     await rm(this.local(prefix), { recursive: true, force: true });
   }
+
+  /** Drops the working copy under a prefix (never everything); the service keeps the artifacts. */
+  async release(prefix: string): Promise<void> {
+    await rm(this.local(checkArtifactPrefix(prefix, false)), { recursive: true, force: true });
+  }
 }
 
 async function writeAtomic(p: string, data: Uint8Array): Promise<void> {

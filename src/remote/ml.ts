@@ -11,7 +11,9 @@ import type { ServiceClient } from './service-client.ts';
  * The ml_processor through its HTTP API (DFA_ML_URL), as the same SegmentWithQc a job uses in
  * process. Large data goes by key: the volume is written to the artifact store the service shares
  * (voxels + header, core/volume-wire.ts) under a key of its own, the service is told the key, and
- * the label map is read back from the key it answers with; both are removed afterwards.
+ * the label map is read back from the key it answers with; both are removed afterwards. A volume a
+ * job saved (SegmentOptions.volumeKey: its header + the keys of its DICOM files) is not sent at all:
+ * the service loads it from those files in the store, one transfer of the study instead of two.
  *
  * Several replicas (DFA_ML_URL=http://h1:p1,http://h2:p2): each call starts at the next replica in
  * turn and, when that one is down, dies mid-request or lacks the model, goes on to the others —
@@ -103,11 +105,17 @@ export class RemoteMl {
     const key = `ml/requests/${randomUUID()}`;
     const { store } = this.o;
     try {
-      const wire = encodeVolume(volume);
-      // Voxels first, header last: the header's presence says the volume is whole.
-      await store.put(`${key}/volume.raw`, wire.voxels);
-      await store.put(`${key}/volume.json`, wire.header);
-      const body = { volumeKey: key, model: modelRefOf(segmenter) };
+      let body: Record<string, unknown>;
+      if (opts.volumeKey) {
+        // Saved by the job with the keys of its DICOM files: the service loads it from the store itself.
+        body = { savedVolumeKey: opts.volumeKey, model: modelRefOf(segmenter), labelsKey: `${key}/labels` };
+      } else {
+        const wire = encodeVolume(volume);
+        // Voxels first, header last: the header's presence says the volume is whole.
+        await store.put(`${key}/volume.raw`, wire.voxels);
+        await store.put(`${key}/volume.json`, wire.header);
+        body = { volumeKey: key, model: modelRefOf(segmenter) };
+      }
       const answer = await this.onAReplica(
         `segment with ${segmenter}`,
         (r) => r.json<SegmentAnswer>('POST', '/segment', { json: body, timeoutMs: this.o.timeoutMs ?? 600_000, signal: opts.signal }),

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { RetrieveMethod } from '../core/config.ts';
 import { DfaError, toDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type {
-  ArtifactStore, InstanceRecord, Pacs, RetrieveAttempt, RetrieveResult, RetrievedInstance, SeriesRecord, StoreOutcome, StudyQuery, StudyRecord,
+  ArtifactStore, InstanceRecord, Pacs, RetrieveResult, RetrievedInstance, SeriesRecord, StoredRetrieval, StoreOutcome, StudyQuery, StudyRecord,
 } from '../core/ports.ts';
 import type { ServiceClient } from './service-client.ts';
 
@@ -25,11 +24,8 @@ export interface RemotePacsOptions {
   readonly retrieveTimeoutMs?: number;
 }
 
-interface RetrieveAnswer {
-  readonly method: RetrieveMethod;
+interface RetrieveAnswer extends StoredRetrieval {
   readonly prefix: string;
-  readonly instances: readonly (Omit<RetrievedInstance, 'path'> & { readonly key: string })[];
-  readonly attempts: readonly RetrieveAttempt[];
 }
 
 /** One study the dicom_handler's SCP received and listed (GET /received), files by artifact key. */
@@ -67,21 +63,33 @@ export class RemotePacs implements Pacs {
     return (await this.o.client.json<{ instances: InstanceRecord[] }>('POST', '/find/instances', { json: { studyInstanceUid, seriesInstanceUid } })).instances;
   }
 
+  /**
+   * The retrieval straight into the shared store under `prefix` (a job's input folder): the
+   * dicom_handler writes the files there and answers their keys; nothing passes through here.
+   */
+  async retrieveToStore(req: { studyInstanceUid: string; seriesInstanceUid?: string }, prefix: string): Promise<StoredRetrieval> {
+    const a = await this.o.client.json<RetrieveAnswer>('POST', '/retrieve', { json: { ...req, prefix }, timeoutMs: this.o.retrieveTimeoutMs ?? 600_000 });
+    for (const { key } of a.instances) {
+      const rel = key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1).split('/') : [];
+      if (rel.length === 0 || rel.some((s) => s === '' || s === '.' || s === '..')) {
+        throw new DfaError('SERVICE_ERROR', `dicom_handler answered a key outside the retrieval's prefix: ${key}`);
+      }
+    }
+    return { method: a.method, instances: a.instances, attempts: a.attempts };
+  }
+
+  /** The Pacs port's retrieve into a local folder: into the store under a prefix of this call, copied out, removed. */
   async retrieve(req: { studyInstanceUid: string; seriesInstanceUid?: string }, destDir: string): Promise<RetrieveResult> {
     const prefix = `dicom/retrieve/${randomUUID()}`;
     try {
-      const a = await this.o.client.json<RetrieveAnswer>('POST', '/retrieve', { json: { ...req, prefix }, timeoutMs: this.o.retrieveTimeoutMs ?? 600_000 });
+      const a = await this.retrieveToStore(req, prefix);
       await mkdir(destDir, { recursive: true });
       const instances: RetrievedInstance[] = new Array<RetrievedInstance>(a.instances.length);
       let next = 0;
       const copyOne = async (): Promise<void> => {
         for (let i = next++; i < a.instances.length; i = next++) {
           const { key, ...uids } = a.instances[i]!;
-          const rel = key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1).split('/') : [];
-          if (rel.length === 0 || rel.some((s) => s === '' || s === '.' || s === '..')) {
-            throw new DfaError('SERVICE_ERROR', `dicom_handler answered a key outside the retrieval's prefix: ${key}`);
-          }
-          const path = join(destDir, ...rel);
+          const path = join(destDir, ...key.slice(prefix.length + 1).split('/'));
           const tmp = `${path}.tmp-${process.pid}-${i}`;
           await mkdir(dirname(path), { recursive: true });
           try {

@@ -194,13 +194,9 @@ export function dicomService(deps: DicomServiceDeps): ServiceDefinition {
           const req = { studyInstanceUid: body.studyInstanceUid, ...(body.seriesInstanceUid ? { seriesInstanceUid: body.seriesInstanceUid } : {}) };
           const r = await pacs.retrieve(req, dir);
           await store.commit(prefix); // an object store publishes the files now (local disk: already there)
+          await store.release?.(prefix); // the caller reads them from the store: no copy of every study here
           log.info('retrieved into the artifact store', { prefix, method: r.method, instances: r.instances.length });
-          return {
-            method: r.method,
-            prefix,
-            instances: r.instances.map(({ path, ...uids }) => ({ key: keyOf(prefix, dir, path), ...uids })),
-            attempts: r.attempts,
-          };
+          return { method: r.method, prefix, instances: r.instances.map(({ path, ...uids }) => ({ key: keyOf(prefix, dir, path), ...uids })), attempts: r.attempts };
         },
       }),
       defineRoute({

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { checkArtifactKey } from '../core/artifact-key.ts';
 import type { Logger } from '../core/log.ts';
+import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore, SegmentWithQc } from '../core/ports.ts';
+import type { Volume } from '../core/volume.ts';
 import { decodeVolume, encodeLabels } from '../core/volume-wire.ts';
+import type { LoadVolume } from '../agent/jobs/deps.ts';
+import { loadSavedVolume, savedVolumeSources } from '../agent/jobs/volume-artifacts.ts';
 import type { ModelRegistry } from '../ml/registry.ts';
 import { defineRoute } from './route.ts';
 import type { ServiceDefinition } from './service-server.ts';
@@ -21,6 +25,8 @@ export interface MlServiceDeps {
   readonly store: ArtifactStore;
   readonly segment: SegmentWithQc;
   readonly models: () => Promise<ModelRegistry>;
+  /** DICOM files → volume (src/dicom/volume), for requests that name a job's saved volume. */
+  readonly loadVolume?: LoadVolume;
   readonly log: Logger;
   readonly close?: () => Promise<void>;
 }
@@ -29,11 +35,14 @@ export const ModelRef = z.object({
   name: z.string().min(1).max(64).describe("a manifest name, or a kind ('classical' / 'onnx')"),
   version: z.string().min(1).max(64).optional().describe('absent: the newest installed version'),
 });
-export const SegmentRequest = z.object({
-  volumeKey: z.string().min(1).describe('artifact key prefix holding volume.json + volume.raw (core/volume-wire.ts)'),
-  model: ModelRef,
-  labelsKey: z.string().min(1).optional().describe('where to write labels.json + labels.rle (default: <volumeKey>/labels/<name>@<version>)'),
-});
+export const SegmentRequest = z
+  .object({
+    volumeKey: z.string().min(1).optional().describe('artifact key prefix holding volume.json + volume.raw (core/volume-wire.ts)'),
+    savedVolumeKey: z.string().min(1).optional().describe("a job's saved volume (<job>/volume: volume.json naming the DICOM files' keys); loaded from those files"),
+    model: ModelRef,
+    labelsKey: z.string().min(1).optional().describe('where to write labels.json + labels.rle (default: <volumeKey>/labels/<name>@<version>)'),
+  })
+  .refine((b) => (b.volumeKey === undefined) !== (b.savedVolumeKey === undefined), 'exactly one of volumeKey and savedVolumeKey');
 const Check = z.object({ name: z.string(), ok: z.boolean() }).loose();
 export const SegmentResponse = z.object({
   labelsKey: z.string(),
@@ -56,6 +65,18 @@ export const ModelsResponse = z.object({ models: z.array(InstalledModelView), pr
 
 export function mlService(deps: MlServiceDeps): ServiceDefinition {
   const { store, log } = deps;
+  const sentVolume = async (key: string): Promise<Volume> => {
+    const [header, raw] = await Promise.all([store.get(`${key}/volume.json`), store.get(`${key}/volume.raw`)]);
+    return decodeVolume(header, raw, `volume ${key}`);
+  };
+  // A job's volume from its DICOM files in the store; the working copy goes once loaded (the
+  // volume stays in memory for a fallback's second request: volume-artifacts.ts keeps the last few).
+  const savedVolume = async (key: string): Promise<Volume> => {
+    if (!deps.loadVolume) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
+    const v = await loadSavedVolume(store, key, deps.loadVolume, { keysOnly: true });
+    if (store.release) for (const p of await savedVolumeSources(store, key)) await store.release(p);
+    return v;
+  };
   return {
     name: 'ml',
     title: 'ml_processor',
@@ -90,7 +111,7 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
         response: SegmentResponse,
         errors: { 404: 'No volume under volumeKey (ARTIFACT_NOT_FOUND)', 422: 'Every segmenter threw on this volume (SEGMENTATION_FAILED)' },
         handler: async ({ body, reply }) => {
-          const volumeKey = checkArtifactKey(body.volumeKey.replace(/\/+$/, ''));
+          const volumeKey = checkArtifactKey((body.volumeKey ?? body.savedVolumeKey ?? '').replace(/\/+$/, ''));
           const ref = body.model.version ? `${body.model.name}@${body.model.version}` : body.model.name;
           // The caller went away (gave up, or failed over after a timeout): stop the work.
           const abort = new AbortController();
@@ -99,8 +120,7 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
           });
           const t0 = performance.now();
           log.info('segment request', { volumeKey, model: ref });
-          const [header, raw] = await Promise.all([store.get(`${volumeKey}/volume.json`), store.get(`${volumeKey}/volume.raw`)]);
-          const volume = decodeVolume(header, raw, `volume ${volumeKey}`);
+          const volume = body.savedVolumeKey ? await savedVolume(volumeKey) : await sentVolume(volumeKey);
           const out = await deps.segment(volume, ref, { signal: abort.signal });
           const labelsKey = checkArtifactKey(body.labelsKey ?? `${volumeKey}/labels/${out.manifest.name}@${out.manifest.version}`);
           const labels = encodeLabels(out.labels);

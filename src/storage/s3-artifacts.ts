@@ -13,6 +13,7 @@ import { eachLimit } from '../core/each-limit.ts';
 import { filesBelow } from '../io/files-below.ts';
 import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore } from '../core/ports.ts';
+import { checkArtifactPrefix } from '../core/artifact-key.ts';
 import { checkArtifactKey, writeAtomically } from './artifact-keys.ts';
 import { s3Fault } from './s3-errors.ts';
 
@@ -197,6 +198,11 @@ export class S3ArtifactStore implements ArtifactStore {
       }
     }
     await rm(this.localPath(prefix), { recursive: true, force: true });
+  }
+
+  /** Drops the local working copy under a prefix (never everything); the objects stay. */
+  async release(prefix: string): Promise<void> {
+    await rm(this.localPath(checkArtifactPrefix(prefix, false)), { recursive: true, force: true });
   }
 
   /** ListObjectsV2, every page (continuation tokens), keys relative to the store. */

@@ -17,7 +17,9 @@ import { segmenterRegistry } from '../../src/agent/segmenters.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { isDfaError } from '../../src/core/errors.ts';
 import { memoryLogger } from '../../src/core/log.ts';
-import { generateChestPhantom } from '../../src/dicom/phantom/index.ts';
+import { saveVolume } from '../../src/agent/jobs/volume-artifacts.ts';
+import { generateChestPhantom, writePhantomSeries } from '../../src/dicom/phantom/index.ts';
+import { loadVolume } from '../../src/dicom/volume/index.ts';
 import { bearerAuth } from '../../src/net/http-auth.ts';
 import { RemoteMl } from '../../src/remote/ml.ts';
 import { ServiceClient } from '../../src/remote/service-client.ts';
@@ -72,7 +74,9 @@ test('dfa service ml: token required, /openapi.json documents /models and /segme
   };
   assert.equal(doc.openapi, '3.1.0');
   assert.ok(doc.paths['/models']?.['get']);
-  assert.deepEqual(doc.paths['/segment']?.['post']?.requestBody?.content['application/json']?.schema.required, ['volumeKey', 'model']);
+  const segmentBody = doc.paths['/segment']?.['post']?.requestBody?.content['application/json']?.schema as { required?: string[]; properties?: Record<string, unknown> };
+  assert.deepEqual(segmentBody.required, ['model']);
+  assert.ok(segmentBody.properties?.['volumeKey'] && segmentBody.properties['savedVolumeKey'], 'both ways of naming the volume are documented');
 
   const { models } = await client(a.url).json<{ models: { name: string; version: string; kind: string; manifest: { labels: { roiName: string }[] } }[] }>('GET', '/models');
   const byName = Object.fromEntries(models.map((m) => [m.name, m]));
@@ -89,6 +93,32 @@ test('dfa service ml: a missing volume is ARTIFACT_NOT_FOUND, an unknown model M
   const small = generateChestPhantom({ size: 64, slices: 32, seed: 2 });
   await assert.rejects(remote.segment(small.volume, 'no-such-model@1'), (e) => isDfaError(e, 'MODEL_NOT_INSTALLED'));
   assert.deepEqual(await store.list('ml'), []);
+});
+
+test("a job's saved volume goes by key: the service loads it from the DICOM files in the store (no voxels sent), same labels as in process; a header naming a local path is refused", async () => {
+  const dir = await store.dir('jobs/svc-t/input');
+  const w = await writePhantomSeries({ size: 64, slices: 32, seed: 4 }, dir, false);
+  const keys = (await store.list('jobs/svc-t/input')).filter((k) => k.endsWith('.dcm'));
+  assert.equal(keys.length, 32);
+  const v = await loadVolume(w.files);
+  await saveVolume(store, 'jobs/svc-t/volume', v, keys);
+  const from = a.log().length + b.log().length;
+  const remote = new RemoteMl({ replicas: [client(a.url), client(b.url)], store, log: memoryLogger('warn') });
+  const out = await remote.segment(v, 'classical', { volumeKey: 'jobs/svc-t/volume' });
+  assert.match(a.log() + b.log(), /segment request.*jobs\/svc-t\/volume/, 'the request named the saved volume');
+  assert.ok(from < a.log().length + b.log().length);
+  const local = segmenterRegistry(loadConfig({}), memoryLogger('warn'));
+  try {
+    const want = await local.segment(v, 'classical');
+    assert.ok(Buffer.compare(out.labels.data, want.labels.data) === 0, 'labels differ from in process');
+  } finally {
+    await local.close();
+  }
+  assert.deepEqual(await store.list('ml'), [], 'no volume was uploaded, the labels were removed');
+
+  await saveVolume(store, 'jobs/svc-bad/volume', v, ['/etc/passwd']);
+  await assert.rejects(client(a.url).json('POST', '/segment', { json: { savedVolumeKey: 'jobs/svc-bad/volume', model: { name: 'classical' } } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));
+  await assert.rejects(client(a.url).json('POST', '/segment', { json: { savedVolumeKey: 'jobs/svc-t/volume', volumeKey: 'x', model: { name: 'classical' } } }), /exactly one/);
 });
 
 test('two replicas: the one segmenting is SIGKILLed mid-request; the other serves the job, same result as in process', async () => {

@@ -67,7 +67,7 @@ export const JobStateAnnotation = Annotation.Root({
   plan: last<Plan>(),
   item: last<WorkItem>(),
   task: last<string | undefined>(),
-  retrieved: last<{ readonly dir: string; readonly method: string; readonly count: number } | undefined>(),
+  retrieved: last<{ readonly prefix: string; readonly method: string; readonly count: number } | undefined>(),
   series: last<SeriesChoice | undefined>(),
   volumeRef: last<VolumeRef | undefined>(),
   seg: last<SegRef | undefined>(),

@@ -9,9 +9,11 @@
  * The last few are also kept in memory, so the steps after `volume` in the same process read
  * nothing back.
  */
+import { checkArtifactPrefix } from '../../core/artifact-key.ts';
 import { DfaError } from '../../core/errors.ts';
 import type { ArtifactStore } from '../../core/ports.ts';
 import type { LabelMap, Volume, VolumeGeometry } from '../../core/volume.ts';
+import { isAbsolute } from 'node:path';
 import { localPaths } from './artifact-files.ts';
 import type { LoadVolume } from './deps.ts';
 import { decodeLabelRuns, encodeLabelRuns } from '../../core/label-rle.ts';
@@ -57,11 +59,16 @@ export async function saveVolume(store: ArtifactStore, key: string, v: Volume, s
 
 const near = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
 
-export async function loadSavedVolume(store: ArtifactStore, key: string, reload: LoadVolume): Promise<Volume> {
+/**
+ * `keysOnly`: a service loading a volume someone else saved (the ml_processor) takes artifact keys
+ * only, never a local path from a header (earlier versions wrote paths: those are the agent's own).
+ */
+export async function loadSavedVolume(store: ArtifactStore, key: string, reload: LoadVolume, o: { keysOnly?: boolean } = {}): Promise<Volume> {
   const hit = recent.get(`${key}/volume`);
   if (hit && 'meta' in hit) return hit;
   const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/volume.json`))) as Header;
   if (!h.meta) throw new DfaError('ARTIFACT_NOT_FOUND', `volume header without metadata: ${key}`);
+  if (o.keysOnly) for (const f of h.sourceFiles ?? []) checkArtifactPrefix(f, false);
   let v: Volume;
   if (h.sourceFiles) {
     const again = await reload(await localPaths(store, h.sourceFiles));
@@ -77,6 +84,12 @@ export async function loadSavedVolume(store: ArtifactStore, key: string, reload:
   }
   remember(`${key}/volume`, v);
   return v;
+}
+
+/** The folders (key prefixes) of the DICOM files a saved volume is loaded from. */
+export async function savedVolumeSources(store: ArtifactStore, key: string): Promise<string[]> {
+  const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/volume.json`))) as Header;
+  return [...new Set((h.sourceFiles ?? []).filter((f) => !isAbsolute(f) && f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))];
 }
 
 export async function saveLabels(store: ArtifactStore, key: string, l: LabelMap): Promise<void> {

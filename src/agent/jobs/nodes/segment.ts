@@ -22,13 +22,14 @@ const modelOf = (o: SegmentationOutcome) => `${o.manifest.name} ${o.manifest.ver
  * plan's review policy is 'never': then the job fails. A contour that failed QC never reaches the PACS unreviewed.
  */
 export const segment: JobNode = async (state, { deps, audit }) => {
-  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key, deps.loadVolume);
+  const volumeKey = need(state.volumeRef, 'volumeRef').key;
+  const v = await loadSavedVolume(deps.artifacts, volumeKey, deps.loadVolume);
   const { segmenter, fallbackSegmenter, segmenterNamed, structures } = state.plan.pipeline;
   const fallback = segmenterNamed ? undefined : fallbackSegmenter;
   let out: SegmentationOutcome | undefined;
   let why = '';
   try {
-    out = await deps.segment(v, segmenter);
+    out = await deps.segment(v, segmenter, { volumeKey });
     if (out.qc.noLung) why = `${modelOf(out)} found no lung`;
     else if (!out.qc.ok) why = `QC failed for ${modelOf(out)} (${failedChecks(out)})`;
   } catch (e) {
@@ -44,7 +45,7 @@ export const segment: JobNode = async (state, { deps, audit }) => {
     await audit?.event(state.jobKey, state.generation, 'fallback', 'segment', `${why}; trying ${fallback}`);
     firstFoundLung = out !== undefined && !out.qc.noLung;
     first = out;
-    out = await deps.segment(v, fallback);
+    out = await deps.segment(v, fallback, { volumeKey });
     fallbackUsed = true;
   }
   if (!out) throw new Error('unreachable: no segmentation outcome');

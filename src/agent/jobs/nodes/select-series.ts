@@ -12,12 +12,13 @@ const CT_IMAGE_SOP_CLASSES = new Set(['1.2.840.10008.5.1.4.1.1.2', '1.2.840.1000
 export const selectSeries: JobNode = async (state, { deps }) => {
   const raw = await deps.artifacts.get(`${jobPrefix(state)}/instances.json`);
   // `key`: the file's artifact key (instance lists written by earlier versions have only `path`).
-  const instances = JSON.parse(new TextDecoder().decode(raw)) as (RetrievedInstance & { key?: string })[];
+  const instances = JSON.parse(new TextDecoder().decode(raw)) as (Omit<RetrievedInstance, 'path'> & { key?: string; path?: string })[];
   const bySeries = new Map<string, string[]>();
   for (const i of instances) {
-    if (!CT_IMAGE_SOP_CLASSES.has(i.sopClassUid)) continue;
+    const file = i.key ?? i.path;
+    if (!file || !CT_IMAGE_SOP_CLASSES.has(i.sopClassUid)) continue;
     const files = bySeries.get(i.seriesInstanceUid) ?? [];
-    files.push(i.key ?? i.path);
+    files.push(file);
     bySeries.set(i.seriesInstanceUid, files);
   }
   const best = [...bySeries.entries()].sort((a, b) => b[1].length - a[1].length)[0];
