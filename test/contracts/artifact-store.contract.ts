@@ -50,6 +50,22 @@ export function artifactStoreContract(name: string, open: () => Promise<Artifact
     await s.remove('jobs/never-there');
   }));
 
+  test(`${name}: release() drops only the local working copy (a store with one); the artifacts stay and dir() fetches them again`, withStore(async ({ store: s }) => {
+    const d = await s.dir('jobs/r/input');
+    await writeFile(join(d, '1.dcm'), bytes(1, 2));
+    await s.commit('jobs/r/input');
+    if (!s.release) {
+      // Local disk: the folder is the store itself, there is no copy to drop.
+      assert.equal(s.constructor.name, 'LocalArtifactStore', 'only local disk has no working copy to release');
+      return;
+    }
+    await s.release('jobs/r/input');
+    await assert.rejects(readFile(join(d, '1.dcm')), /ENOENT/, 'the working copy is gone');
+    assert.deepEqual([...(await s.get('jobs/r/input/1.dcm'))], [1, 2]);
+    assert.deepEqual([...(await readFile(join(await s.dir('jobs/r/input'), '1.dcm')))], [1, 2]);
+    await assert.rejects(s.release(''), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'), 'never the whole copy at once');
+  }));
+
   test(`${name}: a missing artifact is ARTIFACT_NOT_FOUND; keys that leave the store are refused`, withStore(async ({ store: s }) => {
     await assert.rejects(s.get('nope/x'), (e) => isDfaError(e, 'ARTIFACT_NOT_FOUND'));
     for (const bad of ['../outside', 'a/../../b']) {

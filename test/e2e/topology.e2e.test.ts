@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { waitReady } from '../../src/serve/service-process.ts';
 import { freePort } from '../support/ports.ts';
+import { join } from 'node:path';
+import { filesBelow } from '../../src/io/files-below.ts';
 import { startTopologyWorld, TOPOLOGY_TOKEN } from '../support/topology.ts';
 import { count, GOAL, rtstructInstances } from './world.ts';
 
@@ -52,6 +54,12 @@ test('topology on loopback: the reference goal through every service; a killed m
     // The artifacts went to the object store through the storage service.
     const listed = await t.s3.client().send(new ListObjectsV2Command({ Bucket: t.s3.bucket, Prefix: 'topology/' }));
     assert.ok((listed.KeyCount ?? 0) > 0, 'artifacts in the S3-protocol store');
+    // The studies passed through the dicom_handler and the surviving ml_processor: neither keeps a
+    // copy (the killed replica may: it died while it fetched).
+    for (const name of ['dicom', survivor.name]) {
+      const kept = (await filesBelow(join(w.root, 'services', name))).filter((f) => f.endsWith('.dcm'));
+      assert.deepEqual(kept, [], `${name} keeps no DICOM of the studies it passed on`);
+    }
 
     const second = await t.agent('runner', ['run', '--json', '--workers', '0', GOAL]);
     await second.exited;
