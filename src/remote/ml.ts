@@ -55,27 +55,49 @@ export class RemoteMl {
   private readonly o: RemoteMlOptions;
   private next = 0;
   private readonly downUntil = new Map<ServiceClient, number>();
+  /** The replica each recently prefetched volume went to (its segment call goes there first). */
+  private readonly prefetchedOn = new Map<string, ServiceClient>();
 
   constructor(o: RemoteMlOptions) {
     if (o.replicas.length === 0) throw new DfaError('CONFIG_INVALID', 'DFA_ML_URL lists no ml_processor');
     this.o = o;
   }
 
-  /** The replicas in the order this call tries them: round robin, recently failed ones last. */
-  private order(): ServiceClient[] {
+  /**
+   * The replicas in the order this call tries them: round robin, recently failed ones last; a
+   * volume prefetched on one replica goes there first (`volumeKey`).
+   */
+  private order(volumeKey?: string): ServiceClient[] {
     const n = this.o.replicas.length;
     const start = this.next++ % n;
-    const turn = Array.from({ length: n }, (_, i) => this.o.replicas[(start + i) % n]!);
+    let turn = Array.from({ length: n }, (_, i) => this.o.replicas[(start + i) % n]!);
+    const warm = volumeKey ? this.prefetchedOn.get(volumeKey) : undefined;
+    if (warm) turn = [warm, ...turn.filter((r) => r !== warm)];
     const now = Date.now();
     const up = turn.filter((r) => (this.downUntil.get(r) ?? 0) <= now);
     return [...up, ...turn.filter((r) => !up.includes(r))];
   }
 
+  /**
+   * Asks the next replica to load a job's volume from its DICOM keys now (POST /prefetch), while the
+   * job loads it too; the segment call for `volumeKey` then goes to that replica. Never throws: a
+   * prefetch that fails only means the segment call loads the volume itself.
+   */
+  prefetch(volumeKey: string, sourceFiles: readonly string[]): void {
+    const r = this.order()[0]!;
+    this.prefetchedOn.delete(volumeKey);
+    this.prefetchedOn.set(volumeKey, r);
+    while (this.prefetchedOn.size > 64) this.prefetchedOn.delete(this.prefetchedOn.keys().next().value as string);
+    r.call('POST', '/prefetch', { json: { volumeKey, sourceFiles } }).catch((e: unknown) => {
+      this.o.log.warn('ml_processor prefetch failed; the segment call loads the volume', { replica: r.where, error: toDfaError(e).message });
+    });
+  }
+
   /** Calls `fn` on each replica in turn until one answers; SERVICE_UNAVAILABLE / MODEL_NOT_INSTALLED move on. */
-  private async onAReplica<T>(what: string, fn: (r: ServiceClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async onAReplica<T>(what: string, fn: (r: ServiceClient) => Promise<T>, signal?: AbortSignal, volumeKey?: string): Promise<T> {
     const failures: string[] = [];
     let notInstalled: DfaError | undefined;
-    for (const r of this.order()) {
+    for (const r of this.order(volumeKey)) {
       signal?.throwIfAborted();
       try {
         const out = await fn(r);
@@ -120,6 +142,7 @@ export class RemoteMl {
         `segment with ${segmenter}`,
         (r) => r.json<SegmentAnswer>('POST', '/segment', { json: body, timeoutMs: this.o.timeoutMs ?? 600_000, signal: opts.signal }),
         opts.signal,
+        opts.volumeKey,
       );
       const [header, runs] = await Promise.all([store.get(`${answer.labelsKey}/labels.json`), store.get(`${answer.labelsKey}/labels.rle`)]);
       const labels = decodeLabels(header, runs, `labels ${answer.labelsKey}`);

@@ -6,7 +6,10 @@ import type { ArtifactStore, SegmentWithQc } from '../core/ports.ts';
 import type { Volume } from '../core/volume.ts';
 import { decodeVolume, encodeLabels } from '../core/volume-wire.ts';
 import type { LoadVolume } from '../agent/jobs/deps.ts';
+import { localPaths } from '../agent/jobs/artifact-files.ts';
 import { loadSavedVolume, savedVolumeSources } from '../agent/jobs/volume-artifacts.ts';
+import { checkArtifactPrefix } from '../core/artifact-key.ts';
+import { PrefetchedVolumes } from './prefetched-volumes.ts';
 import type { ModelRegistry } from '../ml/registry.ts';
 import { defineRoute } from './route.ts';
 import type { ServiceDefinition } from './service-server.ts';
@@ -43,6 +46,10 @@ export const SegmentRequest = z
     labelsKey: z.string().min(1).optional().describe('where to write labels.json + labels.rle (default: <volumeKey>/labels/<name>@<version>)'),
   })
   .refine((b) => (b.volumeKey === undefined) !== (b.savedVolumeKey === undefined), 'exactly one of volumeKey and savedVolumeKey');
+export const PrefetchRequest = z.strictObject({
+  volumeKey: z.string().min(1).describe('the key the job will save the volume under (<job>/volume); its segment request names it'),
+  sourceFiles: z.array(z.string().min(1)).min(1).max(10_000).describe('artifact keys of the DICOM files, in the order the job saves them'),
+});
 const Check = z.object({ name: z.string(), ok: z.boolean() }).loose();
 export const SegmentResponse = z.object({
   labelsKey: z.string(),
@@ -71,10 +78,25 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
   };
   // A job's volume from its DICOM files in the store; the working copy goes once loaded (the
   // volume stays in memory for a fallback's second request: volume-artifacts.ts keeps the last few).
+  const loadVolume = deps.loadVolume;
+  const release = async (files: readonly string[]) => {
+    if (store.release) for (const p of new Set(files.map((f) => f.slice(0, Math.max(0, f.lastIndexOf('/')))))) if (p) await store.release(p);
+  };
+  const prefetched = new PrefetchedVolumes(async (files) => {
+    if (!loadVolume) throw new DfaError('CONFIG_INVALID', 'this ml_processor reads no DICOM');
+    const v = await loadVolume(await localPaths(store, files));
+    await release(files);
+    return v;
+  });
   const savedVolume = async (key: string): Promise<Volume> => {
-    if (!deps.loadVolume) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
-    const v = await loadSavedVolume(store, key, deps.loadVolume, { keysOnly: true });
-    if (store.release) for (const p of await savedVolumeSources(store, key)) await store.release(p);
+    if (!loadVolume) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
+    const preloaded = (files: readonly string[]) => {
+      const p = prefetched.take(key, files);
+      if (p) log.info('segmenting the prefetched volume', { volumeKey: key });
+      return p;
+    };
+    const v = await loadSavedVolume(store, key, loadVolume, { keysOnly: true, preloaded });
+    await release(await savedVolumeSources(store, key));
     return v;
   };
   return {
@@ -101,6 +123,21 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
             models: reg.models.map(({ manifest: m }) => ({ name: m.name, version: m.version, kind: m.kind, modality: m.modality, bodyPart: m.bodyPart, manifest: m })),
             problems: reg.problems.map((p) => p.replace(/ in \/\S+/g, '')), // no server paths
           };
+        },
+      }),
+      defineRoute({
+        method: 'POST',
+        path: '/prefetch',
+        summary: "Start loading a job's volume from its DICOM keys now; the segment request that names it (savedVolumeKey) uses it. Answers at once",
+        body: PrefetchRequest,
+        bodyLimit: 2 * 1024 * 1024, // 10,000 keys
+        response: z.object({ accepted: z.boolean().describe('false: this replica reads no DICOM (the segment request loads nothing ahead)') }),
+        handler: async ({ body }) => {
+          const volumeKey = checkArtifactKey(body.volumeKey);
+          const files = body.sourceFiles.map((f) => checkArtifactPrefix(f, false));
+          if (!loadVolume) return { accepted: false };
+          prefetched.start(volumeKey, files);
+          return { accepted: true };
         },
       }),
       defineRoute({

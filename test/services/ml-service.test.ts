@@ -116,6 +116,24 @@ test("a job's saved volume goes by key: the service loads it from the DICOM file
   }
   assert.deepEqual(await store.list('ml'), [], 'no volume was uploaded, the labels were removed');
 
+  // Prefetched on one replica while "the job" loads it too: the segment call goes there and uses it.
+  // (New keys each time: a replica keeps the volumes it loaded last in memory.)
+  await saveVolume(store, 'jobs/svc-p/volume', v, keys);
+  const logFrom = { a: a.log().length, b: b.log().length };
+  remote.prefetch('jobs/svc-p/volume', keys);
+  const viaPrefetch = await remote.segment(v, 'classical', { volumeKey: 'jobs/svc-p/volume' });
+  assert.ok(Buffer.compare(viaPrefetch.labels.data, out.labels.data) === 0, 'the same labels from the prefetched volume');
+  const served = a.log().slice(logFrom.a) + b.log().slice(logFrom.b);
+  assert.match(served, /segmenting the prefetched volume.*jobs\/svc-p\/volume/, served);
+  // A prefetch of other files than the saved header names is not used.
+  await saveVolume(store, 'jobs/svc-q/volume', v, keys);
+  remote.prefetch('jobs/svc-q/volume', keys.slice(1));
+  const other = await remote.segment(v, 'classical', { volumeKey: 'jobs/svc-q/volume' });
+  assert.ok(Buffer.compare(other.labels.data, out.labels.data) === 0);
+  assert.match(a.log() + b.log(), /segment request.*jobs\/svc-q\/volume/);
+  assert.doesNotMatch(a.log() + b.log(), /segmenting the prefetched volume.*jobs\/svc-q\/volume/);
+  await assert.rejects(client(a.url).json('POST', '/prefetch', { json: { volumeKey: 'jobs/x/volume', sourceFiles: ['/etc/passwd'] } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));
+
   await saveVolume(store, 'jobs/svc-bad/volume', v, ['/etc/passwd']);
   await assert.rejects(client(a.url).json('POST', '/segment', { json: { savedVolumeKey: 'jobs/svc-bad/volume', model: { name: 'classical' } } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));
   await assert.rejects(client(a.url).json('POST', '/segment', { json: { savedVolumeKey: 'jobs/svc-t/volume', volumeKey: 'x', model: { name: 'classical' } } }), /exactly one/);

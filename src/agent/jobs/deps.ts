@@ -39,6 +39,12 @@ export interface JobDeps {
   readonly artifacts: ArtifactStore;
   readonly loadVolume: LoadVolume;
   readonly segment: SegmentWithQc;
+  /**
+   * A remote ml_processor only: start loading the volume a job is about to save under `volumeKey`
+   * from these DICOM keys, while the job loads it here too — so the segment call that follows
+   * finds it loaded instead of fetching the study then. A hint: it never fails the job.
+   */
+  readonly prefetchVolume?: (volumeKey: string, sourceFiles: readonly string[]) => void;
   readonly writeRtstruct: WriteDicom;
   readonly writeSeg?: WriteDicom;
   /** Circuit breakers per upstream: a job waits out an outage instead of spending its retries. */

@@ -62,8 +62,15 @@ const near = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 /**
  * `keysOnly`: a service loading a volume someone else saved (the ml_processor) takes artifact keys
  * only, never a local path from a header (earlier versions wrote paths: those are the agent's own).
+ * `preloaded`: a load of the header's source files already under way (the ml_processor's prefetch),
+ * used instead of loading them again when it succeeds, and checked against the header the same way.
  */
-export async function loadSavedVolume(store: ArtifactStore, key: string, reload: LoadVolume, o: { keysOnly?: boolean } = {}): Promise<Volume> {
+export async function loadSavedVolume(
+  store: ArtifactStore,
+  key: string,
+  reload: LoadVolume,
+  o: { keysOnly?: boolean; preloaded?: (sourceFiles: readonly string[]) => Promise<Volume> | undefined } = {},
+): Promise<Volume> {
   const hit = recent.get(`${key}/volume`);
   if (hit && 'meta' in hit) return hit;
   const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/volume.json`))) as Header;
@@ -71,7 +78,9 @@ export async function loadSavedVolume(store: ArtifactStore, key: string, reload:
   if (o.keysOnly) for (const f of h.sourceFiles ?? []) checkArtifactPrefix(f, false);
   let v: Volume;
   if (h.sourceFiles) {
-    const again = await reload(await localPaths(store, h.sourceFiles));
+    const files = h.sourceFiles;
+    const early = await o.preloaded?.(files)?.catch(() => undefined);
+    const again = early ?? (await reload(await localPaths(store, files)));
     const same = near(again.dims, h.dims) && near(again.spacing, h.spacing) && near(again.origin, h.origin) && again.direction.every((d: readonly number[], i: number) => near(d, h.direction[i]));
     if (!same || again.meta.seriesInstanceUid !== h.meta.seriesInstanceUid) {
       throw new DfaError('ARTIFACT_NOT_FOUND', `volume ${key}: its source files no longer give the same volume (dims ${again.dims.join('×')} vs ${h.dims.join('×')}); retrieve again`);
