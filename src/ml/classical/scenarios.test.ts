@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { generateChestPhantom, PHANTOM_SCENARIOS } from '../../dicom/phantom/index.ts';
 import { voxelVolumeMl } from '../../core/volume.ts';
 import { dice } from '../metrics.ts';
+import { qcFailures, qcLungs } from '../qc.ts';
 import { createClassicalLungSegmenter } from './lung-segmenter.ts';
 import { lungLabelValues } from './manifest.ts';
 
@@ -38,8 +39,10 @@ for (const s of PHANTOM_SCENARIOS) {
     if (s.lungs.length === 0) assert.ok(total < 5, `no lung in view, yet ${total.toFixed(1)} mL labelled`);
     assert.ok(gasFp < 5, `${gasFp.toFixed(1)} mL of gas pockets labelled lung`);
     assert.ok(inEffusion < 10, `${inEffusion.toFixed(1)} mL of effusion labelled lung`);
-    // sides never swapped
+    // sides never swapped, and QC (limits tightened on these phantoms, qc-limits.ts) passes what is right
     if (s.lungs.length > 0) {
+      const qc = qcLungs(p.volume, { ...p.volume, data: labels }, seg.manifest);
+      assert.ok(qc.ok, qcFailures(qc).join('; '));
       assert.ok(dice(labels, p.truth.Lung_R, left, 1) < 0.05, 'left label on the right lung');
       assert.ok(dice(labels, p.truth.Lung_L, right, 1) < 0.05, 'right label on the left lung');
     }
