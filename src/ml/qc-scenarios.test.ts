@@ -7,8 +7,9 @@ import { qcFailures, qcLungs } from './qc.ts';
 
 /**
  * QC against the phantom generator's own trap / pathology / coverage scenarios (issue 9 §3): the
- * ground truth passes; a segmenter that leaves the pathology out (consolidation, pleural tumour)
- * fails as missed lung; a lung cut by the scan's end is 'partial'; no lung at all is `noLung`.
+ * ground truth passes; a segmenter that leaves the pathology out (a consolidated or collapsed lower
+ * lobe) fails as missed lung, and a small pleural tumour left out is at least measured; a lung cut
+ * by the scan's end is 'partial'; no lung at all is `noLung`.
  */
 const manifest = shippedClassicalManifest();
 const labelsOf = (v: Volume, truth: Readonly<Record<string, Uint8Array>>, drop?: Uint8Array): LabelMap => {
@@ -38,15 +39,15 @@ for (const s of PHANTOM_SCENARIOS) {
   });
 }
 
-for (const name of ['consolidation', 'consolidation-left', 'tumour-pleura']) {
+for (const name of ['consolidation', 'consolidation-left', 'atelectasis', 'tumour-pleura']) {
   test(`QC catches a segmenter that leaves the ${name} out of the lung`, () => {
     const { ph } = scenario(name);
     const path = ph.truth.Pathology;
     assert.ok(path && path.some((x) => x !== 0), 'the scenario marks its pathology');
     const blind = qcLungs(ph.volume, labelsOf(ph.volume, ph.truth, path), manifest);
-    if (name.startsWith('consolidation')) {
-      const lung = name === 'consolidation' ? 'Lung_R' : 'Lung_L';
-      assert.equal(blind.ok, false, 'a lower lobe missing must not pass');
+    if (name !== 'tumour-pleura') {
+      const lung = name === 'consolidation-left' ? 'Lung_L' : 'Lung_R';
+      assert.equal(blind.ok, false, 'a lower lobe missing, consolidated or collapsed, must not pass');
       assert.ok(qcFailures(blind).some((f) => f.startsWith(`missed:${lung}`)), qcFailures(blind).join('; '));
     } else {
       // A small pleural tumour may be below the missed-lung limit; it must not pass *because* of the omission.

@@ -2,6 +2,7 @@ import type { VolumeGeometry } from '../../core/volume.ts';
 import { RunLabeler } from '../morphology/runs.ts';
 import { columnFloor } from './dense-floor.ts';
 import type { Diaphragm } from './diaphragm.ts';
+import { MediastinalBorder } from './heart-border.ts';
 
 /**
  * Lung that is not aerated is still lung (the OAR convention for "Lung": consolidated, collapsed,
@@ -21,6 +22,11 @@ import type { Diaphragm } from './diaphragm.ts';
  *   `mediastinumMm` are lung when they join dense lung recovered lateral to them (a paravertebral
  *   lower lobe). Not on the left: the descending aorta runs down the left side of the spine, at lung
  *   density without contrast, where the right lung has no counterpart;
+ * - not the heart: on the left, dense tissue medial to the heart's border is taken out, the border
+ *   seen against aerated lung or, where a consolidated lobe lies against the heart with no fat
+ *   plane, carried down from the slice above (heart-border.ts). Not on the right: the heart's right
+ *   border (the right atrium) lies within the mediastinal band, and one seen beyond it there is
+ *   mostly the hilum, whose carried border cost the right lower lobe consolidated lung;
  * - not fluid: a region whose soft-tissue voxels average below `fluidMaxHu` is an effusion (simple
  *   pleural fluid is 0–20 HU; consolidated lung 30–50 HU unenhanced, more with contrast).
  * Once recovered, dense lung continues straight down to the floor even where no aerated lung is
@@ -80,6 +86,7 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
   const box = inPlaneBox(labels, nx, ny, nz, value);
   if (!box) return 0;
   const { i0, i1, j0, j1 } = box;
+  const heart = side > 0 ? heartBorder(dirs[0], box, nx, g) : undefined;
   let added = 0;
   let first = true;
   for (const k of order) {
@@ -127,6 +134,7 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
       const base = rc.line[t] * nx;
       cls.fill(v, base + rc.start[t], base + rc.end[t]);
     }
+    heart?.mark(cls);
     acc.fill(0);
     let anyAcc = false;
     for (let j = j0; j <= j1; j++) for (let q = j * nx + i0; q <= j * nx + i1; q++) {
@@ -162,9 +170,28 @@ export function recoverDenseLung(labels: Uint8Array, hu: Int16Array, g: VolumeGe
     if (anyAcc) growInto(acc, cls, 5, nx, ny, stack, box);
     densePrev.fill(0);
     if (anyAcc) added += keepSolid(acc, hu, off, nx, ny, labels, value, labeler, p.fluidMaxHu, densePrev);
+    heart?.settle(densePrev);
     for (let j = j0; j <= j1; j++) for (let q = j * nx + i0; q <= j * nx + i1; q++) if (labels[off + q] === value) footprint[q] = 1;
   }
   return added;
+}
+
+/**
+ * The left lung's mediastinal border tracker (heart-border.ts), on the lines of the box along the
+ * lateral axis. A smooth outline moves in-plane about one slice thickness per slice at most (45°):
+ * a border seen further from the common movement than that is not the heart's.
+ */
+function heartBorder(lateral: { axis: number; sign: number }, box: Rect, nx: number, g: VolumeGeometry): MediastinalBorder {
+  const { i0, i1, j0, j1 } = box;
+  const alongI = lateral.axis === 0;
+  return new MediastinalBorder({
+    step: alongI ? 1 : nx,
+    lineStep: alongI ? nx : 1,
+    first: j0 * nx + i0,
+    lines: alongI ? j1 - j0 + 1 : i1 - i0 + 1,
+    length: alongI ? i1 - i0 + 1 : j1 - j0 + 1,
+    reversed: lateral.sign < 0,
+  }, Math.abs(g.spacing[2]) / g.spacing[lateral.axis]);
 }
 
 interface Rect {

@@ -19,16 +19,20 @@ export interface Diaphragm {
 
 /**
  * When most of one side's base is dense (its own fit has little to stand on), its dome is taken
- * as the other side's, mirrored about the midline, shifted by the 2nd percentile of this side's
- * residuals (the right dome sits a little higher than the left). The mirror is scaled by the two
+ * as the other side's, mirrored about the midline and shifted. This side's columns end at or above
+ * its own dome, so the 2nd percentile of their residuals against the mirrored dome bounds the shift
+ * from above (tight when a few columns are still aerated down to the dome). Where no column gets
+ * that low, the bound says little and the usual anatomy decides: the right dome lies higher than
+ * the left, by `expectedMm` (own minus other: −DOME_DIFFERENCE_MM for the left, + for the right).
+ * The shift is the lower of the two, within ±MAX_DOME_SHIFT_MM. The mirror is scaled by the two
  * bases' widths (`mirrorX`): the right lung is usually the wider one, and a plain reflection puts a
  * lateral point of the one dome on a steeper, higher part of the other.
  */
-export function mirroredDiaphragm(other: Diaphragm, own: Diaphragm, midlineX: number): Diaphragm {
+export function mirroredDiaphragm(other: Diaphragm, own: Diaphragm, midlineX: number, expectedMm: number): Diaphragm {
   const toOther = mirrorX(own, other, midlineX);
   const res = own.samples.xs.map((x, q) => own.samples.zs[q] - other.z(toOther(x), own.samples.ys[q])).sort((a, b) => a - b);
-  // the few columns still aerated down to the dome, if any; the domes differ by 1–2 cm (right higher)
-  const shift = Math.max(-MAX_DOME_SHIFT_MM, Math.min(MAX_DOME_SHIFT_MM, res[Math.floor(0.02 * (res.length - 1))]));
+  const bound = res[Math.floor(0.02 * (res.length - 1))];
+  const shift = Math.max(-MAX_DOME_SHIFT_MM, Math.min(MAX_DOME_SHIFT_MM, bound, expectedMm));
   return { ...own, z: (x, y) => other.z(toOther(x), y) + shift };
 }
 
@@ -155,3 +159,10 @@ function solve(A: Float64Array[]): number[] | undefined {
 
 /** Largest height difference between the two domes assumed when mirroring (mm). */
 export const MAX_DOME_SHIFT_MM = 15;
+
+/**
+ * How much higher the right dome usually lies than the left (mm): 1.5–2 cm in most adults, the
+ * liver beneath it (Felson, Principles of Chest Roentgenology; the left is the higher in about 10 %).
+ * Used only when a side's own columns give no tighter bound (mirroredDiaphragm).
+ */
+export const DOME_DIFFERENCE_MM = 15;

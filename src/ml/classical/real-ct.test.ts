@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CIP64_DICOM_DIR, CIP64_DIR } from '../../../test/support/testdata.ts';
+import type { LabelMap, Volume } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
 import { niftiToVolumeGrid, readNifti } from '../../io/nifti.ts';
@@ -52,11 +53,21 @@ test('real chest CT: Dice ≥ 0.95 per lung against ground truth, sides never sw
 
   const qc = qcLungs(volume, labels, seg.manifest);
   assert.ok(qc.ok, qcFailures(qc).join('; '));
+  const reference = qcLungs(volume, bothLungs(volume, truthL, truthR, left, right), seg.manifest);
+  assert.ok(reference.ok, `QC on the reference masks: ${qcFailures(reference).join('; ')}`);
   // README: lungs ≈ 4.55 L in total
   const v = volumesMl(labels, seg.manifest);
   const total = Object.values(v).reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(total - 4550) < 0.05 * 4550, `total ${total} mL`);
 });
+
+/** The two reference masks as one label map on the volume's grid. */
+function bothLungs(volume: Volume, truthL: Uint8Array, truthR: Uint8Array, left: number, right: number): LabelMap {
+  const data = new Uint8Array(volume.data.length);
+  for (let p = 0; p < data.length; p++) data[p] = truthL[p] ? left : truthR[p] ? right : 0;
+  const { dims, spacing, origin, direction } = volume;
+  return { dims, spacing, origin, direction, data };
+}
 
 /**
  * GATE (issue 9): both imlab chest CTs (128×128×64, y flipped in the header, ringing clipped),
@@ -74,6 +85,10 @@ for (const id of IMLAB_IDS) {
     assert.ok(dl >= 0.93, `Lung_L Dice ${dl}`);
     assert.ok(dr >= 0.93, `Lung_R Dice ${dr}`);
     assert.ok(dice(labels.data, c.truthL, right, 1) < 0.1, 'right label on the left lung');
+    const qc = qcLungs(c.volume, labels, seg.manifest);
+    assert.ok(qc.ok, qcFailures(qc).join('; '));
+    const reference = qcLungs(c.volume, bothLungs(c.volume, c.truthL, c.truthR, left, right), seg.manifest);
+    assert.ok(reference.ok, `QC on the reference masks: ${qcFailures(reference).join('; ')}`);
   });
 }
 
