@@ -9,7 +9,7 @@ import type { Segmenter } from '../../src/core/ports.ts';
 import { dice } from '../../src/ml/metrics.ts';
 import { loadRealCases } from '../../ml/train/real-cases.ts';
 import { synthChest } from '../../ml/train/synth-chest.ts';
-import type { Finding, Scenario } from '../../ml/train/synth-extras.ts';
+import { SYNTH_TRAPS } from '../../ml/train/synth-traps.ts';
 
 export interface UnetRow {
   step: string;
@@ -19,18 +19,6 @@ export interface UnetRow {
   diceR?: number;
   note?: string;
 }
-
-const TRAPS: { name: string; seed: number; scenario: Scenario; force: Finding[] }[] = [
-  { name: 'gastric bubble', seed: 9_000_001, scenario: 'chest', force: ['gastric'] },
-  { name: 'free air + colon', seed: 9_000_002, scenario: 'chest', force: ['freeAir', 'colon'] },
-  { name: 'abdomen + lung bases', seed: 9_000_003, scenario: 'abdomen-bases', force: ['gastric', 'colon'] },
-  { name: 'abdomen, no lung', seed: 9_000_011, scenario: 'abdomen-no-lung', force: ['gastric', 'colon', 'freeAir'] },
-  { name: 'consolidation', seed: 9_000_021, scenario: 'chest', force: ['consolidation'] },
-  { name: 'pleural tumour', seed: 9_000_022, scenario: 'chest', force: ['tumour'] },
-  { name: 'ground glass', seed: 9_000_023, scenario: 'chest', force: ['ggo'] },
-  { name: 'bullae', seed: 9_000_024, scenario: 'chest', force: ['bullae'] },
-  { name: 'effusion', seed: 9_000_025, scenario: 'chest', force: ['effusion'] },
-];
 
 function lungValues(s: Segmenter): { l: number; r: number } {
   const l = s.manifest.labels.find((x) => x.roiName === 'Lung_L')?.value ?? -1;
@@ -49,7 +37,7 @@ export async function unetRows(step: string, seg: Segmenter): Promise<UnetRow[]>
     const out = await seg.segment(c.volume);
     rows.push({ step, data: `real ${c.name}`, ms: performance.now() - t0, diceL: dice(out.data, c.labels, l, 1), diceR: dice(out.data, c.labels, r, 2), note: trained.includes(c.name.replace('imlab-', '')) ? 'in the training set' : 'not in the training set' });
   }
-  for (const t of TRAPS) {
+  for (const t of SYNTH_TRAPS) {
     const s = synthChest(t.seed, { scenario: t.scenario, force: t.force });
     const t0 = performance.now();
     const out = await seg.segment(s.volume);

@@ -15,7 +15,7 @@ import { dice } from '../../src/ml/metrics.ts';
 import { labelByRoiName } from '../../src/ml/manifest.ts';
 import { createOnnxSegmenter } from '../../src/ml/onnx/onnx-segmenter.ts';
 import { synthChest } from './synth-chest.ts';
-import type { Finding, Scenario } from './synth-extras.ts';
+import { SYNTH_TRAPS } from './synth-traps.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,19 +23,6 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-
-export const SYNTH_TRAPS: readonly { name: string; seed: number; scenario: Scenario; force: readonly Finding[] }[] = [
-  { name: 'gastric bubble', seed: 9_000_001, scenario: 'chest', force: ['gastric'] },
-  { name: 'free air + colon', seed: 9_000_002, scenario: 'chest', force: ['freeAir', 'colon'] },
-  { name: 'abdomen + lung bases', seed: 9_000_003, scenario: 'abdomen-bases', force: ['gastric', 'colon'] },
-  { name: 'abdomen + lung bases, free air', seed: 9_000_004, scenario: 'abdomen-bases', force: ['freeAir', 'colon'] },
-  { name: 'abdomen, no lung', seed: 9_000_011, scenario: 'abdomen-no-lung', force: ['gastric', 'colon', 'freeAir'] },
-  { name: 'consolidation', seed: 9_000_021, scenario: 'chest', force: ['consolidation'] },
-  { name: 'pleural tumour', seed: 9_000_022, scenario: 'chest', force: ['tumour'] },
-  { name: 'ground glass', seed: 9_000_023, scenario: 'chest', force: ['ggo'] },
-  { name: 'bullae', seed: 9_000_024, scenario: 'chest', force: ['bullae'] },
-  { name: 'effusion', seed: 9_000_025, scenario: 'chest', force: ['effusion'] },
-];
 
 const seg = await createOnnxSegmenter(values.manifest, { intraOpNumThreads: 1 });
 const L = labelByRoiName(seg.manifest, 'Lung_L').value;
