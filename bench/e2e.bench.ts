@@ -16,7 +16,7 @@
  * a new generation that retrieves, segments, stores and records again.
  *
  * Knobs: BENCH_RUNS (3), BENCH_SLICES (300), BENCH_SLICES_SMALL (150; 0 = skip), BENCH_TPUT_STUDIES
- * (10; 0 = skip), BENCH_TPUT_SIZE (512), BENCH_TPUT_SLICES (300: the same kind of study as part 1), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one),
+ * (10; 0 = skip), BENCH_TPUT_SIZE (512), BENCH_TPUT_SLICES (300: the same kind of study as part 1), BENCH_TPUT_ROUNDS (3), BENCH_TPUT_WARMUP (1: untimed runs of the plan before each timed one; in part 4 also before the one-study runs of each configuration),
  * BENCH_TPUT_INPROCESS (1; 0 = skip the in-process DFA_CONCURRENCY=2 row), BENCH_CLI_RUNS (5; 0 = skip),
  * BENCH_PARTS (1,2,3,4: which parts run; e.g. BENCH_PARTS=4 for the topology rows only); BENCH_SVC_ROWS (part-4 rows by label prefix, comma-separated);
  * DFA_RETRIEVE / DFA_STORE / DFA_SEGMENTER pass through to the agent; BENCH_WORKER_NODE_ARGS sets the node flags of
@@ -174,7 +174,7 @@ async function servicesPart(w: BenchWorld): Promise<string[]> {
   // BENCH_SVC_ROWS: which part-4 rows run, by label prefix (e.g. "in-process (disk),services (disk)"); default all.
   const only = (process.env.BENCH_SVC_ROWS ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const configs = only.length ? SERVICES_CONFIGS.filter((c) => only.some((o) => c.label.startsWith(o))) : SERVICES_CONFIGS;
-  const rows = await benchServices(w, { runs: RUNS, rounds: TPUT_ROUNDS, studyUid: one.studyInstanceUid, tputUids: many, log, say, configs });
+  const rows = await benchServices(w, { runs: RUNS, rounds: TPUT_ROUNDS, warmup: TPUT_WARMUP, studyUid: one.studyInstanceUid, tputUids: many, log, say, configs });
   return [
     `## 4. The deployment's topology on loopback: in process vs services, disk vs S3-protocol store (s3rver), 1 vs 2 ml_processor replicas`,
     '',

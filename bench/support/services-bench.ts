@@ -49,6 +49,8 @@ export interface ServicesRow {
 export interface ServicesBenchOptions {
   readonly runs: number;
   readonly rounds: number;
+  /** Untimed one-study runs first in each configuration (JIT, worker threads, caches: the first run is slower). */
+  readonly warmup: number;
   readonly studyUid: string;
   readonly tputUids: readonly string[];
   readonly log: Logger;
@@ -90,6 +92,11 @@ export async function benchServices(w: BenchWorld, o: ServicesBenchOptions): Pro
       const row: ServicesRow = { config: c, studyWalls: [], tputWalls: [] };
       try {
         const one = await rerunPlan(env, [o.studyUid]);
+        for (let r = 0; r < o.warmup; r++) {
+          const res = await runPlan(one, agent.db, agent.deps, { workers: 1 });
+          if (res.jobs.some((j) => j.status !== 'succeeded')) throw new Error(`bench (${c.label}): a warm-up job did not succeed: ${JSON.stringify(res.jobs).slice(0, 800)}`);
+          await w.removeResults(o.studyUid);
+        }
         for (let r = 0; r < o.runs; r++) {
           const t0 = performance.now();
           const res = await runPlan(one, agent.db, agent.deps, { workers: 1 });
