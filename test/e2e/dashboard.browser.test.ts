@@ -177,6 +177,10 @@ test('dashboard in chromium: runs and jobs, previews, approve and reject by clic
     assert.match((await page.textContent('#job-reason')) ?? '', /leaks/);
     // A rejected job's RTSTRUCT was written but never stored: the page must not present it as a result.
     assert.match((await page.textContent('#rtstruct-state')) ?? '', /not stored — the contours were rejected/);
+    // The timeline names each step once and marks where the job stopped (the review) once.
+    const stepWords = await page.$$eval('#steps li > span:first-child', (xs) => xs.map((x) => x.textContent ?? ''));
+    assert.equal(new Set(stepWords).size, stepWords.length, `each step once: ${stepWords.join(', ')}`);
+    assert.deepEqual(await page.$$eval('#steps li', (xs) => xs.filter((x) => x.querySelector('.s-failed')).map((x) => x.firstElementChild?.textContent)), ['review']);
     const ends = await page.$$eval('ol[aria-label="Key events"] li', (li) => li.filter((x) => /\bfailed\b/.test(x.children[1]?.textContent ?? '')).length);
     assert.equal(ends, 1, 'the end of the job is listed once among the key events');
     await page.screenshot({ path: join(shots, '4-job-rejected.png'), fullPage: true });

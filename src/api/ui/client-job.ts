@@ -219,7 +219,10 @@ export const JOB_JS = String.raw`
       const max = Math.max(1, ...steps.map((s) => t[s]));
       const at = {};
       for (const e of ev) if (e.kind === 'step' && e.step) at[e.step] = e.at;
-      if (j.status === 'failed' && j.step && !(j.step in t)) steps.push(j.step);
+      // Where a failed job stopped: the step row of that name, or of the same word (a rejection names
+      // 'review', the step that parked the job is 'reviewGate'), else a row of its own.
+      const failedAt = j.status === 'failed' && j.step ? steps.find((s) => s === j.step || stepWord(s) === stepWord(j.step)) : undefined;
+      if (j.status === 'failed' && j.step && !failedAt) steps.push(j.step);
       // An event repeated by the worker and by the runner (same kind and message) is shown once.
       const keyEvents = [];
       for (const e of ev) {
@@ -232,7 +235,7 @@ export const JOB_JS = String.raw`
       set('job-timeline',
         steps.length ? el('ol', { class: 'timeline', id: 'steps' }, steps.map((s) => el('li', null,
           el('span', { text: stepWord(s) }),
-          s in t ? el('span', { class: 'num' }, el('span', { class: 'bar', style: { width: Math.round((t[s] / max) * 80) + 'px' }, 'aria-hidden': 'true' }), (t[s] / 1000).toFixed(2) + ' s')
+          s in t ? el('span', { class: 'num' }, el('span', { class: 'bar', style: { width: Math.round((t[s] / max) * 80) + 'px' }, 'aria-hidden': 'true' }), (t[s] / 1000).toFixed(2) + ' s', s === failedAt ? el('span', { class: 'badge s-failed', text: 'failed here' }) : null)
             : el('span', { class: 'badge s-failed', text: 'failed here' }),
           el('span', { class: 'muted', text: at[s] ? 'done ' + when(at[s]) : '' })))) : el('p', { class: 'muted', text: 'No step finished yet.' }),
         keyEvents.length ? el('h3', { text: 'Events' }) : null,
