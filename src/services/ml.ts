@@ -7,7 +7,7 @@ import type { Volume } from '../core/volume.ts';
 import { decodeVolume, encodeLabels } from '../core/volume-wire.ts';
 import type { LoadVolume } from '../agent/jobs/deps.ts';
 import { localPaths } from '../agent/jobs/artifact-files.ts';
-import { loadSavedVolume, savedVolumeSources } from '../agent/jobs/volume-artifacts.ts';
+import { loadSavedVolume } from '../agent/jobs/volume-artifacts.ts';
 import { checkArtifactPrefix } from '../core/artifact-key.ts';
 import { PrefetchedVolumes } from './prefetched-volumes.ts';
 import type { ModelRegistry } from '../ml/registry.ts';
@@ -82,22 +82,41 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
   const release = async (files: readonly string[]) => {
     if (store.release) for (const p of new Set(files.map((f) => f.slice(0, Math.max(0, f.lastIndexOf('/')))))) if (p) await store.release(p);
   };
-  const prefetched = new PrefetchedVolumes(async (files) => {
-    if (!loadVolume) throw new DfaError('CONFIG_INVALID', 'this ml_processor reads no DICOM');
-    const v = await loadVolume(await localPaths(store, files));
-    await release(files);
-    return v;
-  });
+  // One load per list of DICOM keys at a time (a prefetch and a segment request may ask together:
+  // they share the working copy), and the copy goes afterwards, whether the files made a volume or not.
+  const inFlight = new Map<string, Promise<Volume>>();
+  const loadFromKeys = (files: readonly string[]): Promise<Volume> => {
+    if (!loadVolume) return Promise.reject(new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey'));
+    const id = files.join('\n');
+    let p = inFlight.get(id);
+    if (!p) {
+      p = (async () => {
+        try {
+          return await loadVolume(await localPaths(store, files));
+        } finally {
+          await release(files).catch((e: unknown) => log.warn('could not drop the working copy', { error: (e as Error).message }));
+          inFlight.delete(id);
+        }
+      })();
+      inFlight.set(id, p);
+    }
+    return p;
+  };
+  const prefetched = new PrefetchedVolumes(loadFromKeys);
   const savedVolume = async (key: string): Promise<Volume> => {
     if (!loadVolume) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
-    const preloaded = (files: readonly string[]) => {
-      const p = prefetched.take(key, files);
-      if (p) log.info('segmenting the prefetched volume', { volumeKey: key });
-      return p;
+    const load = async (files: readonly string[]) => {
+      const early = prefetched.take(key, files);
+      if (early) {
+        const v = await early.catch(() => undefined);
+        if (v) {
+          log.info('segmenting the prefetched volume', { volumeKey: key });
+          return v;
+        }
+      }
+      return loadFromKeys(files);
     };
-    const v = await loadSavedVolume(store, key, loadVolume, { keysOnly: true, preloaded });
-    await release(await savedVolumeSources(store, key));
-    return v;
+    return loadSavedVolume(store, key, loadVolume, { keysOnly: true, load });
   };
   return {
     name: 'ml',

@@ -13,7 +13,6 @@ import { checkArtifactPrefix } from '../../core/artifact-key.ts';
 import { DfaError } from '../../core/errors.ts';
 import type { ArtifactStore } from '../../core/ports.ts';
 import type { LabelMap, Volume, VolumeGeometry } from '../../core/volume.ts';
-import { isAbsolute } from 'node:path';
 import { localPaths } from './artifact-files.ts';
 import type { LoadVolume } from './deps.ts';
 import { decodeLabelRuns, encodeLabelRuns } from '../../core/label-rle.ts';
@@ -62,14 +61,15 @@ const near = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 /**
  * `keysOnly`: a service loading a volume someone else saved (the ml_processor) takes artifact keys
  * only, never a local path from a header (earlier versions wrote paths: those are the agent's own).
- * `preloaded`: a load of the header's source files already under way (the ml_processor's prefetch),
- * used instead of loading them again when it succeeds, and checked against the header the same way.
+ * `load`: how to load the header's source files (default: their local copies, `reload`); the
+ * ml_processor's own, which shares loads in flight and its prefetches. Checked against the header
+ * the same way.
  */
 export async function loadSavedVolume(
   store: ArtifactStore,
   key: string,
   reload: LoadVolume,
-  o: { keysOnly?: boolean; preloaded?: (sourceFiles: readonly string[]) => Promise<Volume> | undefined } = {},
+  o: { keysOnly?: boolean; load?: (sourceFiles: readonly string[]) => Promise<Volume> } = {},
 ): Promise<Volume> {
   const hit = recent.get(`${key}/volume`);
   if (hit && 'meta' in hit) return hit;
@@ -79,8 +79,7 @@ export async function loadSavedVolume(
   let v: Volume;
   if (h.sourceFiles) {
     const files = h.sourceFiles;
-    const early = await o.preloaded?.(files)?.catch(() => undefined);
-    const again = early ?? (await reload(await localPaths(store, files)));
+    const again = o.load ? await o.load(files) : await reload(await localPaths(store, files));
     const same = near(again.dims, h.dims) && near(again.spacing, h.spacing) && near(again.origin, h.origin) && again.direction.every((d: readonly number[], i: number) => near(d, h.direction[i]));
     if (!same || again.meta.seriesInstanceUid !== h.meta.seriesInstanceUid) {
       throw new DfaError('ARTIFACT_NOT_FOUND', `volume ${key}: its source files no longer give the same volume (dims ${again.dims.join('×')} vs ${h.dims.join('×')}); retrieve again`);
@@ -93,12 +92,6 @@ export async function loadSavedVolume(
   }
   remember(`${key}/volume`, v);
   return v;
-}
-
-/** The folders (key prefixes) of the DICOM files a saved volume is loaded from. */
-export async function savedVolumeSources(store: ArtifactStore, key: string): Promise<string[]> {
-  const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/volume.json`))) as Header;
-  return [...new Set((h.sourceFiles ?? []).filter((f) => !isAbsolute(f) && f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))];
 }
 
 export async function saveLabels(store: ArtifactStore, key: string, l: LabelMap): Promise<void> {
