@@ -50,7 +50,7 @@ export const HELP_FLAG = { type: 'boolean', short: 'h', help: 'this help' } as c
 
 /** Help text starts in this column (after two spaces) unless every name is shorter, and never further right than the cap. */
 const LABEL_MIN = 17;
-const LABEL_MAX = 24;
+const LABEL_MAX = 21;
 
 function label(name: string, d: FlagDecl): string {
   return `--${name}${d.type === 'string' ? ` <${d.value}>` : ''}`;
@@ -154,15 +154,4 @@ export function parseVerbArgs<const D extends FlagDecls>(
   const prepared = protectNegatives(args, decls, allowPositionals);
   const { values, positionals } = parseArgs({ args: prepared.args, options: parseArgsOptions(decls), allowPositionals, strict: true });
   return { values: { ...values } as FlagValues<D>, positionals: positionals.map(prepared.restore) };
-}
-
-/** Transitional, for verbs still listing help lines ("--out <dir>  where to write"): their declaration. */
-export function legacyFlagDecls(lines: readonly string[]): FlagDecls {
-  const decls: Record<string, FlagDecl> = {};
-  for (const line of lines) {
-    const m = /^\s*--([\w-]+)(?: <([^>]*)>)?\s*(.*)$/.exec(line);
-    if (!m) continue;
-    decls[m[1]!] = m[2] === undefined ? { type: 'boolean', help: m[3]! } : { type: 'string', value: m[2], help: m[3]! };
-  }
-  return decls;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, unknownConfigKeys } from '../core/config.ts';
 import { DfaError, exitCodeFor, isDfaError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
-import { HELP_FLAG, flagHelpLines, legacyFlagDecls, unknownOption, type FlagDecls } from './flags.ts';
+import { HELP_FLAG, flagHelpLines, unknownOption } from './flags.ts';
 import type { Verb, VerbContext } from './verb.ts';
 
 const VERBS_DIR = fileURLToPath(new URL('./verbs/', import.meta.url));
@@ -22,17 +22,12 @@ async function loadVerb(name: string): Promise<Verb | undefined> {
   return mod.verb;
 }
 
-/** Transitional: verbs not yet converted still give help lines. */
-function declsOf(v: Verb): FlagDecls {
-  return Array.isArray(v.flags) ? legacyFlagDecls(v.flags as readonly string[]) : ((v.flags ?? {}) as FlagDecls);
-}
-
 function verbHelp(out: (s: string) => void, name: string, v: Verb): void {
   out(`dfa ${name} — ${v.summary}`);
   out('examples:');
   for (const u of v.usage) out(`  ${u}`);
   out('flags:');
-  for (const f of flagHelpLines({ ...declsOf(v), help: HELP_FLAG })) out(`  ${f}`);
+  for (const f of flagHelpLines({ ...v.flags, help: HELP_FLAG })) out(`  ${f}`);
 }
 
 async function help(out: (s: string) => void, name?: string): Promise<number> {
@@ -85,7 +80,7 @@ export async function main(argv: readonly string[], ctxOverride: Partial<VerbCon
     verbHelp(out, name, verb);
     return 0;
   }
-  const unknown = unknownOption(rest, declsOf(verb));
+  const unknown = unknownOption(rest, verb.flags ?? {});
   if (unknown !== undefined) {
     process.stderr.write(`dfa ${name}: unknown option '${unknown}'\n`);
     verbHelp((s) => process.stderr.write(s + '\n'), name, verb);

@@ -22,6 +22,6 @@ export interface Verb {
    * Its flags, declared once (src/cli/flags.ts): `--help` lists them, main.ts refuses others (exit 2)
    * and `run` parses `args` with the same declaration (parseVerbArgs).
    */
-  readonly flags?: FlagDecls | readonly string[];
+  readonly flags?: FlagDecls;
   run(args: readonly string[], ctx: VerbContext): Promise<number>;
 }
