@@ -11,6 +11,7 @@ import { startFhirServer } from '../fhir/dev-server/server.ts';
 import { registerStudy } from '../fhir/register-study.ts';
 import { FakePacs, fakeStudy } from '../../test/support/fake-pacs.ts';
 import { main } from './main.ts';
+import type { Verb } from './verb.ts';
 
 // The CLI's contract with people: exit codes, --help, --version, config errors, empty states.
 const BIN = fileURLToPath(new URL('../../bin/dfa.js', import.meta.url));
@@ -40,6 +41,22 @@ test('--help on every verb exits 0 and lists its flags; dfa --version', async ()
   const ver = await inProc(['--version']);
   assert.equal(ver.code, 0);
   assert.match(ver.out, /^dfa \d+\.\d+\.\d+/);
+});
+
+test("every verb's flag declaration is well formed, and its usage examples use only flags it declares", async () => {
+  for (const f of (await readdir(VERBS)).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
+    const name = f.slice(0, -3);
+    const { verb } = (await import(new URL(`./verbs/${f}`, import.meta.url).href)) as { verb: Verb };
+    const decls = verb.flags ?? {};
+    for (const [flag, d] of Object.entries(decls)) {
+      assert.match(flag, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, `${name} --${flag}`);
+      if (d.type === 'string') assert.match(d.value, /^[^<>\s]+$/, `${name} --${flag} <${d.value}>`);
+    }
+    for (const u of verb.usage) {
+      const after = u.split(`dfa ${name}`)[1]?.split(/\s#\s/)[0] ?? '';
+      for (const m of after.matchAll(/(?:^|[\s[])--([a-z][\w-]*)/g)) assert.ok(Object.hasOwn(decls, m[1]!), `${name}: usage '${u}' uses --${m[1]}, not declared`);
+    }
+  }
 });
 
 test('unknown options exit 2 with the usage; a missing file is a typed error, exit 2', () => {

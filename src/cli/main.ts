@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, unknownConfigKeys } from '../core/config.ts';
 import { DfaError, exitCodeFor, isDfaError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
-import { HELP_FLAG, unknownOption } from './flags.ts';
+import { HELP_FLAG, flagHelpLines, unknownOption } from './flags.ts';
 import type { Verb, VerbContext } from './verb.ts';
 
 const VERBS_DIR = fileURLToPath(new URL('./verbs/', import.meta.url));
@@ -27,7 +27,7 @@ function verbHelp(out: (s: string) => void, name: string, v: Verb): void {
   out('examples:');
   for (const u of v.usage) out(`  ${u}`);
   out('flags:');
-  for (const f of [...(v.flags ?? []), HELP_FLAG]) out(`  ${f}`);
+  for (const f of flagHelpLines({ ...v.flags, help: HELP_FLAG })) out(`  ${f}`);
 }
 
 async function help(out: (s: string) => void, name?: string): Promise<number> {
@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], ctxOverride: Partial<VerbCon
     verbHelp(out, name, verb);
     return 0;
   }
-  const unknown = unknownOption(rest, verb.flags ?? []);
+  const unknown = unknownOption(rest, verb.flags ?? {});
   if (unknown !== undefined) {
     process.stderr.write(`dfa ${name}: unknown option '${unknown}'\n`);
     verbHelp((s) => process.stderr.write(s + '\n'), name, verb);

@@ -1,5 +1,6 @@
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/log.ts';
+import type { FlagDecls } from './flags.ts';
 
 /** What every CLI verb gets. Output goes through `out` (stdout) so tests can capture it. */
 export interface VerbContext {
@@ -17,7 +18,10 @@ export interface Verb {
   readonly summary: string;
   /** Usage lines, shown by `dfa help <verb>`; each a copy-paste example. */
   readonly usage: readonly string[];
-  /** Its flags, one help line each ("--out <dir>  where to write"): `--help` lists them; others are refused (exit 2). */
-  readonly flags?: readonly string[];
+  /**
+   * Its flags, declared once (src/cli/flags.ts): `--help` lists them, main.ts refuses others (exit 2)
+   * and `run` parses `args` with the same declaration (parseVerbArgs).
+   */
+  readonly flags?: FlagDecls;
   run(args: readonly string[], ctx: VerbContext): Promise<number>;
 }

@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { maskId } from '../../core/redact.ts';
 import { agentArtifactStore } from '../../agent/artifacts-from-config.ts';
 import { ResultsArchive, retentionCutoff } from '../../storage/archive.ts';
 import type { ArchiveEntry } from '../../storage/archive-record.ts';
 import { openDatabase } from '../../storage/db.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 function line(e: ArchiveEntry, showPhi: boolean): string {
@@ -18,6 +18,18 @@ function line(e: ArchiveEntry, showPhi: boolean): string {
     `    at ${e.prefix}/`,
   ].join('\n');
 }
+
+const FLAGS = defineFlags({
+  study: { type: 'string', value: 'uid', help: 'list: one StudyInstanceUID' },
+  patient: { type: 'string', value: 'id', help: 'list: one PatientID (MRN)' },
+  from: { type: 'string', value: 'date', help: 'list: archived on or after (YYYY-MM-DD or ISO time)' },
+  to: { type: 'string', value: 'date', help: 'list: archived on or before (a YYYY-MM-DD includes the whole day)' },
+  limit: { type: 'string', value: 'n', help: 'list: at most n entries (default 100)' },
+  'show-phi': { type: 'boolean', help: 'list: full patient IDs (default: masked, ***01)' },
+  'older-than-days': { type: 'string', value: 'n', help: 'prune: instead of DFA_ARCHIVE_RETENTION_DAYS' },
+  'dry-run': { type: 'boolean', help: 'prune: say what would go, delete nothing' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 /**
  * `dfa archive list|prune`: the results archive (src/storage/archive.ts). A separate verb rather than
@@ -33,33 +45,9 @@ export const verb: Verb = {
     'DFA_ARCHIVE_RETENTION_DAYS=365 npx dfa archive prune        # delete entries older than a year (objects and rows)',
     'npx dfa archive prune --older-than-days 30 --dry-run',
   ],
-  flags: [
-    '--study <uid>           list: one StudyInstanceUID',
-    '--patient <id>          list: one PatientID (MRN)',
-    '--from <date>           list: archived on or after (YYYY-MM-DD or ISO time)',
-    '--to <date>             list: archived on or before (a YYYY-MM-DD includes the whole day)',
-    '--limit <n>             list: at most n entries (default 100)',
-    '--show-phi              list: full patient IDs (default: masked, ***01)',
-    '--older-than-days <n>   prune: instead of DFA_ARCHIVE_RETENTION_DAYS',
-    '--dry-run               prune: say what would go, delete nothing',
-    '--json                  JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        study: { type: 'string' },
-        patient: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        limit: { type: 'string' },
-        'show-phi': { type: 'boolean', default: false },
-        'older-than-days': { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     const [action] = positionals;
     if (action !== 'list' && action !== 'prune') throw new DfaError('CONFIG_INVALID', "dfa archive: say 'list' or 'prune'");
     const db = await openDatabase(ctx.config);

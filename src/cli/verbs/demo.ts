@@ -1,11 +1,21 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { EXAMPLE_GOAL, runDemo, type DemoOptions } from '../../agent/demo/run-demo.ts';
 import { runServicesDemo } from '../../serve/services-demo.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 const ml = (v: number | undefined) => (v === undefined ? '' : `${Math.round(v)} mL`);
+
+const FLAGS = defineFlags({
+  studies: { type: 'string', value: 'n', default: '3', help: 'phantom CT studies (default 3)' },
+  size: { type: 'string', value: 'px', default: '256', help: 'rows and columns (default 256)' },
+  slices: { type: 'string', value: 'n', default: '100', help: 'slices per CT (default 100)' },
+  'data-dir': { type: 'string', value: 'dir', help: 'where the demo keeps its data' },
+  goal: { type: 'string', value: 'text', help: 'the goal to run (default: the example goal)' },
+  json: { type: 'boolean', help: 'the run result as JSON' },
+  services: { type: 'boolean', help: 'run storage, ml ×2, dicom and fhir as their own `dfa service` processes (and the PACS and FHIR stand-ins as processes); print their URLs; stop them afterwards' },
+});
 
 export const verb: Verb = {
   summary: 'run the example goal on embedded PACS + FHIR with phantom CTs, one MR and one broken series',
@@ -17,28 +27,9 @@ export const verb: Verb = {
     'DFA_SEGMENTER=onnx npx dfa demo --services --studies 2',
     'DFA_DATA_DIR=/tmp/dfa npx dfa demo --data-dir /tmp/dfa/demo',
   ],
-  flags: [
-    '--studies <n>      phantom CT studies (default 3)',
-    '--size <px>        rows and columns (default 256)',
-    '--slices <n>       slices per CT (default 100)',
-    '--data-dir <dir>   where the demo keeps its data',
-    '--goal <text>      the goal to run (default: the example goal)',
-    '--json             the run result as JSON',
-    '--services         run storage, ml ×2, dicom and fhir as their own `dfa service` processes (and the PACS and FHIR stand-ins as processes); print their URLs; stop them afterwards',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values } = parseArgs({
-      args: [...args],
-      options: {
-        studies: { type: 'string', default: '3' },
-        size: { type: 'string', default: '256' },
-        slices: { type: 'string', default: '100' },
-        'data-dir': { type: 'string' },
-        goal: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        services: { type: 'boolean', default: false },
-      },
-    });
+    const { values } = parseVerbArgs(FLAGS, args);
     const int = (name: string, v: string, lo: number, hi: number) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < lo || n > hi) throw new DfaError('CONFIG_INVALID', `--${name} must be an integer ${lo}..${hi}`);
@@ -50,9 +41,9 @@ export const verb: Verb = {
     const opts: DemoOptions = {
       dataDir,
       goal: values.goal,
-      ctStudies: int('studies', values.studies!, 1, 50),
-      size: int('size', values.size!, 64, 512),
-      slices: int('slices', values.slices!, 20, 600),
+      ctStudies: int('studies', values.studies, 1, 50),
+      size: int('size', values.size, 64, 512),
+      slices: int('slices', values.slices, 20, 600),
       log: ctx.log,
       onSeeded: (s) => say(`  seeded  ${s.label.padEnd(30)} ${s.instances} instances, patient ${s.patientId}, study ${s.studyInstanceUid}`),
       onProgress: (p) => say(`  job     ${p.studyInstanceUid.slice(-12)}  ${p.status.padEnd(9)} ${p.step ?? ''}${p.reason ? ` — ${p.reason}` : ''}`),

@@ -7,7 +7,6 @@ export const verb: Verb = {
     'npx dfa echo',
     'DFA_PACS_HOST=pacs.local DFA_PACS_PORT=104 DFA_PACS_AET=PACS DFA_AET=DFA npx dfa echo',
   ],
-  flags: [],
   async run(_args, ctx) {
     const pacs = await pacsFromConfig(ctx.config, ctx.log);
     try {

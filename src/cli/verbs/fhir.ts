@@ -9,7 +9,18 @@ import { FhirClient } from '../../fhir/client.ts';
 import { runFhirContract } from '../../fhir/fhir-contract.ts';
 import { authFromConfig } from '../../fhir/auth.ts';
 import { fhirFromConfig } from '../../fhir/fhir-from-config.ts';
+import { defineFlags, parseVerbArgs, type FlagValues } from '../flags.ts';
 import type { Verb, VerbContext } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  port: { type: 'string', value: 'n', help: 'serve: port (default 8081)' },
+  host: { type: 'string', value: 'addr', help: 'serve: interface (default 127.0.0.1)' },
+  auth: { type: 'string', value: 'file', help: 'serve: enforce auth (auth.json)' },
+  'data-dir': { type: 'string', value: 'dir', help: 'serve: where data lives' },
+  out: { type: 'string', value: 'dir', help: 'keygen: where to write the keys' },
+  'client-id': { type: 'string', value: 'id', help: 'keygen: the client id' },
+  alg: { type: 'string', value: 'alg', help: 'keygen: RS384 (default) or ES384' },
+});
 
 /** `dfa fhir serve` runs the embedded dev FHIR server standalone; `check` and `search` talk to the configured one. */
 export const verb: Verb = {
@@ -22,20 +33,13 @@ export const verb: Verb = {
     'DFA_FHIR_URL=https://hapi.example/fhir npx dfa fhir contract   # checks the server does what we rely on; WRITES test Patients',
     'npx dfa fhir keygen --out keys --client-id dfa [--alg ES384]   # SMART backend key pair: private-key.pem, jwks.json, auth.json',
   ],
-  flags: [
-    '--port <n>         serve: port (default 8081)',
-    '--host <addr>      serve: interface (default 127.0.0.1)',
-    '--auth <file>      serve: enforce auth (auth.json)',
-    '--data-dir <dir>   serve: where data lives',
-    '--out <dir>        keygen: where to write the keys',
-    '--client-id <id>   keygen: the client id',
-    '--alg <alg>        keygen: ES384 (default) or RS384',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const [sub, ...rest] = args;
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
+    const [sub, ...rest] = positionals;
     switch (sub) {
       case 'serve':
-        return serve(rest, ctx);
+        return serve(values, ctx);
       case 'check':
         return check(ctx);
       case 'search':
@@ -43,25 +47,21 @@ export const verb: Verb = {
       case 'contract':
         return contract(ctx);
       case 'keygen':
-        return keygen(rest, ctx);
+        return keygen(values, ctx);
       default:
         throw new DfaError('CONFIG_INVALID', `usage: dfa fhir serve|check|search|contract|keygen (got '${sub ?? ''}')`);
     }
   },
 };
 
-function flag(args: readonly string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+type Values = FlagValues<typeof FLAGS>;
 
-async function serve(args: readonly string[], ctx: VerbContext): Promise<number> {
-  const port = Number(flag(args, '--port') ?? 8081);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `bad --port ${flag(args, '--port')}`);
-  const authFile = flag(args, '--auth');
-  const auth = authFile ? (JSON.parse(await readFile(authFile, 'utf8')) as DevServerAuth) : undefined;
-  const dataDir = flag(args, '--data-dir') ?? join(ctx.config.DFA_DATA_DIR, 'fhir');
-  const server = await startFhirServer({ port, host: flag(args, '--host') ?? '127.0.0.1', dataDir, auth });
+async function serve(v: Values, ctx: VerbContext): Promise<number> {
+  const port = Number(v.port ?? 8081);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `bad --port ${v.port}`);
+  const auth = v.auth ? (JSON.parse(await readFile(v.auth, 'utf8')) as DevServerAuth) : undefined;
+  const dataDir = v['data-dir'] ?? join(ctx.config.DFA_DATA_DIR, 'fhir');
+  const server = await startFhirServer({ port, host: v.host ?? '127.0.0.1', dataDir, auth });
   ctx.out(`FHIR R4 dev server: ${server.url}${auth ? ` (auth enforced; token endpoint ${server.tokenUrl})` : ''}; data in ${dataDir}. Ctrl-C stops.`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -126,12 +126,12 @@ async function contract(ctx: VerbContext): Promise<number> {
  * stays with the agent; jwks.json (public) is what the FHIR server's admin registers for the
  * client; auth.json is that registration in the dev server's `--auth` format.
  */
-async function keygen(args: readonly string[], ctx: VerbContext): Promise<number> {
-  const out = flag(args, '--out');
+async function keygen(v: Values, ctx: VerbContext): Promise<number> {
+  const out = v.out;
   if (!out) throw new DfaError('CONFIG_INVALID', 'usage: dfa fhir keygen --out <dir> [--client-id dfa] [--alg RS384|ES384]');
-  const alg = flag(args, '--alg') ?? 'RS384';
+  const alg = v.alg ?? 'RS384';
   if (alg !== 'RS384' && alg !== 'ES384') throw new DfaError('CONFIG_INVALID', `--alg must be RS384 or ES384, not ${alg}`);
-  const clientId = flag(args, '--client-id') ?? 'dfa';
+  const clientId = v['client-id'] ?? 'dfa';
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const kid = `${clientId}-${new Date().toISOString().slice(0, 10)}`;
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }] };

@@ -1,6 +1,17 @@
-import { parseArgs } from 'node:util';
 import { pacsFromConfig } from '../../dicom/pacs-from-config.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  'patient-id': { type: 'string', value: 'id', help: 'studies of this PatientID' },
+  accession: { type: 'string', value: 'acc', help: 'studies with this accession number' },
+  modality: { type: 'string', value: 'm', help: 'e.g. CT' },
+  from: { type: 'string', value: 'date', help: 'study date from (YYYYMMDD)' },
+  to: { type: 'string', value: 'date', help: 'study date to' },
+  study: { type: 'string', value: 'uid', help: 'the series of this study' },
+  series: { type: 'string', value: 'uid', help: 'the instances of this series (with --study)' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 export const verb: Verb = {
   summary: 'C-FIND (or QIDO-RS) studies, the series of a study, or the instances of a series',
@@ -11,25 +22,9 @@ export const verb: Verb = {
     'npx dfa find --study 1.2.826.0.1.3680043.2.1125.1.355…   # its series',
     'npx dfa find --study <study uid> --series <series uid>  # its instances',
   ],
-  flags: [
-    '--patient-id <id>  studies of this PatientID',
-    '--accession <acc>  studies with this accession number',
-    '--modality <m>     e.g. CT',
-    '--from <date>      study date from (YYYYMMDD)',
-    '--to <date>        study date to',
-    '--study <uid>      the series of this study',
-    '--series <uid>     the instances of this series (with --study)',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values: v } = parseArgs({
-      args: [...args],
-      options: {
-        'patient-id': { type: 'string' }, accession: { type: 'string' }, modality: { type: 'string' },
-        from: { type: 'string' }, to: { type: 'string' }, study: { type: 'string' }, series: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values: v } = parseVerbArgs(FLAGS, args);
     const pacs = await pacsFromConfig(ctx.config, ctx.log);
     try {
       let rows: object[];

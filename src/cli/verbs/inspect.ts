@@ -1,10 +1,16 @@
-import { parseArgs } from 'node:util';
 import { DfaError, isDfaError } from '../../core/errors.ts';
 import { listDicomFiles, readInstances, volumeFromSeries } from '../../dicom/volume/load-volume.ts';
 import { groupSeries, selectImageSeries } from '../../dicom/volume/series.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 const f3 = (v: readonly number[]) => v.map((x) => (Math.abs(x) < 5e-7 ? 0 : x).toFixed(3)).join(', ');
+
+const FLAGS = defineFlags({
+  modality: { type: 'string', value: 'm', multiple: true, help: 'image modality to select (repeatable; default CT)' },
+  'allow-tilt': { type: 'boolean', help: 'accept gantry-tilted series' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 export const verb: Verb = {
   summary: 'list the series in DICOM files/folders, which one would become the volume and why others are skipped',
@@ -13,17 +19,9 @@ export const verb: Verb = {
     'npx dfa inspect /tmp/phantom/dicom --json',
     'npx dfa inspect --modality MR /tmp/mr/dicom',
   ],
-  flags: [
-    '--modality <m>     image modality to select (repeatable; default CT)',
-    '--allow-tilt       accept gantry-tilted series',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, modality: { type: 'string', multiple: true }, 'allow-tilt': { type: 'boolean', default: false } },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     if (positionals.length === 0) throw new DfaError('CONFIG_INVALID', 'no files or folders given (usage: dfa inspect <dir|files>)');
     const modalities = (values.modality ?? ['CT']).map((m) => m.toUpperCase());
     const files = await listDicomFiles(positionals);

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { AuditStore, type JobRecord } from '../../storage/audit.ts';
 import { openDatabase } from '../../storage/db.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 import { roundMl } from '../../core/phi.ts';
 import { whoLine, whoOf } from '../../agent/who.ts';
@@ -26,6 +26,15 @@ function row(j: JobRecord & { runAction?: string }, showPhi: boolean): string {
   ].join('\n');
 }
 
+const FLAGS = defineFlags({
+  run: { type: 'string', value: 'id', help: 'the jobs of one run' },
+  runs: { type: 'boolean', help: 'recent goal runs with their summaries' },
+  events: { type: 'string', value: 'jobKey', help: "one job's events" },
+  limit: { type: 'string', value: 'n', help: 'at most n rows (default 100)' },
+  'show-phi': { type: 'boolean', help: 'full MRNs and names (default: masked, ***4567)' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
+
 export const verb: Verb = {
   summary: 'list the audit table: per job, input and output UIDs, FHIR resources, model, timings, outcome',
   usage: [
@@ -34,26 +43,9 @@ export const verb: Verb = {
     'npx dfa jobs --events "<job key>"                 # one job\'s events (steps, retries, fallback)',
     'npx dfa jobs --runs                               # recent goal runs with their summaries',
   ],
-  flags: [
-    '--run <id>         the jobs of one run',
-    '--runs             recent goal runs with their summaries',
-    "--events <jobKey>  one job's events",
-    '--limit <n>        at most n rows (default 100)',
-    '--show-phi         full MRNs and names (default: masked, ***4567)',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values } = parseArgs({
-      args: [...args],
-      options: {
-        json: { type: 'boolean', default: false },
-        run: { type: 'string' },
-        runs: { type: 'boolean', default: false },
-        events: { type: 'string' },
-        limit: { type: 'string' },
-        'show-phi': { type: 'boolean', default: false },
-      },
-    });
+    const { values } = parseVerbArgs(FLAGS, args);
     const limit = values.limit === undefined ? 100 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new DfaError('CONFIG_INVALID', `--limit must be a whole number ≥ 1`);
     const db = await openDatabase(ctx.config);

@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { DfaError } from '../../core/errors.ts';
 import { EmbeddedPacs, type KnownAe } from '../../dicom/embedded-pacs/embedded-pacs.ts';
 import { EMBEDDED_PACS_AET, dimseTimeouts } from '../../dicom/pacs-from-config.ts';
 import type { TlsSettings } from '../../dicom/dimse/tls.ts';
 import { tlsFromConfig } from '../../dicom/tls-from-config.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 /** 'AET@host:port' → [aet, {host, port}]; a '+tls' suffix: C-MOVE to it over TLS (DFA_TLS_*). */
@@ -14,6 +14,16 @@ function knownAe(spec: string, tls: () => TlsSettings): [string, KnownAe] {
   return [m[1], { host: m[2], port: Number(m[3]), ...(m[4] ? { tls: tls() } : {}) }];
 }
 
+const FLAGS = defineFlags({
+  port: { type: 'string', value: 'n', default: '4242', help: 'DIMSE port (default 4242)' },
+  host: { type: 'string', value: 'addr', default: '127.0.0.1', help: 'interface (default 127.0.0.1)' },
+  aet: { type: 'string', value: 'ae', default: EMBEDDED_PACS_AET, help: 'our AE title' },
+  dir: { type: 'string', value: 'dir', help: 'where instances are kept' },
+  known: { type: 'string', value: 'AE@host:port[+tls]', multiple: true, default: [], help: 'a move destination (repeatable; +tls: C-MOVE to it over DICOM TLS)' },
+  allow: { type: 'string', value: 'AE,...', help: 'calling AEs accepted' },
+  tls: { type: 'boolean', help: 'listen with DICOM TLS (DFA_TLS_CERT / DFA_TLS_KEY / DFA_TLS_CA)' },
+});
+
 export const verb: Verb = {
   summary: 'run the embedded dev PACS standalone (C-ECHO/FIND/MOVE/GET/STORE, data under DFA_DATA_DIR/pacs) until Ctrl-C',
   usage: [
@@ -22,23 +32,9 @@ export const verb: Verb = {
     'npx dfa pacs --host 0.0.0.0 --port 4242 --allow DFA,WORKSTATION   # reachable from the network, AE allow-list',
     'DFA_TLS_CERT=pacs.pem DFA_TLS_KEY=pacs.key DFA_TLS_CA=ca.pem npx dfa pacs --port 2762 --tls --known STORESCP@127.0.0.1:11113+tls   # DICOM over TLS',
   ],
-  flags: [
-    '--port <n>         DIMSE port (default 4242)',
-    '--host <addr>      interface (default 127.0.0.1)',
-    '--aet <ae>         our AE title',
-    '--dir <dir>        where instances are kept',
-    '--known <AE@host:port[+tls]>  a move destination (repeatable; +tls: C-MOVE to it over DICOM TLS)',
-    '--allow <AE,...>   calling AEs accepted',
-    '--tls              listen with DICOM TLS (DFA_TLS_CERT / DFA_TLS_KEY / DFA_TLS_CA)',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values: v } = parseArgs({
-      args: [...args],
-      options: {
-        port: { type: 'string', default: '4242' }, host: { type: 'string', default: '127.0.0.1' }, aet: { type: 'string', default: EMBEDDED_PACS_AET },
-        dir: { type: 'string' }, known: { type: 'string', multiple: true, default: [] }, allow: { type: 'string' }, tls: { type: 'boolean', default: false },
-      },
-    });
+    const { values: v } = parseVerbArgs(FLAGS, args);
     const port = Number(v.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DfaError('CONFIG_INVALID', `--port: not a port number: ${v.port}`);
     const c = ctx.config;
@@ -49,7 +45,7 @@ export const verb: Verb = {
       return (settings ??= tlsFromConfig(c));
     };
     const ourScp: KnownAe = { host: c.DFA_SCP_HOST, port: c.DFA_SCP_PORT, ...(c.DFA_SCP_TLS ? { tls: tls() } : {}) };
-    const known = Object.fromEntries([[c.DFA_AET, ourScp], ...(v.known ?? []).map((k) => knownAe(k, tls))]);
+    const known = Object.fromEntries([[c.DFA_AET, ourScp], ...v.known.map((k) => knownAe(k, tls))]);
     const pacs = await EmbeddedPacs.start({
       dir: v.dir ?? join(c.DFA_DATA_DIR, 'pacs'), aet: v.aet, host: v.host, port, knownAes: known, log: ctx.log, timeouts: dimseTimeouts(c),
       ...(v.tls ? { tls: tls() } : {}),

@@ -1,10 +1,10 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { writePhantomSeries } from '../../dicom/phantom/write-series.ts';
 import type { PatientPosition, PhantomModality, PhantomPathology, PhantomTrap } from '../../dicom/phantom/options.ts';
 import { PHANTOM_SCENARIOS, phantomScenario } from '../../dicom/phantom/scenarios.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 function number(name: string, v: string | undefined): number | undefined {
@@ -19,6 +19,31 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+const FLAGS = defineFlags({
+  out: { type: 'string', value: 'dir', help: 'where to write the series (must be empty, or --force)' },
+  force: { type: 'boolean', help: 'empty --out first' },
+  scenario: { type: 'string', value: 'name', help: 'a named trap / pathology / coverage phantom (list: --scenario list)' },
+  traps: { type: 'string', value: 'a,b', help: 'bowel-gas, gastric-bubble, free-air' },
+  pathology: { type: 'string', value: 'a,b', help: 'consolidation, tumour, ggo, bullae, effusion' },
+  'center-z': { type: 'string', value: 'mm', help: 'move the scan along the body (negative: towards the abdomen)' },
+  size: { type: 'string', value: 'px', help: '' },
+  slices: { type: 'string', value: 'n', help: '' },
+  spacing: { type: 'string', value: 'mm', help: '' },
+  thickness: { type: 'string', value: 'mm', help: '' },
+  position: { type: 'string', value: 'HFS|FFS|...', help: '' },
+  oblique: { type: 'string', value: 'deg', help: '' },
+  'anterior-junction': { type: 'boolean', help: 'lungs touching at the front' },
+  seed: { type: 'string', value: 'n', help: '' },
+  noise: { type: 'string', value: 'HU', help: '' },
+  modality: { type: 'string', value: 'CT|MR', help: '' },
+  'patient-id': { type: 'string', value: 'id', help: '' },
+  'patient-name': { type: 'string', value: 'PN', help: '' },
+  'study-uid': { type: 'string', value: 'uid', help: '' },
+  accession: { type: 'string', value: 'acc', help: '' },
+  'no-truth': { type: 'boolean', help: 'no ground-truth masks' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
+
 export const verb: Verb = {
   summary: 'write a synthetic chest CT (or MR) series with ground-truth masks',
   usage: [
@@ -29,58 +54,9 @@ export const verb: Verb = {
     'npx dfa phantom --out /tmp/abd --scenario abdomen-lung-bases   # a named trap / pathology / coverage phantom (--scenario list)',
     'npx dfa phantom --out /tmp/c --pathology consolidation,effusion --traps gastric-bubble --center-z -20',
   ],
-  flags: [
-    '--out <dir>        where to write the series (must be empty, or --force)',
-    '--force            empty --out first',
-    '--scenario <name>  a named trap / pathology / coverage phantom (list: --scenario list)',
-    '--traps <a,b>      bowel-gas, gastric-bubble, free-air',
-    '--pathology <a,b>  consolidation, tumour, ggo, bullae, effusion',
-    '--center-z <mm>    move the scan along the body (negative: towards the abdomen)',
-    '--size <px>',
-    '--slices <n>',
-    '--spacing <mm>',
-    '--thickness <mm>',
-    '--position <HFS|FFS|...>',
-    '--oblique <deg>',
-    '--anterior-junction  lungs touching at the front',
-    '--seed <n>',
-    '--noise <HU>',
-    '--modality <CT|MR>',
-    '--patient-id <id>',
-    '--patient-name <PN>',
-    '--study-uid <uid>',
-    '--accession <acc>',
-    '--no-truth         no ground-truth masks',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values } = parseArgs({
-      args: [...args],
-      options: {
-        out: { type: 'string' },
-        size: { type: 'string' },
-        slices: { type: 'string' },
-        spacing: { type: 'string' },
-        thickness: { type: 'string' },
-        position: { type: 'string' },
-        oblique: { type: 'string' },
-        'anterior-junction': { type: 'boolean', default: false },
-        seed: { type: 'string' },
-        noise: { type: 'string' },
-        modality: { type: 'string' },
-        'patient-id': { type: 'string' },
-        'patient-name': { type: 'string' },
-        'study-uid': { type: 'string' },
-        accession: { type: 'string' },
-        'no-truth': { type: 'boolean', default: false },
-        scenario: { type: 'string' },
-        traps: { type: 'string' },
-        pathology: { type: 'string' },
-        'center-z': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-      },
-    });
+    const { values } = parseVerbArgs(FLAGS, args);
     if (values.scenario === 'list') {
       for (const sc of PHANTOM_SCENARIOS) ctx.out(`${sc.name.padEnd(20)} ${sc.kind.padEnd(10)} ${sc.description}`);
       return 0;

@@ -1,8 +1,13 @@
-import { parseArgs } from 'node:util';
 import { DfaError, isDfaError } from '../../core/errors.ts';
 import type { Plan } from '../../agent/plan.ts';
 import { planGoal } from '../../agent/planner/index.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  json: { type: 'boolean', help: 'the plan (or the refusal) as JSON on stdout' },
+  planner: { type: 'string', value: 'rules|llm', help: 'which planner (default rules unless DFA_LLM_BASE_URL)' },
+});
 
 export const verb: Verb = {
   summary: 'turn a goal into a typed plan and print what was understood (changes nothing)',
@@ -11,16 +16,9 @@ export const verb: Verb = {
     'npx dfa plan --json "contour the lungs on CT studies registered since Monday for patient 123, SEG only"',
     'DFA_LLM_BASE_URL=http://127.0.0.1:11434/v1 DFA_LLM_MODEL=qwen2.5 npx dfa plan --planner llm "do the lungs on new CTs"',
   ],
-  flags: [
-    '--json             the plan (or the refusal) as JSON on stdout',
-    '--planner <rules|llm>  which planner (default rules unless DFA_LLM_BASE_URL)',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, planner: { type: 'string' } },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     const goal = positionals.join(' ').trim();
     if (!goal) throw new DfaError('GOAL_UNSUPPORTED', 'no goal given (usage: dfa plan "<goal>")');
     const planner = values.planner === undefined ? undefined : values.planner === 'llm' ? 'llm' : values.planner === 'rules' ? 'rules' : undefined;

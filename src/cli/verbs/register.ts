@@ -4,7 +4,16 @@ import { fhirFromConfig } from '../../fhir/fhir-from-config.ts';
 import { registerStudies, registerStudy, type RegisterOptions } from '../../fhir/register-study.ts';
 import type { Pacs } from '../../core/ports.ts';
 import type { FhirClient } from '../../fhir/client.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  all: { type: 'boolean', help: 'every study in the PACS' },
+  modality: { type: 'string', value: 'm', help: 'with --all: only studies with this modality' },
+  order: { type: 'boolean', help: 'also create a ServiceRequest per study' },
+  endpoint: { type: 'string', value: 'url', help: 'ImagingStudy.endpoint (DICOMweb base)' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 /** DICOM → FHIR registration (as DICOMcast): Patient + ImagingStudy (+ ServiceRequest) from the PACS. */
 export const verb: Verb = {
@@ -14,29 +23,13 @@ export const verb: Verb = {
     'npx dfa register --all --modality CT --order          # every CT study, with a ServiceRequest each',
     'npx dfa register --all --endpoint https://pacs.example/dicom-web --json',
   ],
-  flags: [
-    '--all              every study in the PACS',
-    '--modality <m>     with --all: only studies with this modality',
-    '--order            also create a ServiceRequest per study',
-    '--endpoint <url>   ImagingStudy.endpoint (DICOMweb base)',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const positional: string[] = [];
-    let all = false;
-    let json = false;
-    let modality: string | undefined;
+    const { values, positionals: positional } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
+    const { all, json, modality } = values;
     const opts: { -readonly [K in keyof RegisterOptions]: RegisterOptions[K] } = { mrnSystem: ctx.config.DFA_FHIR_MRN_SYSTEM };
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] ?? '';
-      if (a === '--all') all = true;
-      else if (a === '--json') json = true;
-      else if (a === '--order') opts.serviceRequest = true;
-      else if (a === '--modality') modality = args[++i];
-      else if (a === '--endpoint') opts.endpoint = { address: args[++i] ?? '' };
-      else if (a.startsWith('--')) throw new DfaError('CONFIG_INVALID', `unknown option ${a}`);
-      else positional.push(a);
-    }
+    if (values.order) opts.serviceRequest = true;
+    if (values.endpoint !== undefined) opts.endpoint = { address: values.endpoint };
     if (!all && positional.length === 0) throw new DfaError('CONFIG_INVALID', 'usage: dfa register <StudyInstanceUID>... | --all [--modality CT] [--order] [--endpoint URL] [--json]');
     if (!opts.endpoint && ctx.config.DFA_DICOMWEB_URL) opts.endpoint = { address: ctx.config.DFA_DICOMWEB_URL };
 

@@ -1,9 +1,17 @@
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { RETRIEVE_METHODS, type RetrieveMethod } from '../../core/config.ts';
 import { DfaError } from '../../core/errors.ts';
 import { pacsFromConfig } from '../../dicom/pacs-from-config.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  study: { type: 'string', value: 'uid', help: 'the study (required)' },
+  series: { type: 'string', value: 'uid', help: 'one series only' },
+  out: { type: 'string', value: 'dir', help: 'where to write' },
+  method: { type: 'string', value: 'list', help: 'c-get,c-move,wado-rs (default DFA_RETRIEVE)' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 export const verb: Verb = {
   summary: 'retrieve a study or series into a directory by C-GET / C-MOVE / WADO-RS, in DFA_RETRIEVE order with fallback',
@@ -12,18 +20,9 @@ export const verb: Verb = {
     'npx dfa retrieve --study <study uid> --series <series uid> --method c-move,c-get',
     'DFA_RETRIEVE=wado-rs DFA_DICOMWEB_URL=http://localhost:8042/dicom-web npx dfa retrieve --study <uid> --json',
   ],
-  flags: [
-    '--study <uid>      the study (required)',
-    '--series <uid>     one series only',
-    '--out <dir>        where to write',
-    '--method <list>    c-get,c-move,wado-rs (default DFA_RETRIEVE)',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values: v } = parseArgs({
-      args: [...args],
-      options: { study: { type: 'string' }, series: { type: 'string' }, out: { type: 'string' }, method: { type: 'string' }, json: { type: 'boolean', default: false } },
-    });
+    const { values: v } = parseVerbArgs(FLAGS, args);
     if (!v.study) throw new DfaError('CONFIG_INVALID', 'dfa retrieve needs --study <StudyInstanceUID>');
     let config = ctx.config;
     if (v.method) {

@@ -1,10 +1,10 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { runUntilSettled, submitReview } from '../../agent/review.ts';
 import { openAgent } from '../../agent/wiring.ts';
 import { AuditStore, type JobRecord } from '../../storage/audit.ts';
 import { openDatabase } from '../../storage/db.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 function waitingLine(j: JobRecord): string {
@@ -22,6 +22,13 @@ function whoAmI(env: Readonly<Record<string, string | undefined>>): string {
   return `cli:${user}`;
 }
 
+const FLAGS = defineFlags({
+  comment: { type: 'string', value: 'text', help: 'why (required to reject; goes to the audit and the FHIR Task)' },
+  reviewer: { type: 'string', value: 'name', help: 'who decides (default: cli:<login name>); FHIR Provenance verifier' },
+  workers: { type: 'string', value: 'n', help: 'run the resumed job here with n workers (default DFA_CONCURRENCY; 0 = only record it)' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
+
 export const verb: Verb = {
   summary: 'contours waiting for a person: list them, approve (they go to the PACS) or reject (nothing is stored)',
   usage: [
@@ -30,23 +37,9 @@ export const verb: Verb = {
     'npx dfa review reject <StudyInstanceUID or job key> --comment "right lung base leaks into the liver"',
     'npx dfa review approve <job key> --reviewer "Dr A. Physicist" --workers 0   # record only; `dfa serve`/`dfa worker` resume it',
   ],
-  flags: [
-    '--comment <text>   why (required to reject; goes to the audit and the FHIR Task)',
-    '--reviewer <name>  who decides (default: cli:<login name>); FHIR Provenance verifier',
-    '--workers <n>      run the resumed job here with n workers (default DFA_CONCURRENCY; 0 = only record it)',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        comment: { type: 'string' },
-        reviewer: { type: 'string' },
-        workers: { type: 'string' },
-      },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     const [action, ref] = positionals;
     if (action === 'list' || action === undefined) {
       const db = await openDatabase(ctx.config);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import type { LabelMap } from '../../core/volume.ts';
 import { voxelVolumeMl } from '../../core/volume.ts';
@@ -12,10 +11,22 @@ import { writeSeg } from '../../dicom/seg/write.ts';
 import { loadVolumeFromDir } from '../../dicom/volume/index.ts';
 import { niftiToVolumeGrid, readNifti } from '../../io/nifti.ts';
 import { labelByRoiName, loadManifest, SHIPPED_MODELS_DIR } from '../../ml/manifest.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb, VerbContext } from '../verb.ts';
 
 const USAGE =
   'dfa rtstruct read <rtstruct.dcm> [--ct <ct-dir>] [--json] | dfa rtstruct write --ct <ct-dir> (--labels <labelmap.nii.gz> | --mask <ROI>=<mask.nii.gz> ...) --out <rtss.dcm> --source manual|ground-truth|<model> [--seg <seg.dcm>] [--model <manifest.json>]';
+
+const FLAGS = defineFlags({
+  ct: { type: 'string', value: 'dir', help: 'the CT series (read: rasterise; write: reference)' },
+  labels: { type: 'string', value: 'nii', help: 'write: a label map (values from the model manifest)' },
+  mask: { type: 'string', value: 'ROI=nii', multiple: true, help: 'write: one mask per ROI (repeatable)' },
+  source: { type: 'string', value: 'manual|ground-truth|model', help: 'write: who made the contours (ROIGenerationAlgorithm)' },
+  model: { type: 'string', value: 'manifest.json', help: 'write: the model whose labels are used' },
+  out: { type: 'string', value: 'file', help: 'write: the RTSTRUCT' },
+  seg: { type: 'string', value: 'file', help: 'write: also a DICOM SEG' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 export const verb: Verb = {
   summary: 'read an RTSTRUCT: ROIs, contours and problems; with --ct, rasterise onto that CT and report volumes',
@@ -25,31 +36,9 @@ export const verb: Verb = {
     'npx dfa rtstruct read ../shared/testdata/rtstruct/pydicom_rtstruct.dcm --json',
     'npx dfa rtstruct write --ct ../shared/testdata/ct-chest-cip64/dicom --mask Lung_L=../shared/testdata/ct-chest-cip64/lung_left_mask.nii.gz --mask Lung_R=../shared/testdata/ct-chest-cip64/lung_right_mask.nii.gz --out /tmp/rtss.dcm --seg /tmp/seg.dcm --source ground-truth',
   ],
-  flags: [
-    '--ct <dir>         the CT series (read: rasterise; write: reference)',
-    '--labels <nii>     write: a label map (values from the model manifest)',
-    '--mask <ROI=nii>   write: one mask per ROI (repeatable)',
-    '--source <manual|ground-truth|model>  write: who made the contours (ROIGenerationAlgorithm)',
-    '--model <manifest.json>  write: the model whose labels are used',
-    '--out <file>       write: the RTSTRUCT',
-    '--seg <file>       write: also a DICOM SEG',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        ct: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        labels: { type: 'string' },
-        mask: { type: 'string', multiple: true },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        seg: { type: 'string' },
-        source: { type: 'string' },
-      },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     const [sub, file] = positionals;
     if (sub === 'write' && positionals.length === 1) return write(values, ctx);
     if (sub !== 'read' || !file || positionals.length > 2) throw new DfaError('CONFIG_INVALID', `usage: ${USAGE}`);

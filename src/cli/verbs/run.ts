@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { maskPatientText } from '../../core/redact.ts';
 import { PlanSchema, type Plan } from '../../agent/plan.ts';
 import { planGoal } from '../../agent/planner/index.ts';
 import { dryRun, runPlan, type RunProgress, type RunResult } from '../../agent/runner.ts';
 import { openAgent, wireServices } from '../../agent/wiring.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb, VerbContext } from '../verb.ts';
 import { roundMl } from '../../core/phi.ts';
 import { seriesLine, whoLine } from '../../agent/who.ts';
@@ -62,6 +62,14 @@ function summaryLines(r: RunResult, ctx: VerbContext): string[] {
   return lines;
 }
 
+const FLAGS = defineFlags({
+  'dry-run': { type: 'boolean', help: 'plan + the studies it would process; changes nothing' },
+  'plan-json': { type: 'string', value: 'file', help: 'run a plan from `dfa plan --json`' },
+  workers: { type: 'string', value: 'n', help: 'workers in this process (0 = only enqueue)' },
+  'show-phi': { type: 'boolean', help: 'full MRNs and names (default: masked, ***4567)' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
+
 export const verb: Verb = {
   summary: 'run a goal: find the studies, one durable job per study, wait, report (exit 1 if a job failed, 3 if none failed but some await review)',
   usage: [
@@ -71,25 +79,9 @@ export const verb: Verb = {
     'npx dfa run --plan-json plan.json                                               # a plan from `dfa plan --json`',
     'DFA_DATABASE_URL=postgres://dfa@db/dfa npx dfa run --workers 0 "<goal>"          # only enqueue; `dfa worker`s run the jobs',
   ],
-  flags: [
-    '--dry-run          plan + the studies it would process; changes nothing',
-    '--plan-json <file> run a plan from `dfa plan --json`',
-    '--workers <n>      workers in this process (0 = only enqueue)',
-    '--show-phi         full MRNs and names (default: masked, ***4567)',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        'plan-json': { type: 'string' },
-        workers: { type: 'string' },
-        'show-phi': { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     const plan = await planFrom(positionals.join(' ').trim(), values['plan-json'], ctx);
     const workers = values.workers === undefined ? ctx.config.DFA_CONCURRENCY : Number(values.workers);
     if (!Number.isInteger(workers) || workers < 0) throw new DfaError('CONFIG_INVALID', `--workers must be a whole number ≥ 0, not '${values.workers}'`);

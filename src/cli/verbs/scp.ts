@@ -9,7 +9,6 @@ export const verb: Verb = {
     'npx dfa scp                                       # AE DFA on 127.0.0.1:11112, accepts DFA_PACS_AET or anyone if unset',
     'DFA_SCP_HOST=0.0.0.0 DFA_SCP_ALLOWED_PEERS=ORTHANC@10.0.0.5,PACS1@pacs1.example.org npx dfa scp   # off loopback: AEs bound to hosts',
   ],
-  flags: [],
   async run(_args, ctx) {
     const artifacts = artifactStoreFromConfig(ctx.config);
     const scp = await scpFromConfig(ctx.config, { artifacts }, ctx.log).start();

@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import type { SeriesSelection } from '../../dicom/volume/series.ts';
 import { loadVolumeWithReport, listDicomFiles } from '../../dicom/volume/load-volume.ts';
@@ -9,7 +8,16 @@ import { segmentWithQc } from '../../ml/segment.ts';
 import { compareWithTruth } from '../../ml/truth.ts';
 import { loadTruth } from '../truth.ts';
 import { createSegmenter } from '../../agent/segmenters.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  segmenter: { type: 'string', value: 'name', multiple: true, help: 'classical, onnx or a model name (repeatable: fallbacks)' },
+  series: { type: 'string', value: 'uid', help: 'segment this SeriesInstanceUID (default: the ORIGINAL CT series with most slices)' },
+  truth: { type: 'string', value: 'file', multiple: true, help: 'compare with a reference: mask.nii[.gz] (split by side), ROI=mask.nii[.gz] or RTSTRUCT (repeatable)' },
+  nifti: { type: 'string', value: 'file', help: 'also write the label map as NIfTI' },
+  json: { type: 'boolean', help: 'JSON output' },
+});
 
 export const verb: Verb = {
   summary: 'segment the lungs of a local CT series (QC, fallback), print volumes by ROI; optional NIfTI labels',
@@ -22,25 +30,9 @@ export const verb: Verb = {
     'npx dfa segment ./ct --truth Lung_L=left.nii.gz --truth Lung_R=right.nii.gz',
     'npx dfa segment ./ct --truth ./ct/rtss.dcm   (RTSTRUCT, rasterised on the CT grid)',
   ],
-  flags: [
-    '--segmenter <name> classical, onnx or a model name (repeatable: fallbacks)',
-    '--series <uid>     segment this SeriesInstanceUID (default: the ORIGINAL CT series with most slices)',
-    '--truth <file>     compare with a reference: mask.nii[.gz] (split by side), ROI=mask.nii[.gz] or RTSTRUCT (repeatable)',
-    '--nifti <file>     also write the label map as NIfTI',
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        segmenter: { type: 'string', multiple: true },
-        nifti: { type: 'string' },
-        series: { type: 'string' },
-        truth: { type: 'string', multiple: true },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     if (positionals.length === 0) throw new DfaError('CONFIG_INVALID', 'no DICOM files or folders given (usage: dfa segment <dir|files>)');
     const names = values.segmenter ?? [ctx.config.DFA_SEGMENTER, ...(ctx.config.DFA_FALLBACK_SEGMENTER ? [ctx.config.DFA_FALLBACK_SEGMENTER] : [])];
     const segmenters = await Promise.all(names.map((n) => createSegmenter(n, ctx.config, ctx.log)));

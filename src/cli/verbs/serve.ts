@@ -10,7 +10,6 @@ export const verb: Verb = {
     'DFA_STANDING_GOAL="Analyze all pending CT scans for lung segmentation and store RTSTRUCT in PACS" DFA_STANDING_REGISTER=1 npx dfa serve',
     'storescu -aec DFA 127.0.0.1 11112 +sd study-dir/             # a pushed study becomes a run once quiet (DFA_STANDING_GOAL_QUIET_MS)',
   ],
-  flags: [],
   async run(_args, ctx) {
     const served = await startServe(ctx.config, ctx.log);
     for (const l of served.lines) ctx.out(l);

@@ -1,9 +1,14 @@
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { startService } from '../../services/service-server.ts';
 import { SERVICES } from '../service-table.ts';
 import { packageVersion } from '../../io/package-version.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+
+const FLAGS = defineFlags({
+  port: { type: 'string', value: 'n', help: "port to listen on (default DFA_SERVICE_PORT, else the service's own)" },
+  host: { type: 'string', value: 'addr', help: 'interface to bind (default DFA_SERVICE_HOST, 127.0.0.1)' },
+});
 
 export const verb: Verb = {
   summary: 'run one service (dicom, fhir, ml, storage) on its own, behind its HTTP API (OpenAPI at /openapi.json), until SIGINT/SIGTERM',
@@ -16,9 +21,9 @@ export const verb: Verb = {
     'DFA_SERVICE_HOST=0.0.0.0 DFA_API_AUTH=token DFA_API_TOKEN=$(openssl rand -hex 24) npx dfa service ml',
     'DFA_ML_URL=http://127.0.0.1:8091,http://127.0.0.1:8095 npx dfa worker   # the agent uses two ml replicas',
   ],
-  flags: ['--port <n>     port to listen on (default DFA_SERVICE_PORT, else the service\'s own)', '--host <addr>  interface to bind (default DFA_SERVICE_HOST, 127.0.0.1)'],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { port: { type: 'string' }, host: { type: 'string' } } });
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
     const name = positionals[0];
     const entry = name ? SERVICES[name] : undefined;
     if (!name || !entry) {

@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfaError } from '../../core/errors.ts';
 import { pacsFromConfig } from '../../dicom/pacs-from-config.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 
 async function expand(paths: readonly string[]): Promise<string[]> {
@@ -15,6 +16,10 @@ async function expand(paths: readonly string[]): Promise<string[]> {
   return out;
 }
 
+const FLAGS = defineFlags({
+  json: { type: 'boolean', help: 'JSON output' },
+});
+
 export const verb: Verb = {
   summary: 'store DICOM Part 10 files (or directories of them) in the PACS by C-STORE or STOW-RS (DFA_STORE)',
   usage: [
@@ -22,12 +27,11 @@ export const verb: Verb = {
     'npx dfa store out/rtstruct.dcm out/seg.dcm --json',
     'DFA_STORE=stow-rs DFA_DICOMWEB_URL=http://localhost:8042/dicom-web npx dfa store file.dcm',
   ],
-  flags: [
-    '--json             JSON output',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const json = args.includes('--json');
-    const files = await expand(args.filter((a) => a !== '--json'));
+    const { values, positionals } = parseVerbArgs(FLAGS, args, { allowPositionals: true });
+    const json = values.json;
+    const files = await expand(positionals);
     if (files.length === 0) throw new DfaError('CONFIG_INVALID', 'dfa store needs files or directories');
     const pacs = await pacsFromConfig(ctx.config, ctx.log);
     try {

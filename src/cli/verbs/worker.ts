@@ -1,10 +1,14 @@
-import { parseArgs } from 'node:util';
 import { DfaError } from '../../core/errors.ts';
 import { startWorkers } from '../../agent/jobs/worker.ts';
 import { openAgent } from '../../agent/wiring.ts';
 import { redactUrl } from '../../storage/db.ts';
+import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 import { livenessFromConfig } from '../../agent/jobs/liveness.ts';
+
+const FLAGS = defineFlags({
+  concurrency: { type: 'string', value: 'n', help: 'jobs at once (default DFA_CONCURRENCY)' },
+});
 
 export const verb: Verb = {
   summary: 'run jobs from the shared queue until stopped (SIGINT/SIGTERM); several machines share DFA_DATABASE_URL',
@@ -13,11 +17,9 @@ export const verb: Verb = {
     'DFA_DATABASE_URL=postgres://dfa:secret@db.example.org/dfa DFA_CONCURRENCY=2 npx dfa worker',
     'npx dfa worker --concurrency 2      # embedded database: only this process may use it',
   ],
-  flags: [
-    '--concurrency <n>  jobs at once (default DFA_CONCURRENCY)',
-  ],
+  flags: FLAGS,
   async run(args, ctx) {
-    const { values } = parseArgs({ args: [...args], options: { concurrency: { type: 'string' } } });
+    const { values } = parseVerbArgs(FLAGS, args);
     const concurrency = values.concurrency === undefined ? ctx.config.DFA_CONCURRENCY : Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new DfaError('CONFIG_INVALID', `--concurrency must be a whole number ≥ 1, not '${values.concurrency}'`);
     const agent = await openAgent(ctx.config, ctx.log, { checkPacs: true });
