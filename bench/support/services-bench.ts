@@ -6,7 +6,10 @@
  *   services (disk), 1 ml    storage / ml / dicom / fhir each `dfa service` process on loopback
  *                            (src/serve/topology.ts), storage on its local disk;
  *   services (S3), 1 ml      … the storage service on the S3-protocol server;
- *   services (S3), 2 ml      … with two ml_processor replicas (DFA_ML_URL lists both).
+ *   services (S3), 2 ml      … with two ml_processor replicas (DFA_ML_URL lists both);
+ *   services (shared volume), 1 ml  the services and the agent each reach one artifact folder
+ *                            themselves (DFA_STORAGE_URL=file://…, a volume the containers of one
+ *                            host share): the service split without the storage service's transfers.
  * The agent (planner, job graph, queue) runs in the bench process in every row (runPlan on its own
  * embedded PGlite), so a row differs from the first only by where the services run and where the
  * artifacts live. Per study: one 512×512×BENCH_SLICES study, one job at a time, BENCH_RUNS re-runs
@@ -14,6 +17,7 @@
  * What s3rver does not show: MinIO's or S3's own latency and throughput (s3rver keeps plain files).
  */
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runPlan } from '../../src/agent/runner.ts';
 import { openAgent } from '../../src/agent/wiring.ts';
 import { loadConfig } from '../../src/core/config.ts';
@@ -28,6 +32,8 @@ export interface ServicesConfig {
   readonly services: boolean;
   readonly s3: boolean;
   readonly mlReplicas: number;
+  /** Every process on one shared artifact folder instead of the storage service's API. */
+  readonly shared?: boolean;
 }
 
 export const SERVICES_CONFIGS: readonly ServicesConfig[] = [
@@ -36,6 +42,7 @@ export const SERVICES_CONFIGS: readonly ServicesConfig[] = [
   { label: 'services (disk), 1 ml', services: true, s3: false, mlReplicas: 1 },
   { label: 'services (S3), 1 ml', services: true, s3: true, mlReplicas: 1 },
   { label: 'services (S3), 2 ml', services: true, s3: true, mlReplicas: 2 },
+  { label: 'services (shared volume), 1 ml', services: true, s3: false, mlReplicas: 1, shared: true },
 ];
 
 export interface ServicesRow {
@@ -72,6 +79,7 @@ async function setUp(w: BenchWorld, c: ServicesConfig, s3: TestS3, n: number): P
     dicomEnv: { ...dicomEnv, DFA_SCP_PORT: scpPort },
     fhirEnv: { DFA_FHIR_URL: base.DFA_FHIR_URL! },
     storageEnv,
+    ...(c.shared ? { sharedStorageUrl: pathToFileURL(join(root, 'shared-artifacts')).href } : {}),
     commonEnv: { DFA_LOG_LEVEL: 'warn', ...Object.fromEntries(Object.entries(base).filter(([k]) => /^DFA_(SEGMENTER|FALLBACK_SEGMENTER|MODEL_DIR)$/.test(k))) },
   });
   // The agent keeps only its own state (database) locally; DFA_SCP_PORT is the gateway's, not its own.

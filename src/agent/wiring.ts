@@ -82,14 +82,14 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
       outage = guard;
     }
     let segment = o.segment;
-    let prefetchVolume: JobDeps['prefetchVolume'];
+    let volumeHost: JobDeps['volumeHost'];
     if (!segment && cfg.DFA_ML_URL) {
       // ml_processor replicas over HTTP; volumes and labels go by key through `artifacts`, which they must share.
       const auth = serviceClientAuth(cfg);
       const replicas = cfg.DFA_ML_URL.map((baseUrl) => new ServiceClient({ service: 'ml_processor', baseUrl, auth, timeoutMs: cfg.DFA_SERVICE_TIMEOUT_MS }));
       const ml = new RemoteMl({ replicas, store: artifacts, log, timeoutMs: cfg.DFA_ML_TIMEOUT_MS });
       segment = ml.segment;
-      prefetchVolume = (key, files) => ml.prefetch(key, files);
+      volumeHost = ml.volumes; // the volume is loaded where it is segmented: the study crosses the network once
     }
     if (!segment) {
       const reg = segmenterRegistry(cfg, log);
@@ -102,7 +102,7 @@ export async function wireServices(cfg: Config, log: Logger, opts: WireOptions =
       artifacts,
       loadVolume: o.loadVolume ?? ((files) => loadVolume(files)),
       segment,
-      ...(prefetchVolume ? { prefetchVolume } : {}),
+      ...(volumeHost ? { volumeHost } : {}),
       writeRtstruct: o.writeRtstruct ?? (async (i) => writeRtstruct({ volume: i.volume, labels: i.labels, manifest: i.manifest })),
       writeSeg: o.writeSeg ?? (async (i) => writeSeg({ volume: i.volume, labels: i.labels, manifest: i.manifest })),
       outage,

@@ -134,6 +134,14 @@ export function httpStatusFor(e: unknown): number {
       return 409;
     case 'SEGMENTATION_FAILED': // every segmenter threw on this input: the input's problem, said as it is
     case 'MODEL_INVALID':
+    case 'DICOM_PARSE_FAILED': // DICOM that cannot make a volume: the data's problem (a remote ml_processor answers it so)
+    case 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX':
+    case 'DICOM_NO_PIXEL_DATA':
+    case 'DICOM_NOT_CT':
+    case 'DICOM_NO_IMAGE_SERIES':
+    case 'DICOM_INCONSISTENT_SERIES':
+    case 'DICOM_MISSING_SLICES':
+    case 'DICOM_BAD_GEOMETRY':
       return 422;
     case 'FHIR_CONFLICT':
       return 409;

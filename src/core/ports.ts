@@ -5,7 +5,7 @@
  */
 import type { RetrieveMethod } from './config.ts';
 import type { LabelInfo, ModelManifest, QcResult } from './model.ts';
-import type { LabelMap, Volume } from './volume.ts';
+import type { LabelMap, Volume, VolumeGeometry, VolumeInfo } from './volume.ts';
 
 // ───────────────────────── dicom_handler ─────────────────────────
 export interface StudyQuery {
@@ -119,6 +119,41 @@ export interface SegmentOptions {
    * loads it from there by key instead of being sent the voxels; in process it is not needed.
    */
   readonly volumeKey?: string;
+}
+
+/** A preview PNG a job wrote to the artifact store. */
+export interface StoredPreview {
+  readonly name: string; // e.g. 'coronal-lung'
+  readonly key: string;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Where a job's volume is loaded and kept: the steps that need voxels (segment, previews) run there,
+ * and the agent handles the volume's header only. In process that is the agent itself
+ * (src/agent/jobs/local-volume-host.ts); with a remote ml_processor it is that service
+ * (src/remote/ml.ts), so the study crosses the network once, to where it is segmented, and is
+ * decoded once (issue 13). Volumes and label maps are named by their keys in the artifact store
+ * (src/agent/jobs/volume-artifacts.ts), so a job resumed elsewhere reaches the same ones.
+ */
+export interface VolumeHost {
+  /** Loads the series from these DICOM file keys and saves it as the volume `volumeKey`; answers its header. */
+  open(volumeKey: string, sourceFiles: readonly string[]): Promise<VolumeInfo>;
+  /**
+   * SegmentWithQc on the saved volume (`geometry`: its header's, the labels are checked against it);
+   * the label map is also saved under `labelsKey` (volume-artifacts.ts), where the steps after read it.
+   */
+  segment(volumeKey: string, geometry: VolumeGeometry, segmenter: string, opts: { labelsKey: string; signal?: AbortSignal }): Promise<SegmentationOutcome>;
+  /** Previews of the saved volume with the saved label map `labelsKey`, written under `prefix` (preview-artifacts.ts). */
+  renderPreviews(req: PreviewRequest): Promise<StoredPreview[]>;
+}
+export interface PreviewRequest {
+  readonly volumeKey: string;
+  readonly labelsKey: string;
+  /** The structures to draw (the plan's, from the model manifest). */
+  readonly labels: readonly LabelInfo[];
+  readonly prefix: string;
 }
 
 // ───────────────────────── storage_service ─────────────────────────

@@ -47,10 +47,17 @@ export interface VolumeMeta {
   readonly slices: readonly SliceRef[];
 }
 
-export interface Volume extends VolumeGeometry {
+/**
+ * A volume without its voxels: geometry and DICOM metadata. What the RTSTRUCT / SEG writers need,
+ * and all an agent holds when the volume itself lives with a remote ml_processor (issue 13).
+ */
+export interface VolumeInfo extends VolumeGeometry {
+  readonly meta: VolumeMeta;
+}
+
+export interface Volume extends VolumeInfo {
   /** Hounsfield units for CT (Rescale Slope/Intercept applied). */
   readonly data: Float32Array | Int16Array;
-  readonly meta: VolumeMeta;
 }
 
 /** A label map on a volume's grid: 0 = background, label values as in the model manifest. */

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DfaError, isDfaError, toDfaError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ModelManifest, QcResult } from '../core/model.ts';
-import type { ArtifactStore, SegmentationOutcome, Segmenter, SegmentWithQc } from '../core/ports.ts';
-import type { Volume } from '../core/volume.ts';
+import type { ArtifactStore, PreviewRequest, SegmentationOutcome, Segmenter, SegmentWithQc, StoredPreview, VolumeHost } from '../core/ports.ts';
+import type { Volume, VolumeGeometry, VolumeInfo } from '../core/volume.ts';
 import { decodeLabels, encodeVolume } from '../core/volume-wire.ts';
 import type { ServiceClient } from './service-client.ts';
 
@@ -55,42 +55,34 @@ export class RemoteMl {
   private readonly o: RemoteMlOptions;
   private next = 0;
   private readonly downUntil = new Map<ServiceClient, number>();
-  /** The replica each recently prefetched volume went to (its segment call goes there first). */
-  private readonly prefetchedOn = new Map<string, ServiceClient>();
+  /** The replica that loaded each recently opened volume (its segment and preview calls go there first). */
+  private readonly openedOn = new Map<string, ServiceClient>();
+  /** The job's volumes live on the replicas (VolumeHost): loaded, segmented and previewed there. */
+  readonly volumes: VolumeHost;
 
   constructor(o: RemoteMlOptions) {
     if (o.replicas.length === 0) throw new DfaError('CONFIG_INVALID', 'DFA_ML_URL lists no ml_processor');
     this.o = o;
+    this.volumes = {
+      open: (volumeKey, sourceFiles) => this.open(volumeKey, sourceFiles),
+      segment: (volumeKey, geometry, segmenter, opts) => this.segmentSaved(volumeKey, geometry, segmenter, opts),
+      renderPreviews: (req) => this.renderPreviews(req),
+    };
   }
 
   /**
-   * The replicas in the order this call tries them: round robin, recently failed ones last; a
-   * volume prefetched on one replica goes there first (`volumeKey`).
+   * The replicas in the order this call tries them: round robin, recently failed ones last; a call
+   * about a volume one replica opened goes there first (`volumeKey`: it holds it in memory).
    */
   private order(volumeKey?: string): ServiceClient[] {
     const n = this.o.replicas.length;
     const start = this.next++ % n;
     let turn = Array.from({ length: n }, (_, i) => this.o.replicas[(start + i) % n]!);
-    const warm = volumeKey ? this.prefetchedOn.get(volumeKey) : undefined;
+    const warm = volumeKey ? this.openedOn.get(volumeKey) : undefined;
     if (warm) turn = [warm, ...turn.filter((r) => r !== warm)];
     const now = Date.now();
     const up = turn.filter((r) => (this.downUntil.get(r) ?? 0) <= now);
     return [...up, ...turn.filter((r) => !up.includes(r))];
-  }
-
-  /**
-   * Asks the next replica to load a job's volume from its DICOM keys now (POST /prefetch), while the
-   * job loads it too; the segment call for `volumeKey` then goes to that replica. Never throws: a
-   * prefetch that fails only means the segment call loads the volume itself.
-   */
-  prefetch(volumeKey: string, sourceFiles: readonly string[]): void {
-    const r = this.order()[0]!;
-    this.prefetchedOn.delete(volumeKey);
-    this.prefetchedOn.set(volumeKey, r);
-    while (this.prefetchedOn.size > 64) this.prefetchedOn.delete(this.prefetchedOn.keys().next().value as string);
-    r.call('POST', '/prefetch', { json: { volumeKey, sourceFiles } }).catch((e: unknown) => {
-      this.o.log.warn('ml_processor prefetch failed; the segment call loads the volume', { replica: r.where, error: toDfaError(e).message });
-    });
   }
 
   /** Calls `fn` on each replica in turn until one answers; SERVICE_UNAVAILABLE / MODEL_NOT_INSTALLED move on. */
@@ -122,22 +114,45 @@ export class RemoteMl {
     return (await this.onAReplica('GET /models', (r) => r.json<{ models: InstalledModelView[] }>('GET', '/models'))).models;
   }
 
-  /** SegmentWithQc over HTTP. */
+  /**
+   * SegmentWithQc over HTTP. A volume saved by a job (`opts.volumeKey`: its header and the keys of
+   * its DICOM files) is not sent: the service loads it from the store itself, or has it in memory
+   * when it opened it. Any other volume goes as voxels through the store.
+   */
   readonly segment: SegmentWithQc = async (volume: Volume, segmenter: string, opts = {}) => {
+    if (!opts.volumeKey) return this.segmentSent(volume, segmenter, opts);
     const key = `ml/requests/${randomUUID()}`;
+    return this.segmentCall(key, volume, segmenter, opts, async () => ({ savedVolumeKey: opts.volumeKey, model: modelRefOf(segmenter), labelsKey: `${key}/labels` }));
+  };
+
+  private async segmentSent(volume: Volume, segmenter: string, opts: { signal?: AbortSignal }): Promise<SegmentationOutcome> {
+    const key = `ml/requests/${randomUUID()}`;
+    const wire = encodeVolume(volume);
+    return this.segmentCall(key, volume, segmenter, opts, async () => {
+      // Voxels first, header last: the header's presence says the volume is whole.
+      await this.o.store.put(`${key}/volume.raw`, wire.voxels);
+      await this.o.store.put(`${key}/volume.json`, wire.header);
+      return { volumeKey: key, model: modelRefOf(segmenter) };
+    });
+  }
+
+  /** VolumeHost.segment: the replica that holds the volume segments it and saves the labels where the job keeps them. */
+  private async segmentSaved(volumeKey: string, geometry: VolumeGeometry, segmenter: string, opts: { labelsKey: string; signal?: AbortSignal }): Promise<SegmentationOutcome> {
+    const body = { savedVolumeKey: volumeKey, model: modelRefOf(segmenter), labelsKey: opts.labelsKey };
+    return this.segmentCall(undefined, geometry, segmenter, { signal: opts.signal, volumeKey }, async () => body);
+  }
+
+  /** POST /segment with the body `prepare` gives; the labels read back from the store; the request's own artifacts (`key`) removed afterwards. */
+  private async segmentCall(
+    key: string | undefined,
+    geometry: VolumeGeometry,
+    segmenter: string,
+    opts: { signal?: AbortSignal; volumeKey?: string },
+    prepare: () => Promise<Record<string, unknown>>,
+  ): Promise<SegmentationOutcome> {
     const { store } = this.o;
     try {
-      let body: Record<string, unknown>;
-      if (opts.volumeKey) {
-        // Saved by the job with the keys of its DICOM files: the service loads it from the store itself.
-        body = { savedVolumeKey: opts.volumeKey, model: modelRefOf(segmenter), labelsKey: `${key}/labels` };
-      } else {
-        const wire = encodeVolume(volume);
-        // Voxels first, header last: the header's presence says the volume is whole.
-        await store.put(`${key}/volume.raw`, wire.voxels);
-        await store.put(`${key}/volume.json`, wire.header);
-        body = { volumeKey: key, model: modelRefOf(segmenter) };
-      }
+      const body = await prepare();
       const answer = await this.onAReplica(
         `segment with ${segmenter}`,
         (r) => r.json<SegmentAnswer>('POST', '/segment', { json: body, timeoutMs: this.o.timeoutMs ?? 600_000, signal: opts.signal }),
@@ -146,15 +161,43 @@ export class RemoteMl {
       );
       const [header, runs] = await Promise.all([store.get(`${answer.labelsKey}/labels.json`), store.get(`${answer.labelsKey}/labels.rle`)]);
       const labels = decodeLabels(header, runs, `labels ${answer.labelsKey}`);
-      if (labels.dims.some((d, i) => d !== volume.dims[i])) {
-        throw new DfaError('SERVICE_ERROR', `ml_processor answered labels on a ${labels.dims.join('×')} grid for a ${volume.dims.join('×')} volume`);
+      if (labels.dims.some((d, i) => d !== geometry.dims[i])) {
+        throw new DfaError('SERVICE_ERROR', `ml_processor answered labels on a ${labels.dims.join('×')} grid for a ${geometry.dims.join('×')} volume`);
       }
-      const outcome: SegmentationOutcome = { labels, manifest: answer.manifest, qc: answer.qc, volumesMl: answer.volumesMl };
-      return outcome;
+      return { labels, manifest: answer.manifest, qc: answer.qc, volumesMl: answer.volumesMl };
     } finally {
-      await store.remove(key).catch((e: unknown) => this.o.log.warn('could not remove the request artifacts', { key, error: toDfaError(e).message }));
+      if (key) await store.remove(key).catch((e: unknown) => this.o.log.warn('could not remove the request artifacts', { key, error: toDfaError(e).message }));
     }
-  };
+  }
+
+  /**
+   * VolumeHost.open: a replica loads the series from the store and saves the volume's header; later
+   * calls about `volumeKey` go to that replica first (it keeps the volume in memory). Another replica
+   * can still serve them: it loads the volume again from the saved header's keys.
+   */
+  private async open(volumeKey: string, sourceFiles: readonly string[]): Promise<VolumeInfo> {
+    let on: ServiceClient | undefined;
+    const info = await this.onAReplica('open a volume', async (r) => {
+      const x = await r.json<VolumeInfo>('POST', '/volumes/open', { json: { volumeKey, sourceFiles }, timeoutMs: this.o.timeoutMs ?? 600_000 });
+      on = r;
+      return x;
+    });
+    this.openedOn.delete(volumeKey);
+    this.openedOn.set(volumeKey, on!);
+    while (this.openedOn.size > 64) this.openedOn.delete(this.openedOn.keys().next().value as string);
+    return info;
+  }
+
+  /** VolumeHost.renderPreviews: on the replica that holds the volume, PNGs written to the store. */
+  private async renderPreviews(req: PreviewRequest): Promise<StoredPreview[]> {
+    const answer = await this.onAReplica(
+      'render previews',
+      (r) => r.json<{ previews: StoredPreview[] }>('POST', '/previews', { json: req, timeoutMs: this.o.timeoutMs ?? 600_000 }),
+      undefined,
+      req.volumeKey,
+    );
+    return answer.previews;
+  }
 
   /** One model as a Segmenter port (its manifest from GET /models); labels only, QC is the caller's. */
   async segmenter(ref: string): Promise<Segmenter> {

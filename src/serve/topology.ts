@@ -22,6 +22,12 @@ export interface TopologyOptions {
   readonly fhirEnv: Readonly<Record<string, string>>;
   /** Settings of the storage service: DFA_STORAGE_URL (s3://…) and DFA_S3_*; empty = its local disk. */
   readonly storageEnv?: Readonly<Record<string, string>>;
+  /**
+   * A store every process reaches itself (DFA_STORAGE_URL: a folder they all mount, as a volume shared
+   * by the containers of one host): ml and dicom read and write artifacts there directly instead of
+   * through the storage service's HTTP API, which then serves the archive only. Default: through it.
+   */
+  readonly sharedStorageUrl?: string;
   /** Settings every process gets (DFA_LOG_LEVEL, DFA_API_AUTH + DFA_API_TOKEN…). */
   readonly commonEnv?: Readonly<Record<string, string>>;
   /** Extra settings for one process by name (e.g. { 'ml-1': { DFA_LOG_LEVEL: 'info' } }). */
@@ -70,9 +76,10 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
     for (const p of ps) o.onReady?.(p);
   };
   try {
-    const storage = await launch('storage', 'storage', { ...(o.storageEnv ?? {}) });
+    const shared = o.sharedStorageUrl ? { DFA_STORAGE_URL: o.sharedStorageUrl } : undefined;
+    const storage = await launch('storage', 'storage', { ...(o.storageEnv ?? {}), ...(shared ?? {}) });
     await ready([storage]);
-    const viaStorage = { DFA_STORAGE_SERVICE_URL: storage.url! };
+    const viaStorage: Record<string, string> = shared ?? { DFA_STORAGE_SERVICE_URL: storage.url! };
     const ml: DfaProcess[] = [];
     for (let i = 1; i <= (o.mlReplicas ?? 2); i++) ml.push(await launch(`ml-${i}`, 'ml', viaStorage));
     const dicom = await launch('dicom', 'dicom', { ...o.dicomEnv, ...viaStorage });
@@ -86,7 +93,7 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
       all: started,
       agentEnv: {
         ...common,
-        DFA_STORAGE_SERVICE_URL: storage.url!,
+        ...viaStorage,
         DFA_ML_URL: ml.map((p) => p.url!).join(','),
         DFA_DICOM_URL: dicom.url!,
         DFA_FHIR_SERVICE_URL: fhir.url!,

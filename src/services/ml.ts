@@ -4,12 +4,13 @@ import type { Logger } from '../core/log.ts';
 import { DfaError } from '../core/errors.ts';
 import type { ArtifactStore, SegmentWithQc } from '../core/ports.ts';
 import type { Volume } from '../core/volume.ts';
-import { decodeVolume, encodeLabels } from '../core/volume-wire.ts';
+import { decodeVolume } from '../core/volume-wire.ts';
 import type { LoadVolume } from '../agent/jobs/deps.ts';
-import { localPaths } from '../agent/jobs/artifact-files.ts';
-import { loadSavedVolume } from '../agent/jobs/volume-artifacts.ts';
+import { presentLocalPaths } from '../agent/jobs/artifact-files.ts';
+import { LocalVolumeHost } from '../agent/jobs/local-volume-host.ts';
+import { saveLabels } from '../agent/jobs/volume-artifacts.ts';
+import type { LabelInfo } from '../core/model.ts';
 import { checkArtifactPrefix } from '../core/artifact-key.ts';
-import { PrefetchedVolumes } from './prefetched-volumes.ts';
 import type { ModelRegistry } from '../ml/registry.ts';
 import { defineRoute } from './route.ts';
 import type { ServiceDefinition } from './service-server.ts';
@@ -22,6 +23,11 @@ import type { ServiceDefinition } from './service-server.ts';
  * to the store, and answers with its key, QC, volumes and the manifest — never voxels in JSON.
  * Wire format of both: src/core/volume-wire.ts. Several replicas may serve one agent
  * (src/remote/ml.ts spreads the calls and fails over).
+ *
+ * It is also where a job's volume lives when the agent segments remotely (the VolumeHost port):
+ * POST /volumes/open loads the series from its DICOM keys once and saves the header, the segment
+ * call (savedVolumeKey) and POST /previews use the volume held in memory — so the study crosses the
+ * network once and is decoded once, and the agent only handles headers, labels and PNG keys.
  */
 export interface MlServiceDeps {
   /** The artifact store shared with the agent (same local folder, the storage service, or S3). */
@@ -46,9 +52,24 @@ export const SegmentRequest = z
     labelsKey: z.string().min(1).optional().describe('where to write labels.json + labels.rle (default: <volumeKey>/labels/<name>@<version>)'),
   })
   .refine((b) => (b.volumeKey === undefined) !== (b.savedVolumeKey === undefined), 'exactly one of volumeKey and savedVolumeKey');
-export const PrefetchRequest = z.strictObject({
-  volumeKey: z.string().min(1).describe('the key the job will save the volume under (<job>/volume); its segment request names it'),
-  sourceFiles: z.array(z.string().min(1)).min(1).max(10_000).describe('artifact keys of the DICOM files, in the order the job saves them'),
+export const OpenVolumeRequest = z.strictObject({
+  volumeKey: z.string().min(1).describe('where the job saves the volume (<job>/volume); its segment and preview requests name it'),
+  sourceFiles: z.array(z.string().min(1)).min(1).max(10_000).describe('artifact keys of the DICOM files of one series'),
+});
+const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
+export const VolumeInfoResponse = z.object({
+  dims: Vec3.describe('[columns, rows, slices]'),
+  spacing: Vec3.describe('mm'),
+  origin: Vec3.describe('LPS mm, centre of voxel (0,0,0)'),
+  direction: z.tuple([Vec3, Vec3, Vec3]),
+  meta: z.record(z.string(), z.unknown()).describe('the series\' DICOM metadata: UIDs, patient, one entry per slice'),
+});
+const StoredPreviewView = z.object({ name: z.string(), key: z.string(), width: z.number(), height: z.number() });
+export const PreviewsRequest = z.strictObject({
+  volumeKey: z.string().min(1).describe('a saved volume (<job>/volume)'),
+  labelsKey: z.string().min(1).describe('a saved label map (<job>/labels: labels.json + labels.rle)'),
+  labels: z.array(z.object({ value: z.number().int().min(1).max(255), roiName: z.string().min(1).max(64), color: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]) }).loose()).min(1).max(255).describe('the structures to draw (model manifest labels)'),
+  prefix: z.string().min(1).describe('where to write the PNGs'),
 });
 const Check = z.object({ name: z.string(), ok: z.boolean() }).loose();
 export const SegmentResponse = z.object({
@@ -76,14 +97,14 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
     const [header, raw] = await Promise.all([store.get(`${key}/volume.json`), store.get(`${key}/volume.raw`)]);
     return decodeVolume(header, raw, `volume ${key}`);
   };
-  // A job's volume from its DICOM files in the store; the working copy goes once loaded (the
-  // volume stays in memory for a fallback's second request: volume-artifacts.ts keeps the last few).
+  // A job's volume from its DICOM files in the store; the working copy goes once loaded (the volume
+  // stays in memory for the calls that follow: volume-artifacts.ts keeps the last few).
   const loadVolume = deps.loadVolume;
   const release = async (files: readonly string[]) => {
     if (store.release) for (const p of new Set(files.map((f) => f.slice(0, Math.max(0, f.lastIndexOf('/')))))) if (p) await store.release(p);
   };
-  // One load per list of DICOM keys at a time (a prefetch and a segment request may ask together:
-  // they share the working copy), and the copy goes afterwards, whether the files made a volume or not.
+  // One load per list of DICOM keys at a time (two calls may ask together: they share the working
+  // copy), and the copy goes afterwards, whether the files made a volume or not.
   const inFlight = new Map<string, Promise<Volume>>();
   const loadFromKeys = (files: readonly string[]): Promise<Volume> => {
     if (!loadVolume) return Promise.reject(new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey'));
@@ -92,7 +113,7 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
     if (!p) {
       p = (async () => {
         try {
-          return await loadVolume(await localPaths(store, files));
+          return await loadVolume(await presentLocalPaths(store, files));
         } finally {
           await release(files).catch((e: unknown) => log.warn('could not drop the working copy', { error: (e as Error).message }));
           inFlight.delete(id);
@@ -102,21 +123,11 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
     }
     return p;
   };
-  const prefetched = new PrefetchedVolumes(loadFromKeys);
-  const savedVolume = async (key: string): Promise<Volume> => {
-    if (!loadVolume) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
-    const load = async (files: readonly string[]) => {
-      const early = prefetched.take(key, files);
-      if (early) {
-        const v = await early.catch(() => undefined);
-        if (v) {
-          log.info('segmenting the prefetched volume', { volumeKey: key });
-          return v;
-        }
-      }
-      return loadFromKeys(files);
-    };
-    return loadSavedVolume(store, key, loadVolume, { keysOnly: true, load });
+  // The agent's VolumeHost, served: the volume lives here, the agent holds its header.
+  const host = loadVolume ? new LocalVolumeHost({ store, loadVolume, segment: deps.segment, loadFiles: loadFromKeys, keysOnly: true }) : undefined;
+  const needHost = (): LocalVolumeHost => {
+    if (!host) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
+    return host;
   };
   return {
     name: 'ml',
@@ -146,17 +157,36 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
       }),
       defineRoute({
         method: 'POST',
-        path: '/prefetch',
-        summary: "Start loading a job's volume from its DICOM keys now; the segment request that names it (savedVolumeKey) uses it. Answers at once",
-        body: PrefetchRequest,
+        path: '/volumes/open',
+        summary: "Load a job's volume from its DICOM keys in the store and save its header under volumeKey (volume.json); answers the header. The volume stays in memory for the segment and preview calls that name it",
+        body: OpenVolumeRequest,
         bodyLimit: 2 * 1024 * 1024, // 10,000 keys
-        response: z.object({ accepted: z.boolean().describe('false: this replica reads no DICOM (the segment request loads nothing ahead)') }),
+        response: VolumeInfoResponse,
+        errors: { 404: 'A DICOM file is not in the store (ARTIFACT_NOT_FOUND)', 422: 'The files do not make one volume (DICOM_*)' },
         handler: async ({ body }) => {
           const volumeKey = checkArtifactKey(body.volumeKey);
           const files = body.sourceFiles.map((f) => checkArtifactPrefix(f, false));
-          if (!loadVolume) return { accepted: false };
-          prefetched.start(volumeKey, files);
-          return { accepted: true };
+          const t0 = performance.now();
+          const info = await needHost().open(volumeKey, files);
+          log.info('volume opened', { volumeKey, slices: info.dims[2], ms: Math.round(performance.now() - t0) });
+          return info;
+        },
+      }),
+      defineRoute({
+        method: 'POST',
+        path: '/previews',
+        summary: "Render a saved volume's previews with a saved label map; PNGs written under prefix, answers their keys",
+        body: PreviewsRequest,
+        response: z.object({ previews: z.array(StoredPreviewView) }),
+        errors: { 404: 'No saved volume or label map under the keys (ARTIFACT_NOT_FOUND)' },
+        handler: async ({ body }) => {
+          const req = {
+            volumeKey: checkArtifactKey(body.volumeKey),
+            labelsKey: checkArtifactKey(body.labelsKey),
+            prefix: checkArtifactKey(body.prefix),
+            labels: body.labels as unknown as readonly LabelInfo[],
+          };
+          return { previews: await needHost().renderPreviews(req) };
         },
       }),
       defineRoute({
@@ -176,13 +206,12 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
           });
           const t0 = performance.now();
           log.info('segment request', { volumeKey, model: ref });
-          const volume = body.savedVolumeKey ? await savedVolume(volumeKey) : await sentVolume(volumeKey);
+          const volume = body.savedVolumeKey ? await needHost().volume(volumeKey) : await sentVolume(volumeKey);
           const out = await deps.segment(volume, ref, { signal: abort.signal });
           const labelsKey = checkArtifactKey(body.labelsKey ?? `${volumeKey}/labels/${out.manifest.name}@${out.manifest.version}`);
-          const labels = encodeLabels(out.labels);
-          // Runs first, header last: a reader that finds the header finds whole runs.
-          await store.put(`${labelsKey}/labels.rle`, labels.runs);
-          await store.put(`${labelsKey}/labels.json`, labels.header);
+          // Runs first, header last (a reader that finds the header finds whole runs); kept in memory
+          // too, for the job's preview call.
+          await saveLabels(store, labelsKey, out.labels);
           const ms = Math.round(performance.now() - t0);
           log.info('segmented', { volumeKey, model: `${out.manifest.name}@${out.manifest.version}`, qcOk: out.qc.ok, ms });
           return {

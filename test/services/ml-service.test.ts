@@ -95,7 +95,7 @@ test('dfa service ml: a missing volume is ARTIFACT_NOT_FOUND, an unknown model M
   assert.deepEqual(await store.list('ml'), []);
 });
 
-test("a job's saved volume goes by key: the service loads it from the DICOM files in the store (no voxels sent), same labels as in process; a header naming a local path is refused", async () => {
+test("a job's saved volume goes by key: the service loads it from the DICOM files in the store (no voxels sent), same labels as in process; opened on one replica, its segment and preview calls go there; a header naming a local path is refused", async () => {
   const dir = await store.dir('jobs/svc-t/input');
   const w = await writePhantomSeries({ size: 64, slices: 32, seed: 4 }, dir, false);
   const keys = (await store.list('jobs/svc-t/input')).filter((k) => k.endsWith('.dcm'));
@@ -116,23 +116,25 @@ test("a job's saved volume goes by key: the service loads it from the DICOM file
   }
   assert.deepEqual(await store.list('ml'), [], 'no volume was uploaded, the labels were removed');
 
-  // Prefetched on one replica while "the job" loads it too: the segment call goes there and uses it.
-  // (New keys each time: a replica keeps the volumes it loaded last in memory.)
-  await saveVolume(store, 'jobs/svc-p/volume', v, keys);
+  // Opened on one replica (the job's volume step): the segment and preview calls go to that replica
+  // and use the volume it holds. (New keys each time: a replica keeps the volumes it loaded last.)
   const logFrom = { a: a.log().length, b: b.log().length };
-  remote.prefetch('jobs/svc-p/volume', keys);
-  const viaPrefetch = await remote.segment(v, 'classical', { volumeKey: 'jobs/svc-p/volume' });
-  assert.ok(Buffer.compare(viaPrefetch.labels.data, out.labels.data) === 0, 'the same labels from the prefetched volume');
-  const served = a.log().slice(logFrom.a) + b.log().slice(logFrom.b);
-  assert.match(served, /segmenting the prefetched volume.*jobs\/svc-p\/volume/, served);
-  // A prefetch of other files than the saved header names is not used.
-  await saveVolume(store, 'jobs/svc-q/volume', v, keys);
-  remote.prefetch('jobs/svc-q/volume', keys.slice(1));
-  const other = await remote.segment(v, 'classical', { volumeKey: 'jobs/svc-q/volume' });
-  assert.ok(Buffer.compare(other.labels.data, out.labels.data) === 0);
-  assert.match(a.log() + b.log(), /segment request.*jobs\/svc-q\/volume/);
-  assert.doesNotMatch(a.log() + b.log(), /segmenting the prefetched volume.*jobs\/svc-q\/volume/);
-  await assert.rejects(client(a.url).json('POST', '/prefetch', { json: { volumeKey: 'jobs/x/volume', sourceFiles: ['/etc/passwd'] } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));
+  const info = await remote.volumes.open('jobs/svc-p/volume', keys);
+  assert.deepEqual(info.dims, v.dims);
+  const holder = a.log().slice(logFrom.a).includes('volume opened') ? a : b;
+  const other = holder === a ? b : a;
+  assert.match(holder.log(), /volume opened.*jobs\/svc-p\/volume/);
+  const viaOpen = await remote.volumes.segment('jobs/svc-p/volume', info, 'classical', { labelsKey: 'jobs/svc-p/labels' });
+  assert.ok(Buffer.compare(viaOpen.labels.data, out.labels.data) === 0, 'the same labels from the opened volume');
+  const previews = await remote.volumes.renderPreviews({ volumeKey: 'jobs/svc-p/volume', labelsKey: 'jobs/svc-p/labels', labels: viaOpen.manifest.labels, prefix: 'jobs/svc-p/previews' });
+  assert.ok(previews.length >= 7 && previews.every((p) => p.key.startsWith('jobs/svc-p/previews/')));
+  const since = holder === a ? logFrom.a : logFrom.b;
+  assert.match(holder.log().slice(since), /segment request.*jobs\/svc-p\/volume/, 'the segment call went to the replica holding the volume');
+  assert.doesNotMatch(other.log().slice(holder === a ? logFrom.b : logFrom.a), /jobs\/svc-p\/volume/);
+  // Keys, not paths; a file the store lacks is named.
+  await assert.rejects(client(a.url).json('POST', '/volumes/open', { json: { volumeKey: 'jobs/x/volume', sourceFiles: ['/etc/passwd'] } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));
+  await assert.rejects(client(a.url).json('POST', '/previews', { json: { volumeKey: 'jobs/svc-p/volume', labelsKey: '../x', labels: viaOpen.manifest.labels, prefix: 'jobs/svc-p/p' } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));
+  await assert.rejects(client(a.url).json('POST', '/volumes/open', { json: { volumeKey: 'jobs/x/volume', sourceFiles: ['jobs/svc-t/input/none.dcm'] } }), (e) => isDfaError(e, 'ARTIFACT_NOT_FOUND'));
 
   await saveVolume(store, 'jobs/svc-bad/volume', v, ['/etc/passwd']);
   await assert.rejects(client(a.url).json('POST', '/segment', { json: { savedVolumeKey: 'jobs/svc-bad/volume', model: { name: 'classical' } } }), (e) => isDfaError(e, 'ARTIFACT_KEY_INVALID'));

@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { DfaError } from '../../core/errors.ts';
 import type { ArtifactStore } from '../../core/ports.ts';
@@ -36,4 +37,17 @@ export async function localPaths(store: ArtifactStore, keys: readonly string[]):
       return cut < 0 ? join(await dirOf(''), k) : join(await dirOf(k.slice(0, cut)), k.slice(cut + 1));
     }),
   );
+}
+
+/** localPaths, and every file there: a key the store does not hold is ARTIFACT_NOT_FOUND, named. */
+export async function presentLocalPaths(store: ArtifactStore, keys: readonly string[]): Promise<string[]> {
+  const paths = await localPaths(store, keys);
+  await Promise.all(
+    paths.map((p, i) =>
+      access(p).catch(() => {
+        throw new DfaError('ARTIFACT_NOT_FOUND', `DICOM file ${keys[i]} is not in the artifact store`);
+      }),
+    ),
+  );
+  return paths;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/log.ts';
 import type { ModelManifest } from '../../core/model.ts';
-import type { ArtifactStore, ImagingFhir, Pacs, SegmentWithQc } from '../../core/ports.ts';
-import type { LabelMap, Volume } from '../../core/volume.ts';
+import type { ArtifactStore, ImagingFhir, Pacs, SegmentWithQc, VolumeHost } from '../../core/ports.ts';
+import type { LabelMap, Volume, VolumeInfo } from '../../core/volume.ts';
 import type { OutageGuard } from './outage.ts';
 
 /**
@@ -18,7 +18,7 @@ export type { SegmentWithQc } from '../../core/ports.ts';
 
 /** What the RTSTRUCT / SEG writers get: the manifest lists only the labels to write (the plan's structures). */
 export interface WriterInput {
-  readonly volume: Volume;
+  readonly volume: VolumeInfo;
   readonly labels: LabelMap;
   readonly manifest: ModelManifest;
 }
@@ -40,11 +40,10 @@ export interface JobDeps {
   readonly loadVolume: LoadVolume;
   readonly segment: SegmentWithQc;
   /**
-   * A remote ml_processor only: start loading the volume a job is about to save under `volumeKey`
-   * from these DICOM keys, while the job loads it here too — so the segment call that follows
-   * finds it loaded instead of fetching the study then. A hint: it never fails the job.
+   * Where the job's volume is loaded and kept (segment and previews run there): a remote
+   * ml_processor (src/remote/ml.ts). Absent: this process (volumeHostOf).
    */
-  readonly prefetchVolume?: (volumeKey: string, sourceFiles: readonly string[]) => void;
+  readonly volumeHost?: VolumeHost;
   readonly writeRtstruct: WriteDicom;
   readonly writeSeg?: WriteDicom;
   /** Circuit breakers per upstream: a job waits out an outage instead of spending its retries. */

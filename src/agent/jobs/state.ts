@@ -1,6 +1,6 @@
 import { Annotation } from '@langchain/langgraph';
 import type { Coverage, LabelInfo, ModelManifest, QcResult } from '../../core/model.ts';
-import type { WorkItem, WrittenRef } from '../../core/ports.ts';
+import type { StoredPreview, WorkItem, WrittenRef } from '../../core/ports.ts';
 import type { Plan } from '../plan.ts';
 
 /**
@@ -40,12 +40,7 @@ export interface OutputRef {
   readonly path?: string; // where that file is on this machine
 }
 /** One rendered preview PNG in the artifact store. */
-export interface PreviewRef {
-  readonly name: string; // e.g. 'coronal-lung'
-  readonly key: string;
-  readonly width: number;
-  readonly height: number;
-}
+export type PreviewRef = StoredPreview;
 /** A person's decision at the review gate (the resume value of its interrupt). */
 export interface ReviewDecision {
   readonly decision: 'approve' | 'reject';

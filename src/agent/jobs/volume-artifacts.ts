@@ -12,7 +12,7 @@
 import { checkArtifactPrefix } from '../../core/artifact-key.ts';
 import { DfaError } from '../../core/errors.ts';
 import type { ArtifactStore } from '../../core/ports.ts';
-import type { LabelMap, Volume, VolumeGeometry } from '../../core/volume.ts';
+import type { LabelMap, Volume, VolumeGeometry, VolumeInfo } from '../../core/volume.ts';
 import { localPaths } from './artifact-files.ts';
 import type { LoadVolume } from './deps.ts';
 import { decodeLabelRuns, encodeLabelRuns } from '../../core/label-rle.ts';
@@ -54,6 +54,23 @@ export async function saveVolume(store: ArtifactStore, key: string, v: Volume, s
   const h: Header = { ...geometry(v), dtype, meta: v.meta, sourceFiles };
   await store.put(`${key}/volume.json`, new TextEncoder().encode(JSON.stringify(h)));
   remember(`${key}/volume`, v);
+}
+
+/** A volume's geometry and DICOM metadata, without its voxels. */
+export function volumeInfoOf(v: VolumeInfo): VolumeInfo {
+  return { ...geometry(v), meta: v.meta };
+}
+
+/**
+ * The saved volume's header only (geometry + metadata): what the RTSTRUCT / SEG writers need, read
+ * without loading a voxel — in an agent whose volume lives with a remote ml_processor it is all there is.
+ */
+export async function loadSavedVolumeInfo(store: ArtifactStore, key: string): Promise<VolumeInfo> {
+  const hit = recent.get(`${key}/volume`);
+  if (hit && 'meta' in hit) return volumeInfoOf(hit);
+  const h = JSON.parse(new TextDecoder().decode(await store.get(`${key}/volume.json`))) as Header;
+  if (!h.meta) throw new DfaError('ARTIFACT_NOT_FOUND', `volume header without metadata: ${key}`);
+  return { ...geometry(h), meta: h.meta };
 }
 
 const near = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]) < 1e-6);
@@ -98,6 +115,11 @@ export async function saveLabels(store: ArtifactStore, key: string, l: LabelMap)
   await store.put(`${key}/labels.rle`, encodeLabelRuns(l.data));
   const h: Header = { ...geometry(l), dtype: 'uint8', encoding: 'rle' };
   await store.put(`${key}/labels.json`, new TextEncoder().encode(JSON.stringify(h)));
+  remember(`${key}/labels`, l);
+}
+
+/** Keeps a label map another process saved under `key` (a remote ml_processor) for this process's next steps. */
+export function keepLabels(key: string, l: LabelMap): void {
   remember(`${key}/labels`, l);
 }
 

@@ -5,13 +5,13 @@
  * slice's ImagePositionPatient — which is what is checked here.
  */
 import { DfaError } from '../../core/errors.ts';
-import type { LabelMap, Vec3, Volume, VolumeGeometry } from '../../core/volume.ts';
+import type { LabelMap, Vec3, VolumeGeometry, VolumeInfo } from '../../core/volume.ts';
 import { isValidUid } from '../../core/uid.ts';
 import { indexToPatient } from '../../core/volume.ts';
 
 const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 
-export function checkSliceGeometry(volume: Volume, labels: VolumeGeometry | LabelMap): void {
+export function checkSliceGeometry(volume: VolumeInfo, labels: VolumeGeometry | LabelMap): void {
   const bad = (why: string): DfaError =>
     new DfaError('DICOM_BAD_GEOMETRY', `cannot write contours for series ${volume.meta.seriesInstanceUid}: ${why}`, {
       details: { seriesInstanceUid: volume.meta.seriesInstanceUid },

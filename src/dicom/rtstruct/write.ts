@@ -5,7 +5,7 @@
 import { DfaError } from '../../core/errors.ts';
 import type { LabelInfo, ModelManifest } from '../../core/model.ts';
 import { deterministicUid } from '../../core/uid.ts';
-import type { LabelMap, Volume } from '../../core/volume.ts';
+import type { LabelMap, VolumeInfo } from '../../core/volume.ts';
 import { contoursByLabel, type ContourOptions, type PlanarContour } from '../../geometry/contours/index.ts';
 import type { NaturalDataset } from '../parse/dcmjs.ts';
 import {
@@ -27,7 +27,7 @@ const DETACHED_STUDY_MANAGEMENT = '1.2.840.10008.3.1.2.3.1';
 
 export interface RtstructInput {
   /** The CT the labels were made on (geometry + the slices to reference). */
-  readonly volume: Volume;
+  readonly volume: VolumeInfo;
   /** Label map on the volume's grid; values as in manifest.labels. */
   readonly labels: LabelMap;
   readonly manifest: ModelManifest;

@@ -6,7 +6,7 @@
  */
 import { DfaError } from '../../core/errors.ts';
 import type { ModelManifest } from '../../core/model.ts';
-import type { LabelMap, Volume } from '../../core/volume.ts';
+import type { LabelMap, VolumeInfo } from '../../core/volume.ts';
 import { indexToPatient } from '../../core/volume.ts';
 import { labelRuns, type SliceRuns } from '../../geometry/contours/runs.ts';
 import type { NaturalDataset } from '../parse/dcmjs.ts';
@@ -28,7 +28,7 @@ import { rgbToDicomLab } from './color.ts';
 export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
 export interface SegInput {
-  readonly volume: Volume;
+  readonly volume: VolumeInfo;
   readonly labels: LabelMap;
   readonly manifest: ModelManifest;
   readonly seriesNumber?: number;
@@ -230,7 +230,7 @@ function setBits(bits: Uint8Array, from: number, to: number): void {
   }
 }
 
-function uniqueSlices(volume: Volume) {
+function uniqueSlices(volume: VolumeInfo) {
   const seen = new Set<string>();
   return volume.meta.slices.filter((s) => (seen.has(s.sopInstanceUid) ? false : (seen.add(s.sopInstanceUid), true)));
 }

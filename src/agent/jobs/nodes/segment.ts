@@ -4,7 +4,8 @@ import { qcFailures } from '../../../ml/qc.ts';
 import { isTransient } from '../retry.ts';
 import { jobPrefix, need, type JobNode } from '../context.ts';
 import type { JobUpdate } from '../state.ts';
-import { loadSavedVolume, saveLabels } from '../volume-artifacts.ts';
+import { volumeHostOf } from '../local-volume-host.ts';
+import { keepLabels, loadSavedVolumeInfo } from '../volume-artifacts.ts';
 
 /** The reason a skipped job gives when the scan shows no lung (issue 9). */
 export const NO_LUNG_REASON = 'no lung in the field of view';
@@ -23,13 +24,18 @@ const modelOf = (o: SegmentationOutcome) => `${o.manifest.name} ${o.manifest.ver
  */
 export const segment: JobNode = async (state, { deps, audit }) => {
   const volumeKey = need(state.volumeRef, 'volumeRef').key;
-  const v = await loadSavedVolume(deps.artifacts, volumeKey, deps.loadVolume);
+  const host = volumeHostOf(deps);
+  const geometry = await loadSavedVolumeInfo(deps.artifacts, volumeKey);
+  // Each attempt's label map is saved where it is made (the volume host): the fallback's beside the first's.
+  const firstKey = `${jobPrefix(state)}/labels`;
+  const fallbackKey = `${jobPrefix(state)}/labels-fallback`;
+  let outKey = firstKey;
   const { segmenter, fallbackSegmenter, segmenterNamed, structures } = state.plan.pipeline;
   const fallback = segmenterNamed ? undefined : fallbackSegmenter;
   let out: SegmentationOutcome | undefined;
   let why = '';
   try {
-    out = await deps.segment(v, segmenter, { volumeKey });
+    out = await host.segment(volumeKey, geometry, segmenter, { labelsKey: firstKey });
     if (out.qc.noLung) why = `${modelOf(out)} found no lung`;
     else if (!out.qc.ok) why = `QC failed for ${modelOf(out)} (${failedChecks(out)})`;
   } catch (e) {
@@ -45,7 +51,8 @@ export const segment: JobNode = async (state, { deps, audit }) => {
     await audit?.event(state.jobKey, state.generation, 'fallback', 'segment', `${why}; trying ${fallback}`);
     firstFoundLung = out !== undefined && !out.qc.noLung;
     first = out;
-    out = await deps.segment(v, fallback, { volumeKey });
+    out = await host.segment(volumeKey, geometry, fallback, { labelsKey: fallbackKey });
+    outKey = fallbackKey;
     fallbackUsed = true;
   }
   if (!out) throw new Error('unreachable: no segmentation outcome');
@@ -55,7 +62,10 @@ export const segment: JobNode = async (state, { deps, audit }) => {
   }
   if (!out.qc.ok && (state.plan.review ?? 'on-qc-fail') !== 'never') {
     // For review: the contours that found lung (the first segmenter's when the fallback found none).
-    if (out.qc.noLung && first && !first.qc.noLung) out = first;
+    if (out.qc.noLung && first && !first.qc.noLung) {
+      out = first;
+      outKey = firstKey;
+    }
     deps.log.info('contours failed QC: they wait for review before anything is stored', { job: state.jobKey, model: modelOf(out) });
   } else if (!out.qc.ok) {
     const reason = segmenterNamed
@@ -70,8 +80,8 @@ export const segment: JobNode = async (state, { deps, audit }) => {
   if (missing.length > 0) {
     return { outcome: { status: 'failed', step: 'segment', reason: `model ${model.name} has no ${missing.join(', ')}` } };
   }
-  const key = `${jobPrefix(state)}/labels`;
-  await saveLabels(deps.artifacts, key, out.labels);
+  const key = outKey;
+  keepLabels(key, out.labels);
   const labels = out.manifest.labels.filter((l) => structures.includes(l.roiName));
   const volumesMl = Object.fromEntries(Object.entries(out.volumesMl).filter(([k]) => structures.includes(k)));
   const coverage = Object.fromEntries(Object.entries(out.qc.coverage ?? {}).filter(([k]) => structures.includes(k)));

@@ -1,13 +1,14 @@
 import { jobPrefix, need, type JobNode } from '../context.ts';
 import type { OutputRef } from '../state.ts';
-import { loadSavedLabels, loadSavedVolume } from '../volume-artifacts.ts';
+import { loadSavedLabels, loadSavedVolumeInfo } from '../volume-artifacts.ts';
 
 /** writeOutputs: RTSTRUCT and/or SEG as the plan asks, with deterministic UIDs, into the artifact store. */
 export const writeOutputs: JobNode = async (state, { deps }) => {
   const seg = need(state.seg, 'seg');
   const series = need(state.series, 'series');
   const { outputs, pipeline } = state.plan;
-  const v = await loadSavedVolume(deps.artifacts, need(state.volumeRef, 'volumeRef').key, deps.loadVolume);
+  // The writers need the volume's geometry and slice references only, not its voxels.
+  const v = await loadSavedVolumeInfo(deps.artifacts, need(state.volumeRef, 'volumeRef').key);
   const labels = await loadSavedLabels(deps.artifacts, seg.key);
   const write = async (kind: 'rtstruct' | 'seg', writer: NonNullable<typeof deps.writeSeg>): Promise<OutputRef> => {
     // Only the plan's structures: the manifest handed to the writer lists just those labels.
