@@ -79,7 +79,7 @@ const near = (a: readonly number[], b: readonly number[]) => a.length === b.leng
  * `keysOnly`: a service loading a volume someone else saved (the ml_processor) takes artifact keys
  * only, never a local path from a header (earlier versions wrote paths: those are the agent's own).
  * `load`: how to load the header's source files (default: their local copies, `reload`); the
- * ml_processor's own, which shares loads in flight and its prefetches. Checked against the header
+ * ml_processor's own, which shares loads in flight (LocalVolumeHost's `loadFiles`). Checked against the header
  * the same way.
  */
 export async function loadSavedVolume(
