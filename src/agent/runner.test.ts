@@ -13,6 +13,8 @@ import { openDatabase, type Database } from '../storage/db.ts';
 import { FakeWorld, keyOf, lungPlan, type FakeOptions } from '../../test/support/job-fakes.ts';
 import { dryRun, runPlan, type RunProgress } from './runner.ts';
 import { runUntilSettled, submitReview } from './review.ts';
+import { OutageGuard } from './jobs/outage.ts';
+import { memoryLogger } from '../core/log.ts';
 
 let root: string;
 let db: Database;
@@ -114,6 +116,27 @@ test('a transient fault is retried by the node policy, then the job succeeds', a
   assert.equal(w.state.reports[keyOf(plan, s)].creates, 1, 'the fault hit before the write');
   const ev = await audit.events(keyOf(plan, s));
   assert.equal(ev.filter((e) => e.kind === 'retry').length, 3);
+});
+
+test('a PACS that stops answering while the work is being found pauses the job instead of spending its retries (find calls the PACS too)', async () => {
+  const s = uid('35');
+  // Three faults of C-FIND: more than the retries (maxAttempts 3) can absorb unless the first is taken for an outage.
+  const w = await world({ studies: [{ uid: s, modality: 'CT', patientId: 'P1' }], faults: { findSeries: 3 } });
+  let pacsUp = false;
+  const outage = new OutageGuard(
+    { pacs: async () => void (pacsUp || (await Promise.reject(new Error('connection refused')))), fhir: async () => undefined },
+    { waitMs: 30_000, probeMs: 20, probeMaxMs: 40, probeTimeoutMs: 500, log: memoryLogger('error') },
+  );
+  const up = setTimeout(() => (pacsUp = true), 300);
+  const progress: RunProgress[] = [];
+  try {
+    const r = await runPlan(lungPlan(), db, { ...w.deps(), outage }, { ...fast, onProgress: (p) => progress.push(p) });
+    assert.equal(r.jobs[0].status, 'succeeded', JSON.stringify(r.jobs[0]));
+    assert.ok(progress.some((p) => p.waiting?.startsWith('waiting for PACS since')), 'the job said it waits for the PACS');
+  } finally {
+    clearTimeout(up);
+    outage.close();
+  }
 });
 
 test('retries used up: the job fails at that step with the reason; Task failed', async () => {

@@ -27,8 +27,10 @@ import { JobStateAnnotation, type JobState, type JobUpdate } from './state.ts';
 const FHIR: readonly Upstream[] = ['fhir'];
 const PACS: readonly Upstream[] = ['pacs', 'dicomweb'];
 const NONE: readonly Upstream[] = [];
+// find reads the FHIR work list and then the study's series from the PACS (nodes/find.ts).
+const FHIR_AND_PACS: readonly Upstream[] = [...FHIR, ...PACS];
 export const STEPS = [
-  ['find', find, 'network', FHIR],
+  ['find', find, 'network', FHIR_AND_PACS],
   ['ensureTask', ensureTask, 'network', FHIR],
   ['retrieve', retrieve, 'network', PACS],
   ['selectSeries', selectSeries, 'local', NONE],
