@@ -11,7 +11,8 @@
  *  3. the CLI's own start-up cost (bench/support/cli-startup.ts);
  *  4. the deployment's topology: one 512×512×BENCH_SLICES study and BENCH_TPUT_STUDIES studies, in
  *     process vs every service its own process on loopback, disk vs S3-protocol artifact store, 1 vs 2
- *     ml_processor replicas (bench/support/services-bench.ts).
+ *     ml_processor replicas, artifacts through the storage service vs on one shared volume
+ *     (bench/support/services-bench.ts).
  * Every run is real work: the plan is re-run (`rerun`, status any, the study's UID), so each job is
  * a new generation that retrieves, segments, stores and records again.
  *
