@@ -6,6 +6,7 @@ import type { TlsSettings } from '../../dicom/dimse/tls.ts';
 import { tlsFromConfig } from '../../dicom/tls-from-config.ts';
 import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 /** 'AET@host:port' → [aet, {host, port}]; a '+tls' suffix: C-MOVE to it over TLS (DFA_TLS_*). */
 function knownAe(spec: string, tls: () => TlsSettings): [string, KnownAe] {
@@ -51,12 +52,10 @@ export const verb: Verb = {
       ...(v.tls ? { tls: tls() } : {}),
       ...(v.allow ? { allowedAets: v.allow.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     });
+    const stopped = stopSignal(); // listening before the lines below: a caller may signal as soon as it reads them
     ctx.out(`embedded PACS ${pacs.aet} listening on ${pacs.host}:${pacs.port}${v.tls ? ' (DICOM over TLS)' : ''}, ${pacs.store.size} instance(s) in ${pacs.store.root}`);
     ctx.out(`C-MOVE destinations: ${Object.entries(known).map(([a, k]) => `${a}@${k.host}:${k.port}${k.tls ? '+tls' : ''}`).join(', ')}  (Ctrl-C to stop)`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await stopped;
     await pacs.close();
     return 0;
   },

@@ -1,5 +1,6 @@
 import { startServe } from '../../serve/serve.ts';
 import type { Verb } from '../verb.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 export const verb: Verb = {
   summary: 'run the agent as a service: REST API + our DICOM SCP + workers (+ a standing goal on pushed studies) until SIGINT/SIGTERM',
@@ -12,12 +13,10 @@ export const verb: Verb = {
   ],
   async run(_args, ctx) {
     const served = await startServe(ctx.config, ctx.log);
+    const stopped = stopSignal(); // listening before the lines below: a caller may signal as soon as it reads them
     for (const l of served.lines) ctx.out(l);
     ctx.out('Ctrl-C to stop');
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await stopped;
     // Graceful: no new requests or pushes; jobs in progress finish their step; queued jobs stay queued.
     ctx.log.info('serve stopping', { signal });
     await served.close();

@@ -4,6 +4,7 @@ import { SERVICES } from '../service-table.ts';
 import { packageVersion } from '../../io/package-version.ts';
 import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const FLAGS = defineFlags({
   port: { type: 'string', value: 'n', help: "port to listen on (default DFA_SERVICE_PORT, else the service's own)" },
@@ -37,12 +38,10 @@ export const verb: Verb = {
     const log = ctx.log.child({ svc: name });
     const def = await entry.build(ctx.config, log);
     const running = await startService(def, ctx.config, { host, port, version: await packageVersion(), log, ratePerMinute: undefined });
+    const stopped = stopSignal(); // listening before the lines below: a caller may signal as soon as it reads them
     ctx.out(`${def.title.padEnd(16)}${running.url}/  (auth ${ctx.config.DFA_API_AUTH}; OpenAPI ${running.url}/openapi.json, ready ${running.url}/ready)`);
     ctx.out('Ctrl-C to stop');
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await stopped;
     log.info('service stopping', { signal });
     await running.close();
     return 0;

@@ -5,6 +5,7 @@ import { redactUrl } from '../../storage/db.ts';
 import { defineFlags, parseVerbArgs } from '../flags.ts';
 import type { Verb } from '../verb.ts';
 import { livenessFromConfig } from '../../agent/jobs/liveness.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 const FLAGS = defineFlags({
   concurrency: { type: 'string', value: 'n', help: 'jobs at once (default DFA_CONCURRENCY)' },
@@ -31,11 +32,10 @@ export const verb: Verb = {
       throw e;
     }
     const where = agent.db.embedded ? `embedded database in ${ctx.config.DFA_DATA_DIR}` : redactUrl(agent.db.url);
+    // Listen before saying we started: whoever waits for that line may signal us at once.
+    const stopped = stopSignal();
     ctx.log.info('worker started', { concurrency, database: where, pid: process.pid });
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
+    const signal = await stopped;
     // Graceful: jobs in progress finish their step; pg-boss hands back what is unfinished.
     ctx.log.info('worker stopping', { signal });
     await workers.stop();
