@@ -99,21 +99,19 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
   };
   // A job's volume from its DICOM files in the store; the working copy goes once loaded (the volume
   // stays in memory for the calls that follow: volume-artifacts.ts keeps the last few).
-  const loadVolume = deps.loadVolume;
   const release = async (files: readonly string[]) => {
     if (store.release) for (const p of new Set(files.map((f) => f.slice(0, Math.max(0, f.lastIndexOf('/')))))) if (p) await store.release(p);
   };
   // One load per list of DICOM keys at a time (two calls may ask together: they share the working
   // copy), and the copy goes afterwards, whether the files made a volume or not.
   const inFlight = new Map<string, Promise<Volume>>();
-  const loadFromKeys = (files: readonly string[]): Promise<Volume> => {
-    if (!loadVolume) return Promise.reject(new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey'));
+  const loadFromKeys = (load: LoadVolume) => (files: readonly string[]): Promise<Volume> => {
     const id = files.join('\n');
     let p = inFlight.get(id);
     if (!p) {
       p = (async () => {
         try {
-          return await loadVolume(await presentLocalPaths(store, files));
+          return await load(await presentLocalPaths(store, files));
         } finally {
           await release(files).catch((e: unknown) => log.warn('could not drop the working copy', { error: (e as Error).message }));
           inFlight.delete(id);
@@ -124,7 +122,8 @@ export function mlService(deps: MlServiceDeps): ServiceDefinition {
     return p;
   };
   // The agent's VolumeHost, served: the volume lives here, the agent holds its header.
-  const host = loadVolume ? new LocalVolumeHost({ store, loadVolume, segment: deps.segment, loadFiles: loadFromKeys, keysOnly: true }) : undefined;
+  const loadVolume = deps.loadVolume;
+  const host = loadVolume ? new LocalVolumeHost({ store, loadVolume, segment: deps.segment, loadFiles: loadFromKeys(loadVolume), keysOnly: true }) : undefined;
   const needHost = (): LocalVolumeHost => {
     if (!host) throw new DfaError('CONFIG_INVALID', 'bad request: this ml_processor reads no DICOM; send volumeKey');
     return host;
